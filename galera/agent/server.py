@@ -1,0 +1,225 @@
+"""The agent's JSON HTTP API.
+
+Read endpoints are open (probes and load balancers call them); every mutating endpoint
+requires ``Authorization: Bearer <token>``. The API is what galeractl, the controller and
+Kubernetes probes use; nothing in it assumes the caller runs on the same host.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import signal
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from galera import sql
+from galera.agent.config import AgentConfig
+from galera.agent.supervisor import Supervisor
+from galera.clusterfile import Credentials, read_option_file
+from galera.domain import grastate, health
+from galera.errors import AccessDenied, GaleraError, InvalidInput, UnsafeOperation
+
+log = logging.getLogger("galera.agent")
+API_VERSION = "v1"
+
+
+class Agent:
+    """The agent's behaviour, independent of HTTP: each method returns (status, body)."""
+
+    def __init__(self, config: AgentConfig, supervisor: Supervisor) -> None:
+        self.config = config
+        self.supervisor = supervisor
+        self.started = time.monotonic()
+
+    # -- reads ------------------------------------------------------------------------
+
+    def credentials(self) -> Credentials:
+        if self.config.credentials_file is not None:
+            return read_option_file(self.config.credentials_file)
+        return Credentials("root", "")
+
+    def endpoint(self) -> sql.Endpoint:
+        return sql.Endpoint(unix_socket=self.config.server.socket, connect_timeout=1.0,
+                            read_timeout=2.0)
+
+    def grastate(self) -> dict[str, Any]:
+        path = Path(self.config.server.datadir) / "grastate.dat"
+        try:
+            text = path.read_text(errors="replace")
+        except FileNotFoundError:
+            return {"present": False, "error": None}
+        except OSError as e:
+            return {"present": True, "error": f"{path}: {e.strerror}"}
+        try:
+            state = grastate.parse(text, str(path))
+        except GaleraError as e:
+            return {"present": True, "error": str(e)}
+        return {"present": True, "error": None, "uuid": state.uuid, "seqno": state.seqno,
+                "safe_to_bootstrap": state.safe_to_bootstrap, "version": state.version}
+
+    def wsrep(self) -> tuple[dict[str, Any] | None, str | None]:
+        if not self.supervisor.running:
+            return None, "mariadbd is not running"
+        try:
+            status = sql.fetch_status(self.endpoint(), self.credentials(), self.config.name)
+        except GaleraError as e:
+            return None, e.message
+        return status.summary(), None
+
+    def status(self) -> tuple[int, dict[str, Any]]:
+        wsrep, error = self.wsrep()
+        return 200, {
+            "api": API_VERSION,
+            "name": self.config.name,
+            "process": self.supervisor.state(),
+            "grastate": self.grastate(),
+            "wsrep": wsrep,
+            "wsrep_error": error,
+        }
+
+    def ready(self) -> tuple[int, dict[str, Any]]:
+        """Readiness, with clustercheck semantics.
+
+        200 when mariadbd runs and the member is in a Primary component, ``wsrep_ready=ON``,
+        and Synced (or Donor/Desynced when ``health.donor_ok``), and writable when
+        ``health.require_writable``. 503 otherwise, with the reason. A load balancer or a
+        Kubernetes Service sends clients only to members for which this returns 200.
+        """
+        if not self.supervisor.running:
+            return 503, {"ready": False, "reason": "mariadbd is not running"}
+        try:
+            status = sql.fetch_status(self.endpoint(), self.credentials(), self.config.name)
+        except GaleraError as e:
+            return 503, {"ready": False, "reason": e.message}
+        ok, reason = health.check_status(status, self.config.health)
+        return (200 if ok else 503), {"ready": ok, "reason": reason}
+
+    def live(self) -> tuple[int, dict[str, Any]]:
+        """Liveness of the agent, deliberately independent of mariadbd's cluster state.
+
+        200 while the supervisor thread is alive (its heartbeat is under 10 s old). It does
+        not fail when mariadbd is down, joining, donating or non-Primary: restarting the
+        container then would abort a state transfer or make recovery harder, and the agent
+        already restarts a crashed mariadbd itself. 503 means the agent itself is wedged.
+        """
+        age = time.monotonic() - self.supervisor.heartbeat
+        if age > 10:
+            return 503, {"live": False, "reason": f"supervisor heartbeat {age:.0f}s old"}
+        return 200, {"live": True, "process": self.supervisor.state()["state"]}
+
+    # -- mutations --------------------------------------------------------------------
+
+    def start(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        mode = str(body.get("mode", "join"))
+        log.warning("start requested in %s mode", mode)
+        return 200, {"process": self.supervisor.start(mode)}
+
+    def stop(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        timeout = body.get("timeout")
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise InvalidInput(f"timeout: must be seconds above 0, got {timeout!r}")
+        return 200, {"process": self.supervisor.stop(timeout)}
+
+    def kill(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, {"process": self.supervisor.kill(str(body.get("signal", "KILL")))}
+
+
+_ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
+
+
+def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler]:
+    reads = {"/health/live": agent.live, "/health/ready": agent.ready,
+             f"/{API_VERSION}/status": agent.status}
+    writes = {f"/{API_VERSION}/start": agent.start, f"/{API_VERSION}/stop": agent.stop,
+              f"/{API_VERSION}/kill": agent.kill}
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "galeractl-agent"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            log.debug("%s " + format, self.address_string(), *args)
+
+        def _send(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _run(self, func: Any, *args: Any) -> None:
+            try:
+                code, body = func(*args)
+            except GaleraError as e:
+                code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
+                body = {"error": str(e)}
+            self._send(code, body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            func = reads.get(self.path.split("?")[0])
+            if func is None:
+                self._send(404, {"error": f"no such endpoint {self.path}"})
+                return
+            self._run(func)
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            func = writes.get(self.path)
+            if func is None:
+                self._send(404, {"error": f"no such endpoint {self.path}"})
+                return
+            supplied = self.headers.get("Authorization", "")
+            if not token or not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+                self._send(401, {"error": "a valid bearer token is required"})
+                return
+            try:
+                body = json.loads(raw) if raw else {}
+                if not isinstance(body, dict):
+                    raise ValueError
+            except ValueError:
+                self._send(400, {"error": "request body must be a JSON object"})
+                return
+            self._run(func, body)
+
+    return Handler
+
+
+def serve(config: AgentConfig, start_mode: str | None = None) -> int:
+    """Run the agent in the foreground until SIGTERM/SIGINT; usable as a container's PID 1."""
+    token = config.token()
+    if not token:
+        log.warning("no agent token configured: mutating endpoints will refuse every request")
+    supervisor = Supervisor(config)
+    agent = Agent(config, supervisor)
+    server = ThreadingHTTPServer((config.listen_host, config.listen_port),
+                                 make_handler(agent, token))
+    server.daemon_threads = True
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("received signal %d: stopping mariadbd and exiting", signum)
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    supervisor.run_in_background()
+    mode = start_mode or config.start
+    if mode != "none":
+        supervisor.start(mode)
+    log.info("agent %s listening on %s:%d", config.name, config.listen_host, config.listen_port)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        supervisor.shutdown()
+        server.server_close()
+    return 0

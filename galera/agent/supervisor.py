@@ -1,0 +1,272 @@
+"""Supervision of the member's ``mariadbd`` child: start, stop, kill, restart policy.
+
+The supervisor never decides on its own to form a new cluster: ``new-cluster`` mode is used
+only when a caller asks for it explicitly, and every automatic restart is a *join*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from galera.agent.config import RUN_MODES, AgentConfig
+from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
+from galera.render import render_member_config
+
+log = logging.getLogger("galera.agent")
+
+SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP,
+           "CONT": signal.SIGCONT}
+
+
+class ProcessState(str, enum.Enum):
+    STOPPED = "stopped"      # not running, and not supposed to run
+    RUNNING = "running"      # child process alive
+    STOPPING = "stopping"    # graceful stop in progress
+    BACKOFF = "backoff"      # exited unexpectedly; a join restart is scheduled
+
+
+@dataclass
+class _Exit:
+    code: int | None
+    at: float
+    expected: bool
+
+
+class Supervisor:
+    """Owns one ``mariadbd`` child. Thread-safe; a background thread applies the policy."""
+
+    def __init__(self, config: AgentConfig, backoff_cap: float = 30.0) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._mode: str | None = None
+        self._want_running = False
+        self._stopping = False
+        self._started_at = 0.0
+        self._restarts = 0
+        self._backoff = 1.0
+        self._backoff_cap = backoff_cap
+        self._next_restart = 0.0
+        self._last_exit: _Exit | None = None
+        self._halt = threading.Event()
+        self.heartbeat = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+
+    # -- lifecycle of the supervisor itself ---------------------------------------------
+
+    def run_in_background(self) -> None:
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        """Stop the child gracefully and end the policy thread (agent exit)."""
+        self.stop()
+        self._halt.set()
+
+    # -- commands ---------------------------------------------------------------------
+
+    def start(self, mode: str = "join") -> dict[str, object]:
+        """Start mariadbd in ``join`` or ``new-cluster`` mode; refused if already running."""
+        if mode not in RUN_MODES:
+            raise InvalidInput(f"mode {mode!r} is not one of {', '.join(RUN_MODES)}")
+        with self._lock:
+            if self._alive():
+                raise UnsafeOperation(f"mariadbd is already running (pid {self._child.pid})"
+                                      if self._child else "mariadbd is already running",
+                                      member=self.config.name)
+            self._want_running = True
+            self._restarts = 0
+            self._backoff = 1.0
+            self._spawn(mode)
+            return self.state()
+
+    def stop(self, timeout: float | None = None) -> dict[str, object]:
+        """Stop mariadbd with SIGTERM (a clean Galera leave), SIGKILL after ``timeout``."""
+        timeout = self.config.stop_timeout if timeout is None else timeout
+        with self._lock:
+            self._want_running = False
+            child = self._child
+            if child is None or child.poll() is not None:
+                return self.state()
+            self._stopping = True
+            log.info("stopping mariadbd (pid %d) gracefully", child.pid)
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("mariadbd did not stop within %.0fs; killing it", timeout)
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            child.wait()
+        with self._lock:
+            self._record_exit(expected=True)
+            self._stopping = False
+        return self.state()
+
+    def kill(self, signame: str = "KILL") -> dict[str, object]:
+        """Fault injection: send ``signame`` to mariadbd and hold it down (no restart)."""
+        sig = SIGNALS.get(signame.upper().removeprefix("SIG"))
+        if sig is None:
+            raise InvalidInput(f"signal {signame!r} is not one of {', '.join(SIGNALS)}")
+        with self._lock:
+            if not self._alive() or self._child is None:
+                raise OperationFailed("mariadbd is not running", member=self.config.name)
+            if sig in (signal.SIGKILL, signal.SIGTERM):
+                self._want_running = False
+            log.warning("sending SIG%s to mariadbd (pid %d) on request", signame.upper(),
+                        self._child.pid)
+            self._child.send_signal(sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._child.wait(self.config.stop_timeout)
+            with self._lock:
+                self._record_exit(expected=True)
+        return self.state()
+
+    # -- state ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, object]:
+        with self._lock:
+            child = self._child
+            alive = self._alive()
+            if self._stopping:
+                state = ProcessState.STOPPING
+            elif alive:
+                state = ProcessState.RUNNING
+            elif self._want_running:
+                state = ProcessState.BACKOFF
+            else:
+                state = ProcessState.STOPPED
+            exit_info = None
+            if self._last_exit is not None:
+                exit_info = {"code": self._last_exit.code, "expected": self._last_exit.expected,
+                             "ago_s": round(time.monotonic() - self._last_exit.at, 1)}
+            return {
+                "state": state.value,
+                "pid": child.pid if alive and child else None,
+                "mode": self._mode if alive else None,
+                "desired": "running" if self._want_running else "stopped",
+                "restart_policy": self.config.restart,
+                "restarts": self._restarts,
+                "uptime_s": round(time.monotonic() - self._started_at, 1) if alive else None,
+                "last_exit": exit_info,
+            }
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._alive()
+
+    # -- internals --------------------------------------------------------------------
+
+    def _alive(self) -> bool:
+        return self._child is not None and self._child.poll() is None
+
+    def _prepare(self) -> None:
+        cfg = self.config
+        cfg.rundir.mkdir(parents=True, exist_ok=True)
+        Path(cfg.server.datadir).mkdir(parents=True, exist_ok=True)
+        text = render_member_config(cfg.server)
+        tmp = cfg.config_file.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, cfg.config_file)
+
+    def _initialise_datadir(self) -> None:
+        """A brand-new first member needs system tables; joiners get them by SST."""
+        datadir = Path(self.config.server.datadir)
+        if (datadir / "mysql").is_dir():
+            return
+        cmd = [self.config.install_db, f"--defaults-file={self.config.config_file}",
+               f"--datadir={datadir}", "--skip-test-db", "--auth-root-authentication-method=socket"]
+        if self.config.server.user:
+            cmd.append(f"--user={self.config.server.user}")
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise OperationFailed(f"mariadb-install-db failed: {result.stderr.strip()[-300:]}",
+                                  member=self.config.name)
+
+    def _spawn(self, mode: str) -> None:
+        self._prepare()
+        cmd = [self.config.mariadbd, f"--defaults-file={self.config.config_file}"]
+        if mode == "new-cluster":
+            self._initialise_datadir()
+            cmd.append("--wsrep-new-cluster")
+        out = open(self.config.rundir / "mariadbd.out", "ab")  # noqa: SIM115
+        try:
+            self._child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as e:
+            raise OperationFailed(f"cannot start {self.config.mariadbd}: {e.strerror}",
+                                  member=self.config.name) from None
+        finally:
+            out.close()
+        self._mode = mode
+        self._started_at = time.monotonic()
+        self._last_exit = None
+        log.info("started mariadbd (pid %d) in %s mode", self._child.pid, mode)
+
+    def _record_exit(self, expected: bool) -> None:
+        if self._child is None or self._child.poll() is None:
+            return
+        if self._last_exit is None or self._last_exit.at < self._started_at:
+            self._last_exit = _Exit(self._child.returncode, time.monotonic(), expected)
+
+    def _loop(self) -> None:
+        while not self._halt.wait(0.2):
+            self.heartbeat = time.monotonic()
+            if os.getpid() == 1:
+                self._reap_orphans()
+            with self._lock:
+                self._apply_policy()
+
+    def _apply_policy(self) -> None:
+        if self._child is None or self._stopping or self._alive():
+            return
+        now = time.monotonic()
+        if self._last_exit is None or self._last_exit.at < self._started_at:
+            code = self._child.returncode
+            log.warning("mariadbd (pid %d) exited with code %s", self._child.pid, code)
+            self._last_exit = _Exit(code, now, expected=not self._want_running)
+            if now - self._started_at > 60:
+                self._backoff = 1.0
+            self._next_restart = now + self._backoff
+            self._backoff = min(self._backoff * 2, self._backoff_cap)
+        if not self._want_running:
+            return
+        policy = self.config.restart
+        code = self._last_exit.code
+        if policy == "never" or (policy == "on-failure" and code == 0):
+            self._want_running = False
+            return
+        if now >= self._next_restart:
+            self._restarts += 1
+            log.info("restarting mariadbd in join mode (restart %d)", self._restarts)
+            try:
+                self._spawn("join")  # never new-cluster: only a caller may ask for that
+            except OperationFailed as e:
+                log.error("%s", e)
+                self._next_restart = now + self._backoff
+
+    def _reap_orphans(self) -> None:
+        """As PID 1 in a container, reap exited grandchildren (SST helpers) but not our child."""
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid == 0:
+                return
+            if self._child is not None and info.si_pid == self._child.pid:
+                return
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(info.si_pid, os.WNOHANG)

@@ -1,0 +1,69 @@
+"""HTTP client of the node agent API (used by the CLI, the sandbox and the controller)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from galera.errors import AccessDenied, InvalidInput, MemberUnreachable, OperationFailed, UnsafeOperation
+
+
+class AgentClient:
+    """Talks to one agent. Every failure becomes a one-line :class:`GaleraError`."""
+
+    def __init__(self, url: str, token: str | None = None, member: str | None = None,
+                 timeout: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.member = member
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                 timeout: float | None = None, accept: tuple[int, ...] = (200,)
+                 ) -> tuple[int, dict[str, Any]]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            try:
+                payload = json.loads(e.read() or b"{}")
+            except ValueError:
+                payload = {}
+            if e.code in accept:
+                return e.code, payload
+            message = payload.get("error") or f"HTTP {e.code}"
+            kind = {401: AccessDenied, 400: InvalidInput, 409: UnsafeOperation}.get(
+                e.code, OperationFailed)
+            raise kind(f"agent {self.url}: {message}", member=self.member) from None
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            reason = getattr(e, "reason", e)
+            raise MemberUnreachable(f"cannot reach agent at {self.url} ({reason})",
+                                    member=self.member) from None
+
+    def status(self) -> dict[str, Any]:
+        return self._request("GET", "/v1/status")[1]
+
+    def ready(self) -> tuple[bool, str]:
+        code, body = self._request("GET", "/health/ready", accept=(200, 503))
+        return code == 200, str(body.get("reason", ""))
+
+    def live(self) -> bool:
+        code, _ = self._request("GET", "/health/live", accept=(200, 503))
+        return code == 200
+
+    def start(self, mode: str = "join") -> dict[str, Any]:
+        return self._request("POST", "/v1/start", {"mode": mode}, timeout=60)[1]
+
+    def stop(self, timeout: float | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        return self._request("POST", "/v1/stop", body, timeout=(timeout or 120) + 10)[1]
+
+    def kill(self, signal: str = "KILL") -> dict[str, Any]:
+        return self._request("POST", "/v1/kill", {"signal": signal}, timeout=130)[1]

@@ -1,0 +1,1 @@
+"""The ``galeractl`` command line: a thin client that parses, calls the controller, renders."""

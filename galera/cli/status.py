@@ -1,0 +1,97 @@
+"""``galeractl status`` and ``galeractl quorum``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from galera.cli import output
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, output_option
+
+
+def _table(report: dict[str, Any]) -> str:
+    c = report["cluster"]
+    margin = c["quorum_margin"]
+    lines = [
+        f"cluster {c['name']}: {c['verdict']} ({c['reason']})",
+        f"quorum: {c['quorum']}",
+        "",
+    ]
+    rows = []
+    for m in report["members"]:
+        address = f"{m['host']}:{m['port']}" if m["port"] else (m["host"] or "-")
+        rows.append([m["name"], address, m["cluster_status"] or ("-" if m["reachable"] else "unreachable"),
+                     m["local_state_comment"], m["last_committed"],
+                     (m["cluster_state_uuid"] or "")[:8] or None,
+                     {True: "ON", False: "OFF", None: None}[m["ready"]],
+                     "ok" if m["healthy"] else m["reason"]])
+    lines.append(output.columns(["MEMBER", "ADDRESS", "STATUS", "STATE", "SEQNO", "UUID",
+                                 "READY", "HEALTH"], rows))
+    if margin["members"] is not None:
+        lines.append("")
+        lines.append(f"quorum margin: {margin['members']} member(s), weight {margin['weight']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@cluster_option
+@output_option
+def status(cluster: str | None, fmt: str) -> None:
+    """Show every member's wsrep state and the cluster's verdict.
+
+    Exit code 0 when the cluster is healthy, 1 when it is anything less, 2 on bad input.
+    """
+    from galera import clusterfile
+    from galera.controller import observe
+    from galera.domain import report
+
+    spec = clusterfile.load(cluster_path(cluster))
+    data = report.status_report(observe.confirmed_snapshot(spec))
+    output.emit(data, fmt, _table)
+    if data["cluster"]["verdict"] != "healthy":
+        sys.exit(EXIT_UNHEALTHY)
+
+
+@click.command()
+@cluster_option
+@output_option
+@click.option("--if-down", "if_down", metavar="MEMBER",
+              help="Say whether taking MEMBER down keeps quorum, and why.")
+def quorum(cluster: str | None, fmt: str, if_down: str | None) -> None:
+    """Quorum of the Primary component: weights and margins.
+
+    With --if-down MEMBER: exit 0 when the rest keeps quorum even if MEMBER crashes, 1 when
+    it does not, 2 on bad input (such as an unknown member).
+    """
+    from galera import clusterfile
+    from galera.controller import observe
+    from galera.domain import quorum as quorum_model
+
+    spec = clusterfile.load(cluster_path(cluster))
+    if if_down is not None:
+        spec.member(if_down)
+    snap = observe.confirmed_snapshot(spec)
+    q = quorum_model.assess(snap)
+    data: dict[str, Any] = {"quorum": q.as_dict()}
+    if if_down is not None:
+        data["if_down"] = quorum_model.if_down(snap, if_down).as_dict()
+
+    def table(d: dict[str, Any]) -> str:
+        qd = d["quorum"]
+        lines = [qd["reason"]]
+        if qd["primary"]:
+            lines.append(f"members: {', '.join(qd['members']) or '?'}")
+            lines.append(f"margin: {qd['margin']['members']} member(s), weight "
+                         f"{qd['margin']['weight']}")
+        if "if_down" in d:
+            verdict = "keeps quorum" if d["if_down"]["keeps_quorum"] else "LOSES quorum"
+            lines.append(f"if {d['if_down']['member']} goes down: {verdict}: "
+                         f"{d['if_down']['reason']}")
+        return "\n".join(lines)
+
+    output.emit(data, fmt, table)
+    ok = data["if_down"]["keeps_quorum"] if if_down is not None else q.primary is not None
+    if not ok:
+        sys.exit(EXIT_UNHEALTHY)

@@ -1,0 +1,1 @@
+"""The controller: gathers snapshots, asks the domain for decisions, performs one step."""

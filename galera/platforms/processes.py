@@ -1,0 +1,89 @@
+"""Small process and port helpers shared by the sandbox platform."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def alive(pid: int | None) -> bool:
+    """True when ``pid`` names a running (non-zombie) process."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def spawn_detached(cmd: Sequence[str], log_file: Path, env: dict[str, str] | None = None) -> int:
+    """Start ``cmd`` in its own session, output appended to ``log_file``; returns its pid.
+
+    The process outlives the command that started it (the sandbox's agents and garbd).
+    """
+    with open(log_file, "ab") as out:
+        proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    return proc.pid
+
+
+def terminate(pid: int | None, timeout: float = 60.0, sig: int = signal.SIGTERM) -> bool:
+    """Send ``sig`` and wait up to ``timeout`` for the process to go; SIGKILL after that.
+
+    Returns True when the process had to be killed.
+    """
+    if not alive(pid):
+        return False
+    assert pid is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not alive(pid):
+            return False
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(50):
+        _reap(pid)
+        if not alive(pid):
+            break
+        time.sleep(0.1)
+    return True
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something already listens on (or holds) ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            return e.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None

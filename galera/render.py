@@ -1,0 +1,103 @@
+"""Rendering of the Jinja templates under ``templates/`` (wsrep config today; manifests later)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from galera.errors import InvalidInput
+
+ENV_TEMPLATES = "GALERACTL_TEMPLATES"
+WSREP_TEMPLATE = "wsrep.cnf.j2"
+
+
+def templates_dir() -> Path:
+    """Where the templates are: $GALERACTL_TEMPLATES, the installed package, or the checkout."""
+    override = os.environ.get(ENV_TEMPLATES)
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / WSREP_TEMPLATE).is_file():
+            return candidate
+    raise InvalidInput(f"templates directory not found (set {ENV_TEMPLATES})")
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """The values of one member's wsrep configuration (the inputs of ``wsrep.cnf.j2``)."""
+
+    name: str
+    cluster_name: str
+    datadir: str
+    socket: str
+    pid_file: str
+    log_error: str
+    peers: tuple[str, ...]
+    node_address: str
+    port: int = 3306
+    galera_port: int = 4567
+    ist_port: int = 4568
+    sst_port: int = 4444
+    bind_address: str = "0.0.0.0"
+    listen_address: str = "0.0.0.0"
+    weight: int = 1
+    gcache_size: str = "128M"
+    sst_method: str = "mariabackup"
+    provider: str = "/usr/lib/galera/libgalera_smm.so"
+    user: str = ""
+    secrets_file: str = ""
+    innodb_buffer_pool_size: str = "128M"
+    innodb_log_file_size: str = "96M"
+    innodb_flush_log_at_trx_commit: int = 1
+    applier_threads: int = 2
+    small: bool = False
+    provider_options: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key in ("port", "galera_port", "ist_port", "sst_port"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or not 0 < value < 65536:
+                raise InvalidInput(f"{key}: must be a TCP port, got {value!r}")
+        if not 0 <= self.weight <= 255:
+            raise InvalidInput(f"weight: must be 0..255, got {self.weight!r}")
+        if self.sst_method not in ("mariabackup", "rsync", "mysqldump"):
+            raise InvalidInput(
+                f"sst_method: {self.sst_method!r} is not one of mariabackup, rsync, mysqldump"
+            )
+        if not self.peers:
+            raise InvalidInput("peers: at least one peer address is required")
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> MemberConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput(f"server: unknown key {unknown[0]!r}; allowed: "
+                               f"{', '.join(sorted(known))}")
+        values = dict(data)
+        if "peers" in values:
+            values["peers"] = tuple(values["peers"])
+        try:
+            return cls(**values)
+        except TypeError as e:
+            raise InvalidInput(f"server: {e}") from None
+
+
+def render_member_config(config: MemberConfig) -> str:
+    """The text of the member's ``my.cnf`` from ``templates/wsrep.cnf.j2``."""
+    return environment().get_template(WSREP_TEMPLATE).render(**asdict(config))

@@ -1,0 +1,133 @@
+"""The SQL port: read one member's wsrep status over the MariaDB protocol (pymysql)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+from pymysql.constants import CLIENT
+
+from galera.clusterfile import Credentials
+from galera.domain import status as member_status
+from galera.errors import AccessDenied, GaleraError, MemberUnreachable, OperationFailed
+
+_VARIABLES = (
+    "wsrep_on",
+    "wsrep_node_name",
+    "wsrep_cluster_name",
+    "wsrep_provider_options",
+    "wsrep_desync",
+    "read_only",
+    "version",
+)
+_STATUS_SQL = (
+    "SHOW GLOBAL STATUS LIKE 'wsrep%%'; "
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN (%s)"
+    % ", ".join(f"'{name}'" for name in _VARIABLES)
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one member's SQL server listens: TCP host/port, or a local unix socket."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    unix_socket: str | None = None
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+
+    def describe(self) -> str:
+        return self.unix_socket or f"{self.host}:{self.port}"
+
+
+def _translate(error: Exception, endpoint: Endpoint, member: str | None) -> GaleraError:
+    code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
+    if code in (1045, 1044, 1698):
+        return AccessDenied(
+            f"access denied at {endpoint.describe()}", member=member,
+            hint="wrong user or password in the credentials",
+        )
+    if code in (2002, 2003, 2006, 2013) or isinstance(error, (OSError, socket.timeout)):
+        return MemberUnreachable(f"cannot reach SQL at {endpoint.describe()}", member=member)
+    text = str(error.args[1]) if len(error.args) > 1 else str(error)
+    return OperationFailed(f"SQL error {code} at {endpoint.describe()}: {text}", member=member)
+
+
+def connect(endpoint: Endpoint, credentials: Credentials, member: str | None = None) -> Any:
+    """Open a connection with bounded timeouts; failures become :class:`GaleraError`."""
+    kwargs: dict[str, Any] = {
+        "user": credentials.user,
+        "password": credentials.password,
+        "connect_timeout": endpoint.connect_timeout,
+        "read_timeout": endpoint.read_timeout,
+        "write_timeout": endpoint.read_timeout,
+        "client_flag": CLIENT.MULTI_STATEMENTS,
+        "autocommit": True,
+        "charset": "utf8mb4",
+    }
+    if endpoint.unix_socket:
+        kwargs["unix_socket"] = endpoint.unix_socket
+    else:
+        kwargs["host"] = endpoint.host
+        kwargs["port"] = endpoint.port
+    try:
+        return pymysql.connect(**kwargs)
+    except (pymysql.err.MySQLError, OSError) as e:
+        raise _translate(e, endpoint, member) from None
+
+
+def read_status(conn: Any, endpoint: Endpoint, member: str | None = None) -> member_status.MemberStatus:
+    """Read status, variables and (from a Primary member) the component's member names."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(_STATUS_SQL)
+            status_rows = dict(cur.fetchall())
+            cur.nextset()
+            variable_rows = dict(cur.fetchall())
+            members: tuple[str, ...] = ()
+            if str(status_rows.get("wsrep_cluster_status", "")).lower() == "primary":
+                members = _component_members(cur)
+    except (pymysql.err.MySQLError, OSError) as e:
+        raise _translate(e, endpoint, member) from None
+    try:
+        return member_status.parse(status_rows, variable_rows, members)
+    except GaleraError as e:
+        e.member = member
+        raise
+
+
+def _component_members(cur: Any) -> tuple[str, ...]:
+    """Node names in the current view (``mysql.wsrep_cluster_members``), if readable."""
+    try:
+        cur.execute("SELECT node_name FROM mysql.wsrep_cluster_members ORDER BY node_name")
+        return tuple(str(row[0]) for row in cur.fetchall())
+    except pymysql.err.MySQLError:
+        return ()
+
+
+def fetch_status(
+    endpoint: Endpoint, credentials: Credentials, member: str | None = None
+) -> member_status.MemberStatus:
+    """Connect, read the member's status, disconnect."""
+    conn = connect(endpoint, credentials, member)
+    try:
+        return read_status(conn, endpoint, member)
+    finally:
+        conn.close()
+
+
+def execute(endpoint: Endpoint, credentials: Credentials, statements: list[str],
+            member: str | None = None) -> None:
+    """Run statements (administrative set-up, tests). Errors become :class:`GaleraError`."""
+    conn = connect(endpoint, credentials, member)
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    except (pymysql.err.MySQLError, OSError) as e:
+        raise _translate(e, endpoint, member) from None
+    finally:
+        conn.close()
