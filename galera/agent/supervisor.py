@@ -212,7 +212,6 @@ class Supervisor:
             out.close()
         self._mode = mode
         self._started_at = time.monotonic()
-        self._last_exit = None
         log.info("started mariadbd (pid %d) in %s mode", self._child.pid, mode)
 
     def _record_exit(self, expected: bool) -> None:
