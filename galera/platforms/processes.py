@@ -75,6 +75,8 @@ def _reap(pid: int) -> None:
 def port_in_use(host: str, port: int) -> bool:
     """True when something already listens on (or holds) ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # Servers bind with SO_REUSEADDR: connections in TIME_WAIT do not block them.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:
