@@ -7,22 +7,34 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from galera.errors import AccessDenied, InvalidInput, MemberUnreachable, OperationFailed, UnsafeOperation
+from galera.errors import (
+    AccessDenied,
+    InvalidInput,
+    MemberUnreachable,
+    OperationFailed,
+    UnsafeOperation,
+)
 
 
 class AgentClient:
     """Talks to one agent. Every failure becomes a one-line :class:`GaleraError`."""
 
-    def __init__(self, url: str, token: str | None = None, member: str | None = None,
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, token: str | None = None, member: str | None = None, timeout: float = 5.0
+    ) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.member = member
         self.timeout = timeout
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                 timeout: float | None = None, accept: tuple[int, ...] = (200,)
-                 ) -> tuple[int, dict[str, Any]]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        accept: tuple[int, ...] = (200,),
+    ) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -40,12 +52,14 @@ class AgentClient:
                 return e.code, payload
             message = payload.get("error") or f"HTTP {e.code}"
             kind = {401: AccessDenied, 400: InvalidInput, 409: UnsafeOperation}.get(
-                e.code, OperationFailed)
+                e.code, OperationFailed
+            )
             raise kind(f"agent {self.url}: {message}", member=self.member) from None
         except (urllib.error.URLError, OSError, ValueError) as e:
             reason = getattr(e, "reason", e)
-            raise MemberUnreachable(f"cannot reach agent at {self.url} ({reason})",
-                                    member=self.member) from None
+            raise MemberUnreachable(
+                f"cannot reach agent at {self.url} ({reason})", member=self.member
+            ) from None
 
     def status(self) -> dict[str, Any]:
         return self._request("GET", "/v1/status")[1]

@@ -18,19 +18,12 @@ import yaml
 
 from galera.domain.snapshot import ExpectedMember
 from galera.errors import InvalidInput
+from galera.sql import Credentials
 
 ENV_CLUSTER = "GALERACTL_CLUSTER"
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 _TOP_KEYS = ("name", "credentials", "agent", "timeouts", "members", "sandbox")
 _MEMBER_KEYS = ("name", "host", "port", "agent", "weight", "arbitrator")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A SQL user and password. The password never appears in ``repr`` or logs."""
-
-    user: str
-    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -96,9 +89,18 @@ class ClusterSpec:
             try:
                 return self.token_file.read_text().strip()
             except OSError as e:
-                raise InvalidInput(f"agent.token_file: cannot read {self.token_file}: "
-                                   f"{e.strerror}") from None
+                raise InvalidInput(
+                    f"agent.token_file: cannot read {self.token_file}: {e.strerror}"
+                ) from None
         return None
+
+
+def _option_value(raw: str) -> str:
+    """An option value as MariaDB reads it: quotes removed, an unquoted ``#`` starts a comment."""
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value.split("#", 1)[0].strip() if "#" in value else value
 
 
 def read_option_file(path: Path) -> Credentials:
@@ -111,12 +113,13 @@ def read_option_file(path: Path) -> Credentials:
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as e:
-        raise InvalidInput(f"credentials file {path}: not an option file "
-                           f"({str(e).splitlines()[0]})") from None
+        raise InvalidInput(
+            f"credentials file {path}: not an option file ({str(e).splitlines()[0]})"
+        ) from None
     if not parser.has_section("client"):
         raise InvalidInput(f"credentials file {path}: no [client] group")
-    user = (parser.get("client", "user", fallback="") or "").strip().strip("'\"")
-    password = (parser.get("client", "password", fallback="") or "").strip().strip("'\"")
+    user = _option_value(parser.get("client", "user", fallback="") or "")
+    password = _option_value(parser.get("client", "password", fallback="") or "")
     if not user:
         raise InvalidInput(f"credentials file {path}: [client] has no user")
     return Credentials(user, password)
@@ -164,8 +167,11 @@ def _member(path: Path, index: int, raw: Any) -> MemberSpec:
         raise _fail(path, f"{where}.name", "is required")
     name = _str(path, f"{where}.name", raw["name"])
     if not _NAME_RE.match(name):
-        raise _fail(path, f"{where}.name",
-                    f"{name!r} is not a valid member name (lower-case letters, digits, '-', '.')")
+        raise _fail(
+            path,
+            f"{where}.name",
+            f"{name!r} is not a valid member name (lower-case letters, digits, '-', '.')",
+        )
     arbitrator = raw.get("arbitrator", False)
     if not isinstance(arbitrator, bool):
         raise _fail(path, f"{where}.arbitrator", f"must be true or false, got {arbitrator!r}")
@@ -214,7 +220,9 @@ def parse(text: str, path: Path) -> ClusterSpec:
 
     creds = data.get("credentials")
     if not isinstance(creds, dict):
-        raise _fail(path, "credentials", "is required: {file: PATH} or {user: U, password_env: VAR}")
+        raise _fail(
+            path, "credentials", "is required: {file: PATH} or {user: U, password_env: VAR}"
+        )
     _check_keys(path, "credentials.", creds, ("file", "user", "password_env"))
     credentials_file = user = password_env = None
     if "file" in creds:
@@ -229,8 +237,11 @@ def parse(text: str, path: Path) -> ClusterSpec:
     if not isinstance(agent, dict):
         raise _fail(path, "agent", "must be a mapping with token_file or token_env")
     _check_keys(path, "agent.", agent, ("token_file", "token_env"))
-    token_file = (_relative(base, _str(path, "agent.token_file", agent["token_file"]))
-                  if "token_file" in agent else None)
+    token_file = (
+        _relative(base, _str(path, "agent.token_file", agent["token_file"]))
+        if "token_file" in agent
+        else None
+    )
     token_env = _str(path, "agent.token_env", agent["token_env"]) if "token_env" in agent else None
 
     timeouts = data.get("timeouts") or {}

@@ -36,6 +36,10 @@ def environment() -> jinja2.Environment:
     )
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class MemberConfig:
     """The values of one member's wsrep configuration (the inputs of ``wsrep.cnf.j2``)."""
@@ -71,10 +75,13 @@ class MemberConfig:
     def __post_init__(self) -> None:
         for key in ("port", "galera_port", "ist_port", "sst_port"):
             value = getattr(self, key)
-            if not isinstance(value, int) or not 0 < value < 65536:
+            if not _is_int(value) or not 0 < value < 65536:
                 raise InvalidInput(f"{key}: must be a TCP port, got {value!r}")
-        if not 0 <= self.weight <= 255:
-            raise InvalidInput(f"weight: must be 0..255, got {self.weight!r}")
+        if not _is_int(self.weight) or not 0 <= self.weight <= 255:
+            raise InvalidInput(f"weight: must be an integer from 0 to 255, got {self.weight!r}")
+        secret = [k for k in self.extra if k.lower().replace("-", "_") == "wsrep_sst_auth"]
+        if secret:
+            raise InvalidInput("extra: wsrep_sst_auth is a secret; put it in secrets_file")
         if self.sst_method not in ("mariabackup", "rsync", "mysqldump"):
             raise InvalidInput(
                 f"sst_method: {self.sst_method!r} is not one of mariabackup, rsync, mysqldump"
@@ -87,10 +94,15 @@ class MemberConfig:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise InvalidInput(f"server: unknown key {unknown[0]!r}; allowed: "
-                               f"{', '.join(sorted(known))}")
+            raise InvalidInput(
+                f"server: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(known))}"
+            )
         values = dict(data)
         if "peers" in values:
+            if not isinstance(values["peers"], (list, tuple)):
+                raise InvalidInput(
+                    f"server: peers: must be a list of HOST:PORT, got {values['peers']!r}"
+                )
             values["peers"] = tuple(values["peers"])
         try:
             return cls(**values)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
 from pymysql.constants import CLIENT
 
-from galera.clusterfile import Credentials
 from galera.domain import status as member_status
 from galera.errors import AccessDenied, GaleraError, MemberUnreachable, OperationFailed
 
@@ -23,10 +22,18 @@ _VARIABLES = (
     "version",
 )
 _STATUS_SQL = (
-    "SHOW GLOBAL STATUS LIKE 'wsrep%%'; "
-    "SHOW GLOBAL VARIABLES WHERE Variable_name IN (%s)"
-    % ", ".join(f"'{name}'" for name in _VARIABLES)
+    "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable_name IN ({})".format(
+        ", ".join(f"'{name}'" for name in _VARIABLES)
+    )
 )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A SQL user and password. The password never appears in ``repr`` or logs."""
+
+    user: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,8 @@ def _translate(error: Exception, endpoint: Endpoint, member: str | None) -> Gale
     code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
     if code in (1045, 1044, 1698):
         return AccessDenied(
-            f"access denied at {endpoint.describe()}", member=member,
+            f"access denied at {endpoint.describe()}",
+            member=member,
             hint="wrong user or password in the credentials",
         )
     if code in (2002, 2003, 2006, 2013) or isinstance(error, (OSError, socket.timeout)):
@@ -79,7 +87,9 @@ def connect(endpoint: Endpoint, credentials: Credentials, member: str | None = N
         raise _translate(e, endpoint, member) from None
 
 
-def read_status(conn: Any, endpoint: Endpoint, member: str | None = None) -> member_status.MemberStatus:
+def read_status(
+    conn: Any, endpoint: Endpoint, member: str | None = None
+) -> member_status.MemberStatus:
     """Read status, variables and (from a Primary member) the component's member names."""
     try:
         with conn.cursor() as cur:
@@ -119,8 +129,9 @@ def fetch_status(
         conn.close()
 
 
-def execute(endpoint: Endpoint, credentials: Credentials, statements: list[str],
-            member: str | None = None) -> None:
+def execute(
+    endpoint: Endpoint, credentials: Credentials, statements: list[str], member: str | None = None
+) -> None:
     """Run statements (administrative set-up, tests). Errors become :class:`GaleraError`."""
     conn = connect(endpoint, credentials, member)
     try:

@@ -26,8 +26,15 @@ class Result:
 def galeractl(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Result:
     """Run the real command line in a subprocess (as a user would)."""
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "galera", *args], capture_output=True,
-                          text=True, timeout=timeout, env=full_env, cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "galera", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=ROOT,
+        check=False,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -16,9 +16,22 @@ from galera.render import MemberConfig
 START_MODES = ("join", "none")
 RUN_MODES = ("join", "new-cluster")
 RESTART_POLICIES = ("always", "on-failure", "never")
-_KEYS = ("name", "listen", "token_file", "token_env", "credentials_file", "mariadbd",
-         "install_db", "config_file", "rundir", "start", "restart", "stop_timeout", "health",
-         "server")
+_KEYS = (
+    "name",
+    "listen",
+    "token_file",
+    "token_env",
+    "credentials_file",
+    "mariadbd",
+    "install_db",
+    "config_file",
+    "rundir",
+    "start",
+    "restart",
+    "stop_timeout",
+    "health",
+    "server",
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +65,9 @@ class AgentConfig:
         return None
 
 
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise InvalidInput(f"agent config: {key}: {value!r} is not one of {', '.join(allowed)}")
+        raise InvalidInput(f"{path}: {key}: {value!r} is not one of {', '.join(allowed)}")
     return str(value)
 
 
@@ -69,7 +82,7 @@ def parse(data: Any, path: Path) -> AgentConfig:
         if key not in data:
             raise InvalidInput(f"{path}: {key}: is required")
     host, sep, port = str(data["listen"]).rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise InvalidInput(f"{path}: listen: expected HOST:PORT, got {data['listen']!r}")
     base = path.parent
 
@@ -91,9 +104,15 @@ def parse(data: Any, path: Path) -> AgentConfig:
     health_raw = data.get("health") or {}
     if not isinstance(health_raw, dict) or set(health_raw) - {"donor_ok", "require_writable"}:
         raise InvalidInput(f"{path}: health: allowed keys are donor_ok, require_writable")
+    for key, flag in health_raw.items():
+        if not isinstance(flag, bool):
+            raise InvalidInput(f"{path}: health.{key}: must be true or false, got {flag!r}")
     stop_timeout = data.get("stop_timeout", 120)
-    if isinstance(stop_timeout, bool) or not isinstance(stop_timeout, (int, float)) \
-            or stop_timeout <= 0:
+    if (
+        isinstance(stop_timeout, bool)
+        or not isinstance(stop_timeout, (int, float))
+        or stop_timeout <= 0
+    ):
         raise InvalidInput(f"{path}: stop_timeout: must be seconds above 0, got {stop_timeout!r}")
     rundir = opt_path("rundir") or Path(server.datadir).parent
     return AgentConfig(
@@ -108,11 +127,12 @@ def parse(data: Any, path: Path) -> AgentConfig:
         credentials_file=opt_path("credentials_file"),
         mariadbd=str(data.get("mariadbd", "/usr/sbin/mariadbd")),
         install_db=str(data.get("install_db", "/usr/bin/mariadb-install-db")),
-        start=_choice("start", data.get("start", "join"), START_MODES),
-        restart=_choice("restart", data.get("restart", "always"), RESTART_POLICIES),
+        start=_choice(path, "start", data.get("start", "join"), START_MODES),
+        restart=_choice(path, "restart", data.get("restart", "always"), RESTART_POLICIES),
         stop_timeout=float(stop_timeout),
-        health=HealthPolicy(bool(health_raw.get("donor_ok", False)),
-                            bool(health_raw.get("require_writable", False))),
+        health=HealthPolicy(
+            bool(health_raw.get("donor_ok", False)), bool(health_raw.get("require_writable", False))
+        ),
     )
 
 

@@ -13,7 +13,6 @@ import logging
 import signal
 import threading
 import time
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,9 @@ class Agent:
         return Credentials("root", "")
 
     def endpoint(self) -> sql.Endpoint:
-        return sql.Endpoint(unix_socket=self.config.server.socket, connect_timeout=1.0,
-                            read_timeout=2.0)
+        return sql.Endpoint(
+            unix_socket=self.config.server.socket, connect_timeout=1.0, read_timeout=2.0
+        )
 
     def grastate(self) -> dict[str, Any]:
         path = Path(self.config.server.datadir) / "grastate.dat"
@@ -60,8 +60,14 @@ class Agent:
             state = grastate.parse(text, str(path))
         except GaleraError as e:
             return {"present": True, "error": str(e)}
-        return {"present": True, "error": None, "uuid": state.uuid, "seqno": state.seqno,
-                "safe_to_bootstrap": state.safe_to_bootstrap, "version": state.version}
+        return {
+            "present": True,
+            "error": None,
+            "uuid": state.uuid,
+            "seqno": state.seqno,
+            "safe_to_bootstrap": state.safe_to_bootstrap,
+            "version": state.version,
+        }
 
     def wsrep(self) -> tuple[dict[str, Any] | None, str | None]:
         if not self.supervisor.running:
@@ -134,16 +140,22 @@ _ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
 
 
 def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler]:
-    reads = {"/health/live": agent.live, "/health/ready": agent.ready,
-             f"/{API_VERSION}/status": agent.status}
-    writes = {f"/{API_VERSION}/start": agent.start, f"/{API_VERSION}/stop": agent.stop,
-              f"/{API_VERSION}/kill": agent.kill}
+    reads = {
+        "/health/live": agent.live,
+        "/health/ready": agent.ready,
+        f"/{API_VERSION}/status": agent.status,
+    }
+    writes = {
+        f"/{API_VERSION}/start": agent.start,
+        f"/{API_VERSION}/stop": agent.stop,
+        f"/{API_VERSION}/kill": agent.kill,
+    }
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "galeractl-agent"
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
         def _send(self, code: int, body: dict[str, Any]) -> None:
@@ -162,14 +174,14 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
                 body = {"error": str(e)}
             self._send(code, body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             func = reads.get(self.path.split("?")[0])
             if func is None:
                 self._send(404, {"error": f"no such endpoint {self.path}"})
                 return
             self._run(func)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             func = writes.get(self.path)
@@ -199,8 +211,9 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
         log.warning("no agent token configured: mutating endpoints will refuse every request")
     supervisor = Supervisor(config)
     agent = Agent(config, supervisor)
-    server = ThreadingHTTPServer((config.listen_host, config.listen_port),
-                                 make_handler(agent, token))
+    server = ThreadingHTTPServer(
+        (config.listen_host, config.listen_port), make_handler(agent, token)
+    )
     server.daemon_threads = True
     stopping = threading.Event()
 

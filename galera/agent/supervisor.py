@@ -23,15 +23,19 @@ from galera.render import render_member_config
 
 log = logging.getLogger("galera.agent")
 
-SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP,
-           "CONT": signal.SIGCONT}
+SIGNALS = {
+    "KILL": signal.SIGKILL,
+    "TERM": signal.SIGTERM,
+    "STOP": signal.SIGSTOP,
+    "CONT": signal.SIGCONT,
+}
 
 
 class ProcessState(str, enum.Enum):
-    STOPPED = "stopped"      # not running, and not supposed to run
-    RUNNING = "running"      # child process alive
-    STOPPING = "stopping"    # graceful stop in progress
-    BACKOFF = "backoff"      # exited unexpectedly; a join restart is scheduled
+    STOPPED = "stopped"  # not running, and not supposed to run
+    RUNNING = "running"  # child process alive
+    STOPPING = "stopping"  # graceful stop in progress
+    BACKOFF = "backoff"  # exited unexpectedly; a join restart is scheduled
 
 
 @dataclass
@@ -79,9 +83,12 @@ class Supervisor:
             raise InvalidInput(f"mode {mode!r} is not one of {', '.join(RUN_MODES)}")
         with self._lock:
             if self._alive():
-                raise UnsafeOperation(f"mariadbd is already running (pid {self._child.pid})"
-                                      if self._child else "mariadbd is already running",
-                                      member=self.config.name)
+                raise UnsafeOperation(
+                    f"mariadbd is already running (pid {self._child.pid})"
+                    if self._child
+                    else "mariadbd is already running",
+                    member=self.config.name,
+                )
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
@@ -122,8 +129,9 @@ class Supervisor:
                 raise OperationFailed("mariadbd is not running", member=self.config.name)
             if sig in (signal.SIGKILL, signal.SIGTERM):
                 self._want_running = False
-            log.warning("sending SIG%s to mariadbd (pid %d) on request", signame.upper(),
-                        self._child.pid)
+            log.warning(
+                "sending SIG%s to mariadbd (pid %d) on request", signame.upper(), self._child.pid
+            )
             self._child.send_signal(sig)
         if sig in (signal.SIGKILL, signal.SIGTERM):
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -148,8 +156,11 @@ class Supervisor:
                 state = ProcessState.STOPPED
             exit_info = None
             if self._last_exit is not None:
-                exit_info = {"code": self._last_exit.code, "expected": self._last_exit.expected,
-                             "ago_s": round(time.monotonic() - self._last_exit.at, 1)}
+                exit_info = {
+                    "code": self._last_exit.code,
+                    "expected": self._last_exit.expected,
+                    "ago_s": round(time.monotonic() - self._last_exit.at, 1),
+                }
             return {
                 "state": state.value,
                 "pid": child.pid if alive and child else None,
@@ -186,14 +197,21 @@ class Supervisor:
         datadir = Path(self.config.server.datadir)
         if (datadir / "mysql").is_dir():
             return
-        cmd = [self.config.install_db, f"--defaults-file={self.config.config_file}",
-               f"--datadir={datadir}", "--skip-test-db", "--auth-root-authentication-method=socket"]
+        cmd = [
+            self.config.install_db,
+            f"--defaults-file={self.config.config_file}",
+            f"--datadir={datadir}",
+            "--skip-test-db",
+            "--auth-root-authentication-method=socket",
+        ]
         if self.config.server.user:
             cmd.append(f"--user={self.config.server.user}")
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise OperationFailed(f"mariadb-install-db failed: {result.stderr.strip()[-300:]}",
-                                  member=self.config.name)
+            raise OperationFailed(
+                f"mariadb-install-db failed: {result.stderr.strip()[-300:]}",
+                member=self.config.name,
+            )
 
     def _spawn(self, mode: str) -> None:
         self._prepare()
@@ -203,11 +221,17 @@ class Supervisor:
             cmd.append("--wsrep-new-cluster")
         out = open(self.config.rundir / "mariadbd.out", "ab")  # noqa: SIM115
         try:
-            self._child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+            self._child = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as e:
-            raise OperationFailed(f"cannot start {self.config.mariadbd}: {e.strerror}",
-                                  member=self.config.name) from None
+            raise OperationFailed(
+                f"cannot start {self.config.mariadbd}: {e.strerror}", member=self.config.name
+            ) from None
         finally:
             out.close()
         self._mode = mode

@@ -9,11 +9,17 @@ import click
 
 
 @click.command()
-@click.option("--config", "config_path", required=True, metavar="FILE",
-              help="The agent's YAML configuration.")
-@click.option("--start", "start", type=click.Choice(["join", "new-cluster", "none"]),
-              default=None, help="How to start mariadbd now (default: the config's 'start'). "
-              "new-cluster applies to this first start only; restarts always join.")
+@click.option(
+    "--config", "config_path", required=True, metavar="FILE", help="The agent's YAML configuration."
+)
+@click.option(
+    "--start",
+    "start",
+    type=click.Choice(["join", "new-cluster", "none"]),
+    default=None,
+    help="How to start mariadbd now (default: the config's 'start'). "
+    "new-cluster applies to this first start only; restarts always join.",
+)
 def agent(config_path: str, start: str | None) -> None:
     """Run the node agent in the foreground until SIGTERM."""
     import logging

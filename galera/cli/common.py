@@ -34,11 +34,25 @@ def cluster_path(option: str | None) -> Path:
     fallback = default_dir() / "cluster.yaml"
     if fallback.exists():
         return fallback
-    raise InvalidInput(f"no cluster file: pass -c FILE or set {ENV_CLUSTER} "
-                       "(or create a sandbox with: galeractl sandbox up)")
+    raise InvalidInput(
+        f"no cluster file: pass -c FILE or set {ENV_CLUSTER} "
+        "(or create a sandbox with: galeractl sandbox up)"
+    )
 
 
-cluster_option = click.option("-c", "--cluster", "cluster", metavar="FILE",
-                              help="Cluster file (default: $GALERACTL_CLUSTER, then the sandbox's).")
-output_option = click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "yaml"]),
-                             default="table", show_default=True, help="Output format.")
+cluster_option = click.option(
+    "-c",
+    "--cluster",
+    "cluster",
+    metavar="FILE",
+    help="Cluster file (default: $GALERACTL_CLUSTER, then the sandbox's).",
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)

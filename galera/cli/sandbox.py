@@ -11,9 +11,13 @@ import click
 from galera.cli import output
 from galera.cli.common import output_option
 
-dir_option = click.option("--dir", "root", metavar="DIR", default=None,
-                          help="Sandbox directory (default: $GALERACTL_SANDBOX_DIR or "
-                          "~/.galeractl/sandbox).")
+dir_option = click.option(
+    "--dir",
+    "root",
+    metavar="DIR",
+    default=None,
+    help="Sandbox directory (default: $GALERACTL_SANDBOX_DIR or ~/.galeractl/sandbox).",
+)
 
 
 def _root(root: str | None) -> Path:
@@ -38,21 +42,40 @@ def sandbox() -> None:
 @dir_option
 @click.option("--netns", is_flag=True, help="Put each member in its own network namespace.")
 @click.option("--arbitrator", is_flag=True, help="Add a garbd voting member.")
-@click.option("--base-port", default=23300, show_default=True, type=int,
-              help="First port on 127.0.0.1 (without --netns).")
-@click.option("--timeout", default=180.0, show_default=True, type=float,
-              help="Seconds to wait for the members to be Synced.")
-def up(nodes: int, root: str | None, netns: bool, arbitrator: bool, base_port: int,
-       timeout: float) -> None:
+@click.option(
+    "--base-port",
+    default=23300,
+    show_default=True,
+    type=int,
+    help="First port on 127.0.0.1 (without --netns).",
+)
+@click.option(
+    "--timeout",
+    default=180.0,
+    show_default=True,
+    type=float,
+    help="Seconds to wait for the members to be Synced.",
+)
+def up(
+    nodes: int, root: str | None, netns: bool, arbitrator: bool, base_port: int, timeout: float
+) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
 
     started = time.monotonic()
-    sb = workflow.up(_root(root), nodes=nodes, netns=netns, arbitrator=arbitrator,
-                     base_port=base_port, timeout=timeout,
-                     progress=lambda m: click.echo(f"  {m}", err=True))
-    click.echo(f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "
-               f"cluster file {sb.cluster_file}")
+    sb = workflow.up(
+        _root(root),
+        nodes=nodes,
+        netns=netns,
+        arbitrator=arbitrator,
+        base_port=base_port,
+        timeout=timeout,
+        progress=lambda m: click.echo(f"  {m}", err=True),
+    )
+    click.echo(
+        f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "
+        f"cluster file {sb.cluster_file}"
+    )
     click.echo(f"try: galeractl status -c {sb.cluster_file}")
 
 
@@ -63,15 +86,22 @@ def down(root: str | None, purge: bool) -> None:
     """Stop every member (cleanly), garbd and the network."""
     sb = _load(root)
     stopped = sb.down(purge=purge)
-    click.echo(f"stopped {', '.join(stopped) or 'nothing (already down)'}"
-               + (f"; removed {sb.root}" if purge else ""))
+    click.echo(
+        f"stopped {', '.join(stopped) or 'nothing (already down)'}"
+        + (f"; removed {sb.root}" if purge else "")
+    )
 
 
 @sandbox.command()
 @click.argument("member")
 @dir_option
-@click.option("--signal", "signame", type=click.Choice(["KILL", "TERM"], case_sensitive=False),
-              default="KILL", show_default=True)
+@click.option(
+    "--signal",
+    "signame",
+    type=click.Choice(["KILL", "TERM"], case_sensitive=False),
+    default="KILL",
+    show_default=True,
+)
 def kill(member: str, root: str | None, signame: str) -> None:
     """Fault injection: signal MEMBER's server; its agent does not restart it."""
     sb = _load(root)
@@ -82,8 +112,9 @@ def kill(member: str, root: str | None, signame: str) -> None:
 @sandbox.command()
 @click.argument("member")
 @dir_option
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until the member is Synced.")
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Wait until the member is Synced."
+)
 @click.option("--timeout", default=180.0, show_default=True, type=float)
 def start(member: str, root: str | None, wait: bool, timeout: float) -> None:
     """Start MEMBER again in join mode."""
@@ -124,22 +155,36 @@ def ls(root: str | None, fmt: str) -> None:
     sb = _load(root)
     rows = []
     for m in sb.members:
-        rows.append({
-            "name": m.name,
-            "address": f"{m.address}:{m.sql_port}" if m.name != "garbd" else
-                       f"{m.address}:{m.galera_port}",
-            "agent": m.agent_url if m.name != "garbd" else None,
-            "agent_running": sb.agent_alive(m.name),
-            "mariadbd_pid": sb.mariadbd_pid(m.name) if m.name != "garbd" else
-                            sb.state.get("garbd_pid"),
-            "netns": sb.network.namespace(m.name) if m.netns else None,
-        })
+        rows.append(
+            {
+                "name": m.name,
+                "address": f"{m.address}:{m.sql_port}"
+                if m.name != "garbd"
+                else f"{m.address}:{m.galera_port}",
+                "agent": m.agent_url if m.name != "garbd" else None,
+                "agent_running": sb.agent_alive(m.name),
+                "mariadbd_pid": sb.mariadbd_pid(m.name)
+                if m.name != "garbd"
+                else sb.state.get("garbd_pid"),
+                "netns": sb.network.namespace(m.name) if m.netns else None,
+            }
+        )
     data = {"dir": str(sb.root), "cluster_file": str(sb.cluster_file), "members": rows}
 
     def table(d: dict[str, Any]) -> str:
         return f"sandbox {d['dir']}\n" + output.columns(
             ["MEMBER", "ADDRESS", "AGENT", "AGENT UP", "PID", "NETNS"],
-            [[r["name"], r["address"], r["agent"], "yes" if r["agent_running"] else "no",
-              r["mariadbd_pid"], r["netns"]] for r in d["members"]])
+            [
+                [
+                    r["name"],
+                    r["address"],
+                    r["agent"],
+                    "yes" if r["agent_running"] else "no",
+                    r["mariadbd_pid"],
+                    r["netns"],
+                ]
+                for r in d["members"]
+            ],
+        )
 
     output.emit(data, fmt, table)

@@ -22,13 +22,23 @@ def _table(report: dict[str, Any]) -> str:
     rows = []
     for m in report["members"]:
         address = f"{m['host']}:{m['port']}" if m["port"] else (m["host"] or "-")
-        rows.append([m["name"], address, m["cluster_status"] or ("-" if m["reachable"] else "unreachable"),
-                     m["local_state_comment"], m["last_committed"],
-                     (m["cluster_state_uuid"] or "")[:8] or None,
-                     {True: "ON", False: "OFF", None: None}[m["ready"]],
-                     "ok" if m["healthy"] else m["reason"]])
-    lines.append(output.columns(["MEMBER", "ADDRESS", "STATUS", "STATE", "SEQNO", "UUID",
-                                 "READY", "HEALTH"], rows))
+        rows.append(
+            [
+                m["name"],
+                address,
+                m["cluster_status"] or ("-" if m["reachable"] else "unreachable"),
+                m["local_state_comment"],
+                m["last_committed"],
+                (m["cluster_state_uuid"] or "")[:8] or None,
+                {True: "ON", False: "OFF", None: None}[m["ready"]],
+                "ok" if m["healthy"] else m["reason"],
+            ]
+        )
+    lines.append(
+        output.columns(
+            ["MEMBER", "ADDRESS", "STATUS", "STATE", "SEQNO", "UUID", "READY", "HEALTH"], rows
+        )
+    )
     if margin["members"] is not None:
         lines.append("")
         lines.append(f"quorum margin: {margin['members']} member(s), weight {margin['weight']}")
@@ -57,8 +67,12 @@ def status(cluster: str | None, fmt: str) -> None:
 @click.command()
 @cluster_option
 @output_option
-@click.option("--if-down", "if_down", metavar="MEMBER",
-              help="Say whether taking MEMBER down keeps quorum, and why.")
+@click.option(
+    "--if-down",
+    "if_down",
+    metavar="MEMBER",
+    help="Say whether taking MEMBER down keeps quorum, and why.",
+)
 def quorum(cluster: str | None, fmt: str, if_down: str | None) -> None:
     """Quorum of the Primary component: weights and margins.
 
@@ -83,12 +97,14 @@ def quorum(cluster: str | None, fmt: str, if_down: str | None) -> None:
         lines = [qd["reason"]]
         if qd["primary"]:
             lines.append(f"members: {', '.join(qd['members']) or '?'}")
-            lines.append(f"margin: {qd['margin']['members']} member(s), weight "
-                         f"{qd['margin']['weight']}")
+            lines.append(
+                f"margin: {qd['margin']['members']} member(s), weight {qd['margin']['weight']}"
+            )
         if "if_down" in d:
             verdict = "keeps quorum" if d["if_down"]["keeps_quorum"] else "LOSES quorum"
-            lines.append(f"if {d['if_down']['member']} goes down: {verdict}: "
-                         f"{d['if_down']['reason']}")
+            lines.append(
+                f"if {d['if_down']['member']} goes down: {verdict}: {d['if_down']['reason']}"
+            )
         return "\n".join(lines)
 
     output.emit(data, fmt, table)

@@ -19,14 +19,23 @@ class AllDenied(AccessDenied):
 def _observe(member: MemberSpec, credentials: Credentials, spec: ClusterSpec) -> Observation:
     if member.arbitrator:
         return Observation(member.expected, host=member.host)
-    endpoint = sql.Endpoint(member.host, member.port, connect_timeout=spec.connect_timeout,
-                            read_timeout=spec.read_timeout)
+    endpoint = sql.Endpoint(
+        member.host,
+        member.port,
+        connect_timeout=spec.connect_timeout,
+        read_timeout=spec.read_timeout,
+    )
     try:
         status = sql.fetch_status(endpoint, credentials, member.name)
     except GaleraError as e:
         error = f"{e.message} ({e.hint})" if e.hint else e.message
-        return Observation(member.expected, error=error, error_kind=type(e).__name__,
-                           host=member.host, port=member.port)
+        return Observation(
+            member.expected,
+            error=error,
+            error_kind=type(e).__name__,
+            host=member.host,
+            port=member.port,
+        )
     return Observation(member.expected, status=status, host=member.host, port=member.port)
 
 
@@ -43,13 +52,16 @@ def snapshot(spec: ClusterSpec, credentials: Credentials | None = None) -> Snaps
     denied = [o for o in observations if o.error_kind == "AccessDenied"]
     answered = [o for o in observations if o.reachable or o.error_kind == "AccessDenied"]
     if denied and len(denied) == len(answered):
-        raise AllDenied(f"every reachable member refused user {credentials.user!r}",
-                        hint="wrong user or password in the credentials")
+        raise AllDenied(
+            f"every reachable member refused user {credentials.user!r}",
+            hint="wrong user or password in the credentials",
+        )
     return Snapshot(observations, taken_at=time.time(), cluster_name=spec.name)
 
 
-def confirmed_snapshot(spec: ClusterSpec, credentials: Credentials | None = None,
-                       settle: float = 1.0) -> Snapshot:
+def confirmed_snapshot(
+    spec: ClusterSpec, credentials: Credentials | None = None, settle: float = 1.0
+) -> Snapshot:
     """A snapshot in which a split brain, if reported, was seen twice.
 
     Members read during a view change can briefly disagree on the configuration id; a real

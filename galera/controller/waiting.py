@@ -17,10 +17,15 @@ def synced(observation: Observation) -> bool:
     return observation.status is not None and health.check_status(observation.status)[0]
 
 
-def wait_for(spec: ClusterSpec, names: Iterable[str],
-             condition: Callable[[Observation], bool] = synced, timeout: float = 120.0,
-             interval: float = 0.5, what: str = "Synced",
-             on_poll: Callable[[Snapshot], None] | None = None) -> Snapshot:
+def wait_for(
+    spec: ClusterSpec,
+    names: Iterable[str],
+    condition: Callable[[Observation], bool] = synced,
+    timeout: float = 120.0,
+    interval: float = 0.5,
+    what: str = "Synced",
+    on_poll: Callable[[Snapshot], None] | None = None,
+) -> Snapshot:
     """Poll until every member in ``names`` satisfies ``condition``; return that snapshot.
 
     Raises :class:`OperationFailed` naming the members still not there, with their state,
@@ -39,8 +44,13 @@ def wait_for(spec: ClusterSpec, names: Iterable[str],
         if not missing:
             return snap
         if time.monotonic() > deadline:
-            detail = "; ".join(
-                f"{o.name}: {o.status.local_state_comment + ', ' + o.status.cluster_status.value if o.status else o.error}"
-                for o in missing)
+            detail = "; ".join(f"{o.name}: {_describe(o)}" for o in missing)
             raise OperationFailed(f"timed out after {timeout:.0f}s waiting for {what}: {detail}")
         time.sleep(interval)
+
+
+def _describe(observation: Observation) -> str:
+    status = observation.status
+    if status is None:
+        return observation.error or "no answer"
+    return f"{status.local_state_comment}, {status.cluster_status.value}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from galera.domain.position import ZERO_UUID, Position, is_uuid
+from galera.domain.position import ZERO_UUID, Position, is_uuid, parse_seqno
 from galera.errors import InvalidInput
 
 _KNOWN_KEYS = ("version", "uuid", "seqno", "safe_to_bootstrap")
@@ -87,12 +87,10 @@ def parse(text: str, source: str = "grastate.dat") -> Grastate:
         raise CorruptGrastate(f"{source} line {line_no}: uuid {uuid!r} is not a UUID")
 
     line_no, seqno_text = values["seqno"]
-    try:
-        seqno = int(seqno_text)
-    except ValueError:
-        raise CorruptGrastate(
-            f"{source} line {line_no}: seqno {seqno_text!r} is not an integer"
-        ) from None
+    seqno_or_none = parse_seqno(seqno_text)
+    if seqno_or_none is None:
+        raise CorruptGrastate(f"{source} line {line_no}: seqno {seqno_text!r} is not an integer")
+    seqno = seqno_or_none
     if seqno < -1:
         raise CorruptGrastate(f"{source} line {line_no}: seqno {seqno} is below -1")
 

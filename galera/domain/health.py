@@ -57,12 +57,16 @@ def member_verdict(
     """The verdict for one expected member of the snapshot."""
     if observation.member.arbitrator:
         present = any(observation.name in c.members for c in quorum.components(snapshot))
-        reason = "arbitrator in the Primary component" if present else (
-            "arbitrator not seen in any Primary component")
+        reason = (
+            "arbitrator in the Primary component"
+            if present
+            else ("arbitrator not seen in any Primary component")
+        )
         return MemberVerdict(observation.name, present, reason)
     if observation.status is None:
-        return MemberVerdict(observation.name, False,
-                             f"unreachable: {observation.error or 'no answer'}")
+        return MemberVerdict(
+            observation.name, False, f"unreachable: {observation.error or 'no answer'}"
+        )
     ok, reason = check_status(observation.status, policy)
     return MemberVerdict(observation.name, ok, reason)
 
@@ -103,8 +107,9 @@ def cluster_verdict(snapshot: Snapshot, policy: HealthPolicy = HealthPolicy()) -
     if not any(o.reachable for o in data):
         return ClusterHealth(Verdict.DOWN, "no member answered", verdicts)
     if not brain.components:
-        return ClusterHealth(Verdict.NON_PRIMARY,
-                             "members answered but none is in a Primary component", verdicts)
+        return ClusterHealth(
+            Verdict.NON_PRIMARY, "members answered but none is in a Primary component", verdicts
+        )
     unhealthy = [v for v in verdicts if not v.healthy]
     component = brain.components[0]
     if not unhealthy and component.size >= len(snapshot.observations):

@@ -9,11 +9,18 @@ from galera.errors import InvalidInput
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 UNKNOWN_SEQNO = -1
+_SEQNO_RE = re.compile(r"^-?[0-9]+$")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class IncomparablePositions(InvalidInput):
     """Two positions were compared that belong to different histories or are unknown."""
+
+
+def parse_seqno(text: str) -> int | None:
+    """The integer in ``text`` when written as Galera writes seqnos (ASCII digits), else None."""
+    text = text.strip()
+    return int(text) if _SEQNO_RE.match(text) else None
 
 
 def is_uuid(text: str) -> bool:
@@ -41,14 +48,13 @@ class Position:
 
     @classmethod
     def parse(cls, text: str) -> Position:
-        """Parse ``uuid:seqno`` as printed by ``--wsrep-recover`` and ``wsrep_checkpoint_position``."""
+        """Parse ``uuid:seqno``, as printed by ``--wsrep-recover``."""
         uuid, sep, seqno = text.strip().rpartition(":")
         if not sep:
             raise InvalidInput(f"position {text!r} is not of the form uuid:seqno")
-        try:
-            number = int(seqno)
-        except ValueError:
-            raise InvalidInput(f"position {text!r} has a seqno that is not an integer") from None
+        number = parse_seqno(seqno)
+        if number is None:
+            raise InvalidInput(f"position {text!r} has a seqno that is not an integer")
         return cls(uuid.lower(), number)
 
     @property

@@ -53,13 +53,11 @@ def member_margin(weights: tuple[int, ...] | list[int]) -> int:
     return count
 
 
-def _weights_of(snapshot: Snapshot, names: frozenset[str], reporters: list[Observation],
-                size: int) -> tuple[int, ...]:
+def _weights_of(
+    snapshot: Snapshot, names: frozenset[str], reporters: list[Observation], size: int
+) -> tuple[int, ...]:
     known = {o.name: o.weight for o in snapshot.observations}
-    if names:
-        weights = [known.get(n, 1) for n in sorted(names)]
-    else:
-        weights = [o.weight for o in reporters]
+    weights = [known.get(n, 1) for n in sorted(names)] if names else [o.weight for o in reporters]
     # Members we cannot name (a component larger than its named members) count as weight 1.
     weights += [1] * max(size - len(weights), 0)
     return tuple(weights)
@@ -168,11 +166,27 @@ def assess(snapshot: Snapshot) -> Quorum:
     expected_weight = snapshot.expected_weight
     found = components(snapshot)
     if not found:
-        return Quorum(expected_size, expected_weight, 0, 0, None, None, None,
-                      "no reachable member is in a Primary component")
+        return Quorum(
+            expected_size,
+            expected_weight,
+            0,
+            0,
+            None,
+            None,
+            None,
+            "no reachable member is in a Primary component",
+        )
     if len(found) > 1:
-        return Quorum(expected_size, expected_weight, 0, 0, None, None, None,
-                      f"split brain: {split_brain(snapshot).reason}")
+        return Quorum(
+            expected_size,
+            expected_weight,
+            0,
+            0,
+            None,
+            None,
+            None,
+            f"split brain: {split_brain(snapshot).reason}",
+        )
     primary = found[0]
     margin_m = member_margin(primary.member_weights)
     margin_w = weight_margin(primary.weight)
@@ -181,8 +195,16 @@ def assess(snapshot: Snapshot) -> Quorum:
         f"{primary.weight}/{expected_weight}; it survives losing {margin_m} member(s) "
         f"or weight {margin_w} at once"
     )
-    return Quorum(expected_size, expected_weight, primary.size, primary.weight, primary,
-                  margin_m, margin_w, reason)
+    return Quorum(
+        expected_size,
+        expected_weight,
+        primary.size,
+        primary.weight,
+        primary,
+        margin_m,
+        margin_w,
+        reason,
+    )
 
 
 @dataclass(frozen=True)
@@ -218,28 +240,43 @@ def if_down(snapshot: Snapshot, name: str) -> IfDown:
     observation = snapshot.get(name)
     q = assess(snapshot)
     if q.primary is None:
-        return IfDown(name, False, False, 0, 0,
-                      f"no single Primary component to keep ({q.reason})")
+        return IfDown(name, False, False, 0, 0, f"no single Primary component to keep ({q.reason})")
     primary = q.primary
-    in_component = name in primary.members or (
-        not primary.members and name in primary.reporters
-    )
+    if primary.members:
+        in_component = name in primary.members
+    else:
+        # Membership unknown: a member we could not read may still be inside the component
+        # whenever it has more members than reported; assume the unsafe case.
+        unnamed_slots = primary.size > len(primary.reporters)
+        in_component = name in primary.reporters or (
+            unnamed_slots and not (observation.status and observation.status.primary)
+        )
     if not in_component:
         ok = keeps_quorum(primary.weight, primary.weight)
-        return IfDown(name, ok, ok, primary.weight, primary.weight,
-                      f"{name} is not in the Primary component; taking it down changes "
-                      f"nothing (weight stays {primary.weight})")
+        return IfDown(
+            name,
+            ok,
+            ok,
+            primary.weight,
+            primary.weight,
+            f"{name} is not in the Primary component; taking it down changes "
+            f"nothing (weight stays {primary.weight})",
+        )
     weight = observation.weight
     remaining = primary.weight - weight
     ok = keeps_quorum(remaining, primary.weight)
     graceful = remaining > 0
     if ok:
-        reason = (f"without {name} (weight {weight}) the component keeps weight "
-                  f"{remaining} of {primary.weight}, more than half: quorum kept")
+        reason = (
+            f"without {name} (weight {weight}) the component keeps weight "
+            f"{remaining} of {primary.weight}, more than half: quorum kept"
+        )
     else:
-        reason = (f"without {name} (weight {weight}) the component keeps weight "
-                  f"{remaining} of {primary.weight}, not more than half: a crash of {name} "
-                  f"would leave the rest non-Primary")
+        reason = (
+            f"without {name} (weight {weight}) the component keeps weight "
+            f"{remaining} of {primary.weight}, not more than half: a crash of {name} "
+            f"would leave the rest non-Primary"
+        )
         if graceful:
             reason += "; a graceful shutdown alone would keep quorum"
     return IfDown(name, ok, graceful, remaining, primary.weight, reason)

@@ -8,8 +8,9 @@ from galera.domain import health, quorum
 from galera.domain.snapshot import Snapshot
 
 
-def status_report(snapshot: Snapshot, policy: health.HealthPolicy = health.HealthPolicy()
-                  ) -> dict[str, Any]:
+def status_report(
+    snapshot: Snapshot, policy: health.HealthPolicy = health.HealthPolicy()
+) -> dict[str, Any]:
     """``{"cluster": {...}, "members": [...]}`` for ``galeractl status -o json``."""
     verdict = health.cluster_verdict(snapshot, policy)
     q = quorum.assess(snapshot)
@@ -17,29 +18,33 @@ def status_report(snapshot: Snapshot, policy: health.HealthPolicy = health.Healt
     members = []
     for o in snapshot.observations:
         s = o.status
-        members.append({
-            "name": o.name,
-            "role": "arbitrator" if o.member.arbitrator else "data",
-            "host": o.host,
-            "port": o.port or None,
-            "reachable": o.reachable if not o.member.arbitrator else by_name[o.name].healthy,
-            "error": o.error,
-            "cluster_status": s.cluster_status.value if s else None,
-            "local_state": int(s.local_state) if s else None,
-            "local_state_comment": s.local_state_comment if s else None,
-            "last_committed": s.last_committed if s else None,
-            "cluster_state_uuid": s.state_uuid if s else None,
-            "cluster_conf_id": s.conf_id if s else None,
-            "cluster_size": s.cluster_size if s else None,
-            "ready": s.ready if s else None,
-            "weight": o.weight,
-            "healthy": by_name[o.name].healthy,
-            "reason": by_name[o.name].reason,
-            "recv_queue": s.recv_queue if s else None,
-            "send_queue": s.send_queue if s else None,
-            "flow_control_paused": s.flow_control_paused if s else None,
-            "evs_delayed": list(s.evs_delayed) if s else [],
-        })
+        members.append(
+            {
+                "name": o.name,
+                "role": "arbitrator" if o.member.arbitrator else "data",
+                "host": o.host,
+                "port": o.port or None,
+                "reachable": o.reachable if not o.member.arbitrator else by_name[o.name].healthy,
+                "error": o.error,
+                "cluster_status": s.cluster_status.value
+                if s
+                else ("Primary" if o.member.arbitrator and by_name[o.name].healthy else None),
+                "local_state": int(s.local_state) if s else None,
+                "local_state_comment": s.local_state_comment if s else None,
+                "last_committed": s.last_committed if s else None,
+                "cluster_state_uuid": s.state_uuid if s else None,
+                "cluster_conf_id": s.conf_id if s else None,
+                "cluster_size": s.cluster_size if s else None,
+                "ready": s.ready if s else None,
+                "weight": o.weight,
+                "healthy": by_name[o.name].healthy,
+                "reason": by_name[o.name].reason,
+                "recv_queue": s.recv_queue if s else None,
+                "send_queue": s.send_queue if s else None,
+                "flow_control_paused": s.flow_control_paused if s else None,
+                "evs_delayed": list(s.evs_delayed) if s else [],
+            }
+        )
     return {
         "cluster": {
             "name": snapshot.cluster_name,

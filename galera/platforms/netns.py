@@ -70,12 +70,23 @@ class Network:
             ns = self.namespace(member)
             host_end, inner = f"gv{index}{self.bridge[-2:]}", "eth0"
             _run(["ip", "netns", "add", ns])
-            _run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", inner,
-                  "netns", ns])
+            _run(
+                ["ip", "link", "add", host_end, "type", "veth", "peer", "name", inner, "netns", ns]
+            )
             _run(["ip", "link", "set", host_end, "master", self.bridge])
             _run(["ip", "link", "set", host_end, "up"])
-            _run(["ip", "-n", ns, "addr", "add", f"{self.address(index)}/{net.prefixlen}",
-                  "dev", inner])
+            _run(
+                [
+                    "ip",
+                    "-n",
+                    ns,
+                    "addr",
+                    "add",
+                    f"{self.address(index)}/{net.prefixlen}",
+                    "dev",
+                    inner,
+                ]
+            )
             _run(["ip", "-n", ns, "link", "set", inner, "up"])
             _run(["ip", "-n", ns, "link", "set", "lo", "up"])
             _run(["ip", "netns", "exec", ns, "iptables", "-N", CHAIN])
@@ -92,8 +103,9 @@ class Network:
         """Cut the members in ``side`` off from every other member (both directions)."""
         unknown = [m for m in side if m not in addresses]
         if unknown:
-            raise InvalidInput(f"unknown member {unknown[0]!r}; the sandbox has "
-                               f"{', '.join(addresses)}")
+            raise InvalidInput(
+                f"unknown member {unknown[0]!r}; the sandbox has {', '.join(addresses)}"
+            )
         others = [m for m in addresses if m not in side]
         if not others:
             raise InvalidInput("a partition needs members on both sides")

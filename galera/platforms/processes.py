@@ -30,14 +30,20 @@ def alive(pid: int | None) -> bool:
     return state != "Z"
 
 
-def spawn_detached(cmd: Sequence[str], log_file: Path, env: dict[str, str] | None = None) -> int:
+def spawn_detached(cmd: Sequence[str], log_file: Path, cwd: Path | None = None) -> int:
     """Start ``cmd`` in its own session, output appended to ``log_file``; returns its pid.
 
     The process outlives the command that started it (the sandbox's agents and garbd).
     """
     with open(log_file, "ab") as out:
-        proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        proc = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cwd,
+        )
     return proc.pid
 
 

@@ -43,8 +43,9 @@ def test_missing_cluster_file_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_no_cluster_file_anywhere_says_how_to_give_one(tmp_path: Path) -> None:
-    result = galeractl("status", env={"GALERACTL_CLUSTER": "",
-                                      "GALERACTL_SANDBOX_DIR": str(tmp_path / "none")})
+    result = galeractl(
+        "status", env={"GALERACTL_CLUSTER": "", "GALERACTL_SANDBOX_DIR": str(tmp_path / "none")}
+    )
     assert result.code == 2
     assert "pass -c FILE" in one_line_error(result)
 

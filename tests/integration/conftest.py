@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,8 +17,9 @@ from galera.controller import waiting
 from galera.platforms.sandbox import Sandbox
 from tests.helpers import galeractl
 
-HAVE_GALERA = all(Path(p).exists() for p in ("/usr/sbin/mariadbd",
-                                             "/usr/lib/galera/libgalera_smm.so"))
+HAVE_GALERA = all(
+    Path(p).exists() for p in ("/usr/sbin/mariadbd", "/usr/lib/galera/libgalera_smm.so")
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -27,8 +29,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "cluster" in item.keywords:
             if os.environ.get("CI"):
-                raise pytest.UsageError("CI must install mariadb-server and galera-4 "
-                                        "(scripts/setup)")
+                raise pytest.UsageError(
+                    "CI must install mariadb-server and galera-4 (scripts/setup)"
+                )
             item.add_marker(pytest.mark.skip(reason="mariadb-server/galera-4 not installed"))
 
 
@@ -36,10 +39,8 @@ def _kill_leftovers(root: Path) -> None:
     """Last resort: kill any process whose command line mentions the sandbox directory."""
     out = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True).stdout
     for pid in out.split():
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 class SandboxHandle:
@@ -90,8 +91,9 @@ def sandbox3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle
 @pytest.fixture(scope="module")
 def sandbox_arbitrator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     """Two data members and garbd: the two-sites-plus-witness shape."""
-    yield from _up(tmp_path_factory.mktemp("arb"), "--nodes", "2", "--arbitrator",
-                   "--base-port", "23400")
+    yield from _up(
+        tmp_path_factory.mktemp("arb"), "--nodes", "2", "--arbitrator", "--base-port", "23400"
+    )
 
 
 def netns_problem() -> str | None:
@@ -99,8 +101,9 @@ def netns_problem() -> str | None:
         return "needs root"
     if shutil.which("ip") is None or shutil.which("iptables") is None:
         return "needs iproute2 and iptables"
-    probe = subprocess.run(["ip", "netns", "add", "gctl-pytest-probe"], capture_output=True,
-                           text=True)
+    probe = subprocess.run(
+        ["ip", "netns", "add", "gctl-pytest-probe"], capture_output=True, text=True
+    )
     if probe.returncode != 0:
         return f"ip netns unavailable: {probe.stderr.strip()}"
     subprocess.run(["ip", "netns", "del", "gctl-pytest-probe"], capture_output=True)

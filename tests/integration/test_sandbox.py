@@ -45,9 +45,15 @@ def _agent_post(url: str, body: dict[str, object], token: str | None) -> int:
 
 
 def _wait_size(handle: SandboxHandle, member: str, size: int, timeout: float = 60) -> None:
-    waiting.wait_for(handle.spec, [member], timeout=timeout, what=f"cluster size {size}",
-                     condition=lambda o: o.status is not None and o.status.primary
-                     and o.status.cluster_size == size)
+    waiting.wait_for(
+        handle.spec,
+        [member],
+        timeout=timeout,
+        what=f"cluster size {size}",
+        condition=lambda o: (
+            o.status is not None and o.status.primary and o.status.cluster_size == size
+        ),
+    )
 
 
 def test_fresh_sandbox_is_healthy_with_one_member_of_margin(sandbox3: SandboxHandle) -> None:
@@ -75,8 +81,10 @@ def test_credentials_are_private_and_never_printed(sandbox3: SandboxHandle) -> N
     for name in ("client.cnf", "secrets.cnf", "agent.token"):
         mode = stat.S_IMODE((sandbox3.root / name).stat().st_mode)
         assert mode == 0o600, f"{name} has mode {oct(mode)}"
-    outputs = [galeractl("status", "-c", str(sandbox3.cluster_file), "-o", "json"),
-               galeractl("sandbox", "ls", "--dir", str(sandbox3.root), "-o", "json")]
+    outputs = [
+        galeractl("status", "-c", str(sandbox3.cluster_file), "-o", "json"),
+        galeractl("sandbox", "ls", "--dir", str(sandbox3.root), "-o", "json"),
+    ]
     for out in outputs:
         assert password not in out.stdout + out.stderr
     for log in sandbox3.root.glob("members/*/agent.log"):
@@ -87,8 +95,9 @@ def test_credentials_are_private_and_never_printed(sandbox3: SandboxHandle) -> N
 
 
 def test_quorum_if_down_on_a_healthy_cluster_keeps_quorum(sandbox3: SandboxHandle) -> None:
-    result = galeractl("quorum", "-c", str(sandbox3.cluster_file), "--if-down", "galera-1",
-                       "-o", "json")
+    result = galeractl(
+        "quorum", "-c", str(sandbox3.cluster_file), "--if-down", "galera-1", "-o", "json"
+    )
     assert result.code == 0
     answer = result.json()["if_down"]
     assert answer["keeps_quorum"] is True
@@ -110,8 +119,9 @@ def test_sigkill_one_member_degrades_with_no_margin(sandbox3: SandboxHandle) -> 
     assert by_name["galera-0"]["cluster_status"] == "Primary"
     assert by_name["galera-1"]["cluster_status"] == "Primary"
 
-    quorum = galeractl("quorum", "-c", str(sandbox3.cluster_file), "--if-down", "galera-0",
-                       "-o", "json")
+    quorum = galeractl(
+        "quorum", "-c", str(sandbox3.cluster_file), "--if-down", "galera-0", "-o", "json"
+    )
     assert quorum.code == 1
     assert quorum.json()["if_down"]["keeps_quorum"] is False
     assert quorum.json()["if_down"]["keeps_quorum_if_graceful"] is True
@@ -158,8 +168,12 @@ def test_agent_probes_and_token(sandbox3: SandboxHandle) -> None:
 
 def test_agent_reports_a_corrupt_grastate_by_file_and_line(sandbox3: SandboxHandle) -> None:
     sandbox = sandbox3.sandbox
-    assert galeractl("sandbox", "kill", "galera-1", "--signal", "TERM",
-                     "--dir", str(sandbox3.root)).code == 0
+    assert (
+        galeractl(
+            "sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", str(sandbox3.root)
+        ).code
+        == 0
+    )
     path = sandbox.member("galera-1").datadir / "grastate.dat"
     original = path.read_text()
     try:
@@ -186,8 +200,9 @@ def test_wrong_password_is_one_line_and_exit_2(sandbox3: SandboxHandle, tmp_path
     assert "hunter2" not in result.stdout + result.stderr
 
 
-def test_unreachable_member_is_reported_while_the_rest_is_read(sandbox3: SandboxHandle,
-                                                               tmp_path: Path) -> None:
+def test_unreachable_member_is_reported_while_the_rest_is_read(
+    sandbox3: SandboxHandle, tmp_path: Path
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free_port = s.getsockname()[1]
@@ -207,9 +222,11 @@ def test_unreachable_member_is_reported_while_the_rest_is_read(sandbox3: Sandbox
 
 
 def test_unknown_member_names_are_refused(sandbox3: SandboxHandle) -> None:
-    for args in (["quorum", "-c", str(sandbox3.cluster_file), "--if-down", "galera-7"],
-                 ["sandbox", "kill", "galera-7", "--dir", str(sandbox3.root)],
-                 ["sandbox", "start", "galera-7", "--dir", str(sandbox3.root)]):
+    for args in (
+        ["quorum", "-c", str(sandbox3.cluster_file), "--if-down", "galera-7"],
+        ["sandbox", "kill", "galera-7", "--dir", str(sandbox3.root)],
+        ["sandbox", "start", "galera-7", "--dir", str(sandbox3.root)],
+    ):
         result = galeractl(*args)
         assert result.code == 2, args
         assert "unknown member 'galera-7'" in one_line_error(result)

@@ -56,7 +56,7 @@ def status_rows(**overrides: str) -> dict[str, str]:
     return rows
 
 
-def provider_options(weight: int = 1) -> str:
+def options_text(weight: int = 1) -> str:
     return f"base_port = 4567; pc.weight = {weight}; gcache.size = 32M;"
 
 
@@ -65,7 +65,7 @@ def variable_rows(**overrides: str) -> dict[str, str]:
     rows = {
         "wsrep_on": "ON",
         "wsrep_node_name": "galera-0",
-        "wsrep_provider_options": provider_options(1),
+        "wsrep_provider_options": options_text(1),
         "read_only": "OFF",
         "version": "10.11.19-MariaDB",
     }
@@ -90,7 +90,7 @@ def member(
 ) -> MemberStatus:
     """A parsed MemberStatus named ``name``; ``status`` overrides wsrep status rows."""
     variables = variable_rows(
-        wsrep_node_name=name, wsrep_provider_options=provider_options(weight), read_only=read_only
+        wsrep_node_name=name, wsrep_provider_options=options_text(weight), read_only=read_only
     )
     return member_status.parse(status_rows(**status), variables, members)
 

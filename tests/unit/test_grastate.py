@@ -143,10 +143,6 @@ def test_source_defaults_to_grastate_dat() -> None:
         parse("seqno: 1\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: grastate.parse uses int(), which accepts '1_000' and non-ASCII digits",
-)
 @pytest.mark.parametrize("seqno", ["1_000", "\u0663"], ids=["underscore", "arabic-indic-digit"])
 def test_seqno_that_galera_never_writes_is_corrupt(seqno: str) -> None:
     with pytest.raises(CorruptGrastate, match="line 4: seqno"):

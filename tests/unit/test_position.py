@@ -122,7 +122,15 @@ def test_parse_reads_uuid_colon_seqno(text: str, expected: Position) -> None:
         (":5", "position uuid '' is not a UUID"),
         (f"{UUID_A}:-2", "position seqno -2 is below -1"),
     ],
-    ids=["no-colon", "empty", "word-seqno", "missing-seqno", "bad-uuid", "no-uuid", "below-minus-1"],
+    ids=[
+        "no-colon",
+        "empty",
+        "word-seqno",
+        "missing-seqno",
+        "bad-uuid",
+        "no-uuid",
+        "below-minus-1",
+    ],
 )
 def test_parse_rejects_malformed_positions(text: str, expected: str) -> None:
     with pytest.raises(InvalidInput, match=expected):
@@ -152,7 +160,6 @@ def test_is_uuid_accepts_only_canonical_lower_case(text: str, valid: bool) -> No
     assert is_uuid(text) is valid
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Position.parse uses int(), which accepts '1_0'")
 def test_parse_rejects_seqno_with_underscore() -> None:
     with pytest.raises(InvalidInput, match="not an integer"):
         Position.parse(f"{UUID_A}:1_0")

@@ -16,9 +16,11 @@ from tests.unit.builders import (
     GCOMM_UUID,
     NO_CONF_ID,
     UUID_A,
-    provider_options as options_text,
+    options_text,
+    status_rows,
+    variable_rows,
+    without,
 )
-from tests.unit.builders import status_rows, variable_rows, without
 
 MEMBERS = ("galera-0", "galera-1", "galera-2")
 
@@ -178,9 +180,7 @@ def test_provider_options_split_into_a_dict() -> None:
     ids=["empty", "one", "two-with-blanks", "spaces"],
 )
 def test_evs_delayed_and_evict_list_are_split_by_comma(text: str, expected: tuple) -> None:
-    status = parse(
-        status_rows(wsrep_evs_delayed=text, wsrep_evs_evict_list=text), variable_rows()
-    )
+    status = parse(status_rows(wsrep_evs_delayed=text, wsrep_evs_evict_list=text), variable_rows())
     assert status.evs_delayed == expected
     assert status.evs_evict_list == expected
 

@@ -1,0 +1,121 @@
+"""Benchmark: wall time of ``galeractl status`` against sequential ``mariadb`` CLI calls.
+
+For 3 and 7 members, in the same run, on a real sandbox:
+  galeractl:  ``galeractl status -c cluster.yaml -o json`` (parallel reads, one process)
+  peer:       for each member in turn, ``mariadb -e "SHOW GLOBAL STATUS LIKE 'wsrep%'"``
+Both are whole commands, timed from a cold process start; the median of --repeat runs is
+printed with the ratio galeractl/peer (below 1.0: galeractl is faster). The RSS of every
+agent process is printed against the 40 MB target.
+
+Usage: python bench/status.py [--repeat 15] [--sizes 3,7] [--base-port 23600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RSS_TARGET_MB = 40.0
+
+
+def galeractl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "galera", *args], capture_output=True, text=True, check=False
+    )
+
+
+def timed(cmds: list[list[str]], repeat: int) -> float:
+    """Median wall time of running ``cmds`` one after the other, ``repeat`` times."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for cmd in cmds:
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if result.returncode not in (0, 1):
+                raise SystemExit(f"{cmd[0]} failed: {result.stderr.strip()}")
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_size(nodes: int, repeat: int, base_port: int) -> None:
+    root = Path(tempfile.mkdtemp(prefix=f"gbench{nodes}-"))
+    sb = root / "sb"
+    try:
+        up = galeractl(
+            "sandbox", "up", "--nodes", str(nodes), "--dir", str(sb), "--base-port", str(base_port)
+        )
+        if up.returncode != 0:
+            raise SystemExit(f"sandbox up failed: {up.stderr.strip()}")
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from galera.platforms.sandbox import Sandbox
+
+        sandbox = Sandbox.load(sb)
+        ours = [
+            [
+                sys.executable,
+                "-m",
+                "galera",
+                "status",
+                "-c",
+                str(sandbox.cluster_file),
+                "-o",
+                "json",
+            ]
+        ]
+        peer = [
+            [
+                "mariadb",
+                f"--defaults-extra-file={sandbox.client_cnf}",
+                "-h",
+                m.address,
+                "-P",
+                str(m.sql_port),
+                "--batch",
+                "-e",
+                "SHOW GLOBAL STATUS LIKE 'wsrep%'",
+            ]
+            for m in sandbox.data_members
+        ]
+        timed(ours, 2)  # warm the page cache for both
+        timed(peer, 2)
+        t_ours = timed(ours, repeat)
+        t_peer = timed(peer, repeat)
+        print(
+            f"status  members={nodes}  galeractl={t_ours * 1000:.0f}ms  "
+            f"sequential-mariadb={t_peer * 1000:.0f}ms  ratio={t_ours / t_peer:.2f}"
+        )
+        rss = [rss_mb(pid) for pid in sandbox.state["agent_pids"].values()]
+        print(
+            f"agent   members={nodes}  rss_max={max(rss):.1f}MB  target={RSS_TARGET_MB:.0f}MB  "
+            f"ratio={max(rss) / RSS_TARGET_MB:.2f}"
+        )
+    finally:
+        galeractl("sandbox", "down", "--purge", "--dir", str(sb))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--sizes", default="3,7")
+    parser.add_argument("--base-port", type=int, default=23600)
+    args = parser.parse_args()
+    for nodes in (int(n) for n in args.sizes.split(",")):
+        bench_size(nodes, args.repeat, args.base_port)
+
+
+if __name__ == "__main__":
+    main()

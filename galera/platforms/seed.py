@@ -1,0 +1,117 @@
+"""Seeding: one initialisation of galera-0 shared by every member, so joiners need no SST."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+from galera.domain import grastate
+from galera.errors import OperationFailed
+from galera.platforms.sandbox_files import (
+    CLIENT,
+    INSTALL_DB,
+    MARIADBD,
+    SEED_TIMEOUT,
+    MemberPlan,
+    member_config,
+)
+from galera.render import render_member_config
+
+if TYPE_CHECKING:
+    from galera.platforms.sandbox import Sandbox
+
+
+def seed(sb: Sandbox) -> None:
+    """Give every member the same initial history so joiners need no full SST.
+
+    galera-0 is initialised, started alone as a new cluster, given its users, and shut
+    down cleanly; its data directory is then copied to the other members with
+    ``safe_to_bootstrap: 0``. When they join, their position equals the cluster's and
+    the state transfer is an empty IST instead of a full copy.
+    """
+    first = sb.data_members[0]
+    first.datadir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            INSTALL_DB,
+            "--no-defaults",
+            f"--datadir={first.datadir}",
+            "--user=root",
+            "--skip-test-db",
+            "--auth-root-authentication-method=socket",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise OperationFailed(
+            f"mariadb-install-db failed: {result.stderr.strip()[-300:]}", member=first.name
+        )
+    peers = [f"{m.address}:{m.galera_port}" for m in sb.members]
+    config = first.home / "my.cnf"
+    config.write_text(render_member_config(member_config(sb, first, peers)))
+    log = first.home / "seed.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [*sb.prefix(first), MARIADBD, f"--defaults-file={config}", "--wsrep-new-cluster"],
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        _run_seed_sql(sb, first, proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(SEED_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise OperationFailed(
+                "seed server did not shut down cleanly", member=first.name
+            ) from None
+    state_path = first.datadir / "grastate.dat"
+    seeded = grastate.parse(state_path.read_text(), str(state_path))
+    if not seeded.safe_to_bootstrap or seeded.needs_recovery:
+        raise OperationFailed(
+            f"seed left an unexpected grastate ({seeded.position})", member=first.name
+        )
+    skip = shutil.ignore_patterns("galera.cache", "gvwstate.dat", "*.pid", "*.sock")
+    for m in sb.data_members[1:]:
+        shutil.copytree(first.datadir, m.datadir, ignore=skip, dirs_exist_ok=True)
+        copy = grastate.Grastate(seeded.version, seeded.uuid, seeded.seqno, False)
+        (m.datadir / "grastate.dat").write_text(copy.render())
+
+
+def _run_seed_sql(sb: Sandbox, m: MemberPlan, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SEED_TIMEOUT
+    sql = (sb.root / "seed.sql").read_text()
+    while True:
+        if proc.poll() is not None:
+            raise OperationFailed(
+                f"seed server exited with code {proc.returncode}; see {m.home / 'mariadbd.err'}",
+                member=m.name,
+            )
+        result = subprocess.run(
+            [CLIENT, "--no-defaults", f"--socket={m.socket}", "-u", "root", "--batch"],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode == 0:
+            (sb.root / "seed.sql").unlink()
+            return
+        if time.monotonic() > deadline:
+            raise OperationFailed(
+                f"seed server not ready: {result.stderr.strip()[-200:]}", member=m.name
+            )
+        time.sleep(0.3)
+
+
+# -- processes ----------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""Network partitions between members in their own namespaces (root and ip netns needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from galera.controller import waiting
+from tests.helpers import galeractl, one_line_error
+from tests.integration.conftest import SandboxHandle
+
+pytestmark = [pytest.mark.cluster, pytest.mark.netns]
+
+
+def test_members_have_their_own_addresses(sandbox_netns: SandboxHandle) -> None:
+    report = galeractl("status", "-c", str(sandbox_netns.cluster_file), "-o", "json").json()
+    hosts = [m["host"] for m in report["members"]]
+    assert len(set(hosts)) == 3
+    assert all(h != "127.0.0.1" for h in hosts)
+    assert report["cluster"]["verdict"] == "healthy"
+
+
+def test_partitioned_member_goes_non_primary_and_heal_restores(
+    sandbox_netns: SandboxHandle,
+) -> None:
+    cut = galeractl("sandbox", "partition", "galera-2", "--dir", str(sandbox_netns.root))
+    assert cut.code == 0, cut.stderr
+    try:
+        spec = sandbox_netns.spec
+        waiting.wait_for(
+            spec,
+            ["galera-2"],
+            timeout=90,
+            what="galera-2 non-Primary",
+            condition=lambda o: o.status is not None and not o.status.primary,
+        )
+        waiting.wait_for(
+            spec,
+            ["galera-0", "galera-1"],
+            timeout=90,
+            what="size 2",
+            condition=lambda o: (
+                o.status is not None and o.status.primary and o.status.cluster_size == 2
+            ),
+        )
+        status = galeractl("status", "-c", str(sandbox_netns.cluster_file), "-o", "json")
+        assert status.code == 1
+        report = status.json()
+        by_name = {m["name"]: m for m in report["members"]}
+        assert by_name["galera-2"]["reachable"] is True
+        assert by_name["galera-2"]["cluster_status"] == "non-Primary"
+        assert by_name["galera-0"]["cluster_status"] == "Primary"
+        assert by_name["galera-1"]["cluster_status"] == "Primary"
+        assert report["cluster"]["verdict"] == "degraded"
+        assert report["cluster"]["quorum_margin"]["members"] == 0
+    finally:
+        healed = galeractl("sandbox", "heal", "--dir", str(sandbox_netns.root))
+    assert healed.code == 0, healed.stderr
+    sandbox_netns.wait_synced(timeout=120)
+    assert galeractl("status", "-c", str(sandbox_netns.cluster_file)).code == 0
+
+
+def test_partition_of_an_unknown_member_is_refused(sandbox_netns: SandboxHandle) -> None:
+    result = galeractl("sandbox", "partition", "galera-8", "--dir", str(sandbox_netns.root))
+    assert result.code == 2
+    assert "unknown member 'galera-8'" in one_line_error(result)
