@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galera.agent.config import RUN_MODES, AgentConfig
-from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
+from galera.domain import grastate
+from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.render import render_member_config
 
 log = logging.getLogger("galera.agent")
@@ -89,6 +90,7 @@ class Supervisor:
                     else "mariadbd is already running",
                     member=self.config.name,
                 )
+            self._check_grastate()
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
@@ -213,7 +215,23 @@ class Supervisor:
                 member=self.config.name,
             )
 
+    def _check_grastate(self) -> None:
+        """Refuse to start on a corrupt ``grastate.dat``.
+
+        Galera would discard it and ask for a full state transfer, wiping this member's data
+        and the evidence of its position; a person must look first.
+        """
+        path = Path(self.config.server.datadir) / "grastate.dat"
+        try:
+            text = path.read_text(errors="replace")
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise InvalidInput(f"{path}: {e.strerror}", member=self.config.name) from None
+        grastate.parse(text, str(path))
+
     def _spawn(self, mode: str) -> None:
+        self._check_grastate()
         self._prepare()
         cmd = [self.config.mariadbd, f"--defaults-file={self.config.config_file}"]
         if mode == "new-cluster":
@@ -276,7 +294,7 @@ class Supervisor:
             log.info("restarting mariadbd in join mode (restart %d)", self._restarts)
             try:
                 self._spawn("join")  # never new-cluster: only a caller may ask for that
-            except OperationFailed as e:
+            except GaleraError as e:
                 log.error("%s", e)
                 self._next_restart = now + self._backoff
 

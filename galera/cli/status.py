@@ -11,6 +11,22 @@ from galera.cli import output
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, output_option
 
 
+def _agent_note(agent: dict[str, Any] | None) -> str:
+    """What the agent said about a member whose SQL could not be read."""
+    if not agent:
+        return ""
+    if agent.get("error"):
+        return "; agent unreachable"
+    process = agent.get("process") or {}
+    note = f"; agent: mariadbd {process.get('state', '?')}"
+    grastate = agent.get("grastate") or {}
+    if grastate.get("error"):
+        note += ", grastate corrupt"
+    elif grastate.get("present"):
+        note += f", grastate seqno {grastate.get('seqno')}"
+    return note
+
+
 def _table(report: dict[str, Any]) -> str:
     c = report["cluster"]
     margin = c["quorum_margin"]
@@ -31,7 +47,7 @@ def _table(report: dict[str, Any]) -> str:
                 m["last_committed"],
                 (m["cluster_state_uuid"] or "")[:8] or None,
                 {True: "ON", False: "OFF", None: None}[m["ready"]],
-                "ok" if m["healthy"] else m["reason"],
+                "ok" if m["healthy"] else m["reason"] + _agent_note(m.get("agent")),
             ]
         )
     lines.append(

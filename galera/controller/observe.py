@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from galera import sql
+from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec, Credentials, MemberSpec
 from galera.domain import quorum
 from galera.domain.snapshot import Observation, Snapshot
@@ -35,8 +36,20 @@ def _observe(member: MemberSpec, credentials: Credentials, spec: ClusterSpec) ->
             error_kind=type(e).__name__,
             host=member.host,
             port=member.port,
+            agent=_agent_view(member),
         )
     return Observation(member.expected, status=status, host=member.host, port=member.port)
+
+
+def _agent_view(member: MemberSpec) -> dict[str, object] | None:
+    """When SQL fails, what the member's agent says about its process and grastate."""
+    if not member.agent:
+        return None
+    try:
+        body = AgentClient(member.agent, member=member.name, timeout=1.5).status()
+    except GaleraError as e:
+        return {"error": e.message}
+    return {"process": body.get("process"), "grastate": body.get("grastate")}
 
 
 def snapshot(spec: ClusterSpec, credentials: Credentials | None = None) -> Snapshot:

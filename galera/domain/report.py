@@ -43,6 +43,7 @@ def status_report(
                 "send_queue": s.send_queue if s else None,
                 "flow_control_paused": s.flow_control_paused if s else None,
                 "evs_delayed": list(s.evs_delayed) if s else [],
+                "agent": o.agent,
             }
         )
     return {

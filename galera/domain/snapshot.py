@@ -36,6 +36,7 @@ class Observation:
     error_kind: str | None = None
     host: str = ""
     port: int = 0
+    agent: dict[str, object] | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:

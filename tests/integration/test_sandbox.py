@@ -116,6 +116,7 @@ def test_sigkill_one_member_degrades_with_no_margin(sandbox3: SandboxHandle) -> 
     assert report["cluster"]["quorum_margin"] == {"members": 0, "weight": 0}
     by_name = {m["name"]: m for m in report["members"]}
     assert by_name["galera-2"]["reachable"] is False
+    assert by_name["galera-2"]["agent"]["process"]["state"] == "stopped"
     assert by_name["galera-0"]["cluster_status"] == "Primary"
     assert by_name["galera-1"]["cluster_status"] == "Primary"
 
@@ -184,6 +185,12 @@ def test_agent_reports_a_corrupt_grastate_by_file_and_line(sandbox3: SandboxHand
         assert str(path) in error and "line" in error
         code, body = _agent_get(sandbox.member("galera-1").agent_url + "/health/ready")
         assert code == 503 and "not running" in body["reason"]
+        refused = galeractl("sandbox", "start", "galera-1", "--dir", str(sandbox3.root))
+        assert refused.code == 2
+        line = one_line_error(refused)
+        assert str(path) in line and "line 4" in line
+        assert sandbox.mariadbd_pid("galera-1") is None
+        assert "seqno: x" in path.read_text()
     finally:
         path.write_text(original)
     assert galeractl("sandbox", "start", "galera-1", "--dir", str(sandbox3.root)).code == 0
