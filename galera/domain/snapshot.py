@@ -59,7 +59,6 @@ class Snapshot:
     observations: tuple[Observation, ...]
     taken_at: float = 0.0
     cluster_name: str = ""
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __iter__(self) -> Iterator[Observation]:
         return iter(self.observations)

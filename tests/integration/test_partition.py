@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from galera import sql
 from galera.controller import waiting
 from tests.helpers import galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle
@@ -63,3 +64,44 @@ def test_partition_of_an_unknown_member_is_refused(sandbox_netns: SandboxHandle)
     result = galeractl("sandbox", "partition", "galera-8", "--dir", str(sandbox_netns.root))
     assert result.code == 2
     assert "unknown member 'galera-8'" in one_line_error(result)
+
+
+def test_forced_bootstrap_of_the_minority_is_reported_as_split_brain(
+    sandbox_netns: SandboxHandle,
+) -> None:
+    """The classic mistake: bootstrapping a partitioned member while the others run.
+
+    This test runs last in the module: the two histories diverge for good.
+    """
+    root = str(sandbox_netns.root)
+    assert galeractl("sandbox", "partition", "galera-2", "--dir", root).code == 0
+    spec = sandbox_netns.spec
+    waiting.wait_for(
+        spec,
+        ["galera-2"],
+        timeout=90,
+        what="galera-2 non-Primary",
+        condition=lambda o: o.status is not None and not o.status.primary,
+    )
+    member = spec.member("galera-2")
+    sql.execute(
+        sql.Endpoint(member.host, member.port),
+        spec.credentials(),
+        ["SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"],
+    )
+    waiting.wait_for(
+        spec,
+        ["galera-2"],
+        timeout=60,
+        what="galera-2 Primary alone",
+        condition=lambda o: o.status is not None and o.status.primary,
+    )
+    result = galeractl("status", "-c", str(sandbox_netns.cluster_file), "-o", "json")
+    assert result.code == 1
+    cluster = result.json()["cluster"]
+    assert cluster["verdict"] == "split_brain"
+    assert "2 Primary components" in cluster["reason"]
+    assert "galera-2" in cluster["reason"] and "galera-0, galera-1" in cluster["reason"]
+    quorum = galeractl("quorum", "-c", str(sandbox_netns.cluster_file), "--if-down", "galera-1")
+    assert quorum.code == 1
+    assert "split brain" in quorum.stdout
