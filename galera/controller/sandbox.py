@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from galera.controller import waiting
-from galera.domain.snapshot import Observation
 from galera.errors import GaleraError
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 
@@ -59,13 +58,7 @@ def up(
             on_poll=lambda _s: sandbox.check_agents([first, *rest]),
         )
         if arbitrator:
-            waiting.wait_for(
-                spec,
-                [first],
-                timeout=timeout,
-                what="garbd in the component",
-                condition=lambda o: _component_has(o, ARBITRATOR),
-            )
+            _wait_for_arbitrator(sandbox, timeout)
     except (GaleraError, KeyboardInterrupt):
         log.error("sandbox up failed; stopping what was started (logs kept in %s)", root)
         sandbox.down(purge=False)
@@ -73,8 +66,15 @@ def up(
     return sandbox
 
 
-def _component_has(observation: Observation, name: str) -> bool:
-    return observation.status is not None and name in observation.status.members
+def _wait_for_arbitrator(sandbox: Sandbox, timeout: float) -> None:
+    first = sandbox.data_members[0].name
+    waiting.wait_for(
+        sandbox.spec(),
+        [first],
+        timeout=timeout,
+        what="garbd in the component",
+        condition=waiting.in_component(ARBITRATOR),
+    )
 
 
 def start_member(sandbox: Sandbox, name: str, wait: bool = True, timeout: float = 180.0) -> None:
@@ -84,13 +84,6 @@ def start_member(sandbox: Sandbox, name: str, wait: bool = True, timeout: float 
         return
     spec = sandbox.spec()
     if name == ARBITRATOR:
-        first = sandbox.data_members[0].name
-        waiting.wait_for(
-            spec,
-            [first],
-            timeout=timeout,
-            what="garbd in the component",
-            condition=lambda o: _component_has(o, ARBITRATOR),
-        )
+        _wait_for_arbitrator(sandbox, timeout)
     else:
         waiting.wait_for(spec, [name], timeout=timeout, what=f"{name} Synced")

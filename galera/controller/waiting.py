@@ -17,6 +17,30 @@ def synced(observation: Observation) -> bool:
     return observation.status is not None and health.check_status(observation.status)[0]
 
 
+def non_primary(observation: Observation) -> bool:
+    """The member answers and is outside any Primary component."""
+    return observation.status is not None and not observation.status.primary
+
+
+def primary_of_size(size: int) -> Callable[[Observation], bool]:
+    """The member is in a Primary component of exactly ``size`` members."""
+
+    def condition(observation: Observation) -> bool:
+        status = observation.status
+        return status is not None and status.primary and status.cluster_size == size
+
+    return condition
+
+
+def in_component(name: str) -> Callable[[Observation], bool]:
+    """The member reports ``name`` (e.g. garbd) among its component's members."""
+
+    def condition(observation: Observation) -> bool:
+        return observation.status is not None and name in observation.status.members
+
+    return condition
+
+
 def wait_for(
     spec: ClusterSpec,
     names: Iterable[str],

@@ -165,28 +165,13 @@ def assess(snapshot: Snapshot) -> Quorum:
     expected_size = len(snapshot.observations)
     expected_weight = snapshot.expected_weight
     found = components(snapshot)
-    if not found:
-        return Quorum(
-            expected_size,
-            expected_weight,
-            0,
-            0,
-            None,
-            None,
-            None,
-            "no reachable member is in a Primary component",
+    if len(found) != 1:
+        reason = (
+            f"split brain: {split_brain(snapshot).reason}"
+            if found
+            else "no reachable member is in a Primary component"
         )
-    if len(found) > 1:
-        return Quorum(
-            expected_size,
-            expected_weight,
-            0,
-            0,
-            None,
-            None,
-            None,
-            f"split brain: {split_brain(snapshot).reason}",
-        )
+        return Quorum(expected_size, expected_weight, 0, 0, None, None, None, reason)
     primary = found[0]
     margin_m = member_margin(primary.member_weights)
     margin_w = weight_margin(primary.weight)

@@ -7,13 +7,14 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from galera import clusterfile
 from galera.controller import waiting
+from galera.domain.snapshot import Observation
 from galera.platforms.sandbox import Sandbox
 from tests.helpers import galeractl
 
@@ -63,6 +64,16 @@ class SandboxHandle:
 
     def status(self) -> dict[str, object]:
         return galeractl("status", "-c", str(self.cluster_file), "-o", "json").json()
+
+    def wait(
+        self,
+        names: list[str],
+        condition: Callable[[Observation], bool],
+        what: str,
+        timeout: float = 90,
+    ) -> None:
+        """Wait until every member in ``names`` satisfies ``condition`` (the product's waiter)."""
+        waiting.wait_for(self.spec, names, condition=condition, what=what, timeout=timeout)
 
     def wait_synced(self, names: list[str] | None = None, timeout: float = 120) -> None:
         names = names or [m.name for m in self.spec.members if not m.arbitrator]

@@ -28,13 +28,7 @@ def test_survivor_and_arbitrator_keep_quorum_after_a_crash(
 ) -> None:
     root = str(sandbox_arbitrator.root)
     assert galeractl("sandbox", "kill", "galera-1", "--dir", root).code == 0
-    waiting.wait_for(
-        sandbox_arbitrator.spec,
-        ["galera-0"],
-        timeout=60,
-        what="size 2",
-        condition=lambda o: o.status is not None and o.status.cluster_size == 2,
-    )
+    sandbox_arbitrator.wait(["galera-0"], waiting.primary_of_size(2), "size 2", timeout=60)
     report = galeractl("status", "-c", str(sandbox_arbitrator.cluster_file), "-o", "json").json()
     assert report["cluster"]["verdict"] == "degraded"
     galera0 = report["members"][0]
@@ -51,13 +45,7 @@ def test_survivor_and_arbitrator_keep_quorum_after_a_crash(
 def test_killing_the_arbitrator_is_seen(sandbox_arbitrator: SandboxHandle) -> None:
     root = str(sandbox_arbitrator.root)
     assert galeractl("sandbox", "kill", "garbd", "--dir", root).code == 0
-    waiting.wait_for(
-        sandbox_arbitrator.spec,
-        ["galera-0"],
-        timeout=60,
-        what="size 2",
-        condition=lambda o: o.status is not None and o.status.cluster_size == 2,
-    )
+    sandbox_arbitrator.wait(["galera-0"], waiting.primary_of_size(2), "size 2", timeout=60)
     report = galeractl("status", "-c", str(sandbox_arbitrator.cluster_file), "-o", "json").json()
     garbd = next(m for m in report["members"] if m["name"] == "garbd")
     assert garbd["reachable"] is False

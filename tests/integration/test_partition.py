@@ -26,23 +26,8 @@ def test_partitioned_member_goes_non_primary_and_heal_restores(
     cut = galeractl("sandbox", "partition", "galera-2", "--dir", str(sandbox_netns.root))
     assert cut.code == 0, cut.stderr
     try:
-        spec = sandbox_netns.spec
-        waiting.wait_for(
-            spec,
-            ["galera-2"],
-            timeout=90,
-            what="galera-2 non-Primary",
-            condition=lambda o: o.status is not None and not o.status.primary,
-        )
-        waiting.wait_for(
-            spec,
-            ["galera-0", "galera-1"],
-            timeout=90,
-            what="size 2",
-            condition=lambda o: (
-                o.status is not None and o.status.primary and o.status.cluster_size == 2
-            ),
-        )
+        sandbox_netns.wait(["galera-2"], waiting.non_primary, "galera-2 non-Primary", timeout=90)
+        sandbox_netns.wait(["galera-0", "galera-1"], waiting.primary_of_size(2), "size 2")
         status = galeractl("status", "-c", str(sandbox_netns.cluster_file), "-o", "json")
         assert status.code == 1
         report = status.json()
@@ -76,25 +61,18 @@ def test_forced_bootstrap_of_the_minority_is_reported_as_split_brain(
     root = str(sandbox_netns.root)
     assert galeractl("sandbox", "partition", "galera-2", "--dir", root).code == 0
     spec = sandbox_netns.spec
-    waiting.wait_for(
-        spec,
-        ["galera-2"],
-        timeout=90,
-        what="galera-2 non-Primary",
-        condition=lambda o: o.status is not None and not o.status.primary,
-    )
+    sandbox_netns.wait(["galera-2"], waiting.non_primary, "galera-2 non-Primary", timeout=90)
     member = spec.member("galera-2")
     sql.execute(
         sql.Endpoint(member.host, member.port),
         spec.credentials(),
         ["SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"],
     )
-    waiting.wait_for(
-        spec,
+    sandbox_netns.wait(
         ["galera-2"],
+        lambda o: o.status is not None and o.status.primary,
+        "galera-2 Primary alone",
         timeout=60,
-        what="galera-2 Primary alone",
-        condition=lambda o: o.status is not None and o.status.primary,
     )
     result = galeractl("status", "-c", str(sandbox_netns.cluster_file), "-o", "json")
     assert result.code == 1

@@ -44,18 +44,6 @@ def _agent_post(url: str, body: dict[str, object], token: str | None) -> int:
         return e.code
 
 
-def _wait_size(handle: SandboxHandle, member: str, size: int, timeout: float = 60) -> None:
-    waiting.wait_for(
-        handle.spec,
-        [member],
-        timeout=timeout,
-        what=f"cluster size {size}",
-        condition=lambda o: (
-            o.status is not None and o.status.primary and o.status.cluster_size == size
-        ),
-    )
-
-
 def test_fresh_sandbox_is_healthy_with_one_member_of_margin(sandbox3: SandboxHandle) -> None:
     result = galeractl("status", "-c", str(sandbox3.cluster_file), "-o", "json")
     assert result.code == 0, result.stderr
@@ -107,7 +95,7 @@ def test_quorum_if_down_on_a_healthy_cluster_keeps_quorum(sandbox3: SandboxHandl
 def test_sigkill_one_member_degrades_with_no_margin(sandbox3: SandboxHandle) -> None:
     result = galeractl("sandbox", "kill", "galera-2", "--dir", str(sandbox3.root))
     assert result.code == 0, result.stderr
-    _wait_size(sandbox3, "galera-0", 2)
+    sandbox3.wait(["galera-0"], waiting.primary_of_size(2), "size 2")
 
     status = galeractl("status", "-c", str(sandbox3.cluster_file), "-o", "json")
     assert status.code == 1
