@@ -21,6 +21,7 @@ from galera.errors import InvalidInput
 from galera.sql import Credentials
 
 ENV_CLUSTER = "GALERACTL_CLUSTER"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 _TOP_KEYS = ("name", "credentials", "agent", "timeouts", "members", "sandbox")
 _MEMBER_KEYS = ("name", "host", "port", "agent", "weight", "arbitrator")
@@ -125,6 +126,11 @@ def read_option_file(path: Path) -> Credentials:
     return Credentials(user, password)
 
 
+def load_yaml(text: str) -> Any:
+    """Safe YAML loading, with libyaml's C loader when it is available."""
+    return yaml.load(text, Loader=_LOADER)
+
+
 def _fail(path: Path, key: str, message: str) -> InvalidInput:
     return InvalidInput(f"{path}: {key}: {message}")
 
@@ -194,7 +200,7 @@ def _member(path: Path, index: int, raw: Any) -> MemberSpec:
 def parse(text: str, path: Path) -> ClusterSpec:
     """Validate the text of a cluster file; ``path`` anchors relative paths and errors."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from galera.clusterfile import load_yaml
 from galera.domain.health import HealthPolicy
 from galera.errors import InvalidInput
 from galera.render import MemberConfig
@@ -138,7 +139,7 @@ def parse(data: Any, path: Path) -> AgentConfig:
 
 def load(path: Path) -> AgentConfig:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except FileNotFoundError:
         raise InvalidInput(f"agent config {path} does not exist") from None
     except yaml.YAMLError as e:

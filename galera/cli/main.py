@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import click
@@ -28,6 +27,8 @@ class Group(click.Group):
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
     """Run MariaDB Galera clusters safely: on Kubernetes, on VMs, and as a local sandbox."""
+    import logging
+
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

@@ -68,7 +68,10 @@ class Network:
             _run(["ip", "link", "set", self.bridge, "up"])
         for index, member in enumerate(members):
             ns = self.namespace(member)
-            host_end, inner = f"gv{index}{self.bridge[-2:]}", "eth0"
+            host_end, inner = self._host_end(index), "eth0"
+            # A namespace is freed lazily by the kernel: remove leftovers of an earlier run.
+            _run(["ip", "link", "del", host_end], check=False)
+            _run(["ip", "netns", "del", ns], check=False)
             _run(["ip", "netns", "add", ns])
             _run(
                 ["ip", "link", "add", host_end, "type", "veth", "peer", "name", inner, "netns", ns]
@@ -93,9 +96,17 @@ class Network:
             _run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", "-j", CHAIN])
             _run(["ip", "netns", "exec", ns, "iptables", "-I", "OUTPUT", "-j", CHAIN])
 
+    def _host_end(self, index: int) -> str:
+        return f"gv{index}{self.bridge[-2:]}"
+
     def destroy(self, members: Iterable[str]) -> None:
-        """Remove the namespaces and the bridge; missing pieces are ignored."""
-        for member in members:
+        """Remove the veth pairs, namespaces and bridge; missing pieces are ignored.
+
+        Deleting a veth end removes the pair at once, whereas a deleted namespace (and the
+        veth inside it) may linger in the kernel for a while.
+        """
+        for index, member in enumerate(members):
+            _run(["ip", "link", "del", self._host_end(index)], check=False)
             _run(["ip", "netns", "del", self.namespace(member)], check=False)
         _run(["ip", "link", "del", self.bridge], check=False)
 
