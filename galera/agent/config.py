@@ -15,7 +15,7 @@ from galera.errors import InvalidInput
 from galera.render import MemberConfig
 
 START_MODES = ("join", "none")
-RUN_MODES = ("join", "new-cluster")
+RUN_MODES = ("join", "new-cluster", "bootstrap")
 RESTART_POLICIES = ("always", "on-failure", "never")
 _KEYS = (
     "name",

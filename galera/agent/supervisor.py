@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galera.agent.config import RUN_MODES, AgentConfig
-from galera.domain import grastate
+from galera.agent.datadir import DataDir
+from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.render import render_member_config
 
@@ -37,6 +38,7 @@ class ProcessState(str, enum.Enum):
     RUNNING = "running"  # child process alive
     STOPPING = "stopping"  # graceful stop in progress
     BACKOFF = "backoff"  # exited unexpectedly; a join restart is scheduled
+    RECOVERING = "recovering"  # mariadbd --wsrep-recover is running
 
 
 @dataclass
@@ -63,6 +65,9 @@ class Supervisor:
         self._next_restart = 0.0
         self._last_exit: _Exit | None = None
         self._halt = threading.Event()
+        self._recovering = False
+        self._recovered: Position | None = None
+        self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
         self.heartbeat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
 
@@ -79,23 +84,63 @@ class Supervisor:
     # -- commands ---------------------------------------------------------------------
 
     def start(self, mode: str = "join") -> dict[str, object]:
-        """Start mariadbd in ``join`` or ``new-cluster`` mode; refused if already running."""
+        """Start mariadbd; refused if already running.
+
+        ``join`` joins the existing cluster. ``bootstrap`` forms a new cluster and needs the
+        one-shot mark that ``galeractl bootstrap`` sets (it is consumed here). ``new-cluster``
+        forms a brand-new cluster without a mark: only for the first start of a new cluster.
+        """
         if mode not in RUN_MODES:
             raise InvalidInput(f"mode {mode!r} is not one of {', '.join(RUN_MODES)}")
         with self._lock:
+            if self._recovering:
+                raise UnsafeOperation("a --wsrep-recover is in progress", member=self.config.name)
             if self._alive():
+                pid = self._child.pid if self._child else "?"
                 raise UnsafeOperation(
-                    f"mariadbd is already running (pid {self._child.pid})"
-                    if self._child
-                    else "mariadbd is already running",
-                    member=self.config.name,
+                    f"mariadbd is already running (pid {pid})", member=self.config.name
                 )
             self._check_grastate()
+            if mode == "bootstrap":
+                self.data.consume_mark(self._current_position())
+                self.data.set_safe_to_bootstrap()
+                log.warning("bootstrap mark consumed: forming a new cluster from this member")
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
-            self._spawn(mode)
+            self._spawn("new-cluster" if mode == "bootstrap" else mode)
+            self._recovered = None
             return self.state()
+
+    def recover(self) -> Position:
+        """Run ``mariadbd --wsrep-recover`` and return the recovered position.
+
+        Refused while mariadbd runs; the automatic restart policy is off meanwhile (the
+        member stays down afterwards until something starts it).
+        """
+        with self._lock:
+            if self._alive() or self._recovering:
+                raise UnsafeOperation(
+                    "mariadbd is running; recovery needs it stopped", member=self.config.name
+                )
+            self._check_grastate()
+            self._recovering = True
+            self._want_running = False
+            self._prepare()
+        try:
+            position = self.data.recover(self.config.mariadbd, self.config.config_file)
+        finally:
+            with self._lock:
+                self._recovering = False
+        log.info("recovered position %s", position)
+        self._recovered = position
+        return position
+
+    def _current_position(self) -> Position | None:
+        state = self.data.grastate()
+        if state is not None and not state.needs_recovery and not state.empty:
+            return state.position
+        return self._recovered
 
     def stop(self, timeout: float | None = None) -> dict[str, object]:
         """Stop mariadbd with SIGTERM (a clean Galera leave), SIGKILL after ``timeout``."""
@@ -148,7 +193,9 @@ class Supervisor:
         with self._lock:
             child = self._child
             alive = self._alive()
-            if self._stopping:
+            if self._recovering:
+                state = ProcessState.RECOVERING
+            elif self._stopping:
                 state = ProcessState.STOPPING
             elif alive:
                 state = ProcessState.RUNNING
@@ -172,6 +219,9 @@ class Supervisor:
                 "restarts": self._restarts,
                 "uptime_s": round(time.monotonic() - self._started_at, 1) if alive else None,
                 "last_exit": exit_info,
+                "recovered": str(self._recovered) if self._recovered else None,
+                "bootstrap_mark": self.data.mark(),
+                "sst_interrupted": self.data.sst_interrupted,
             }
 
     @property
@@ -221,17 +271,12 @@ class Supervisor:
         Galera would discard it and ask for a full state transfer, wiping this member's data
         and the evidence of its position; a person must look first.
         """
-        path = Path(self.config.server.datadir) / "grastate.dat"
-        try:
-            text = path.read_text(errors="replace")
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            raise InvalidInput(f"{path}: {e.strerror}", member=self.config.name) from None
-        grastate.parse(text, str(path))
+        self.data.grastate()
 
     def _spawn(self, mode: str) -> None:
         self._check_grastate()
+        for removed in self.data.clean_stale_sst():
+            log.warning("removed stale %s", removed)
         self._prepare()
         cmd = [self.config.mariadbd, f"--defaults-file={self.config.config_file}"]
         if mode == "new-cluster":

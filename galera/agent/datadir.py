@@ -1,0 +1,179 @@
+"""The member's data directory as the agent sees it: grastate, bootstrap mark, recovery.
+
+The *bootstrap mark* is a one-shot permission, written by the controller, for this member's
+next start to form a new cluster. It records the position the controller chose it for; it is
+consumed (deleted) by the start that uses it, so a later restart can never form a second
+cluster because of an old mark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from galera.domain import grastate
+from galera.domain.position import Position
+from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
+
+MARK_FILE = "bootstrap.mark"
+_RECOVERED_RE = re.compile(r"WSREP: Recovered position:\s*([0-9a-f-]{36}:-?\d+)")
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """Paths and operations on one member's data directory and run directory."""
+
+    datadir: Path
+    rundir: Path
+    member: str
+
+    @property
+    def grastate_path(self) -> Path:
+        return self.datadir / "grastate.dat"
+
+    @property
+    def mark_path(self) -> Path:
+        return self.rundir / MARK_FILE
+
+    # -- grastate -----------------------------------------------------------------------
+
+    def grastate(self) -> grastate.Grastate | None:
+        """The parsed ``grastate.dat``; None when absent. Corrupt files raise, naming line."""
+        try:
+            text = self.grastate_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise InvalidInput(f"{self.grastate_path}: {e.strerror}", member=self.member) from None
+        return grastate.parse(text, str(self.grastate_path))
+
+    def set_safe_to_bootstrap(self) -> None:
+        """Set ``safe_to_bootstrap: 1`` (Galera refuses ``--wsrep-new-cluster`` without it)."""
+        state = self.grastate()
+        if state is None or state.safe_to_bootstrap:
+            return
+        updated = grastate.Grastate(state.version, state.uuid, state.seqno, True)
+        tmp = self.grastate_path.with_suffix(".tmp")
+        tmp.write_text(updated.render())
+        os.replace(tmp, self.grastate_path)
+
+    @property
+    def sst_interrupted(self) -> bool:
+        """A state transfer into this directory was interrupted: its data is incomplete."""
+        return (self.datadir / "sst_in_progress").exists()
+
+    def clean_stale_sst(self) -> list[str]:
+        """Remove a ``wsrep_sst.pid`` whose process is gone (it blocks the next SST)."""
+        removed = []
+        pid_file = self.datadir / "wsrep_sst.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = 0
+        if pid_file.exists() and not _alive(pid):
+            pid_file.unlink(missing_ok=True)
+            removed.append(pid_file.name)
+        return removed
+
+    # -- the bootstrap mark -------------------------------------------------------------
+
+    def mark(self) -> dict[str, object] | None:
+        try:
+            return json.loads(self.mark_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {"corrupt": True}
+
+    def set_mark(self, position: Position, by: str = "") -> dict[str, object]:
+        mark = {"position": str(position), "at": time.time(), "by": by}
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        tmp = self.mark_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(mark))
+        os.replace(tmp, self.mark_path)
+        return mark
+
+    def clear_mark(self) -> bool:
+        try:
+            self.mark_path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def consume_mark(self, current: Position | None) -> Position:
+        """Check and delete the mark before a bootstrap start; returns its position.
+
+        Refused when there is no mark, or when the member's position is no longer the one
+        it was chosen for (a stale decision must not form a cluster).
+        """
+        mark = self.mark()
+        if mark is None:
+            raise UnsafeOperation(
+                "no bootstrap mark: only 'galeractl bootstrap' may ask this "
+                "member to form a new cluster",
+                member=self.member,
+            )
+        if mark.get("corrupt"):
+            self.clear_mark()
+            raise UnsafeOperation(
+                "the bootstrap mark is corrupt; it was removed", member=self.member
+            )
+        marked = Position.parse(str(mark["position"]))
+        if current is not None and current != marked:
+            raise UnsafeOperation(
+                f"the bootstrap mark is for position {marked} but the member "
+                f"is at {current}; run 'galeractl bootstrap' again",
+                member=self.member,
+            )
+        self.clear_mark()
+        return marked
+
+    # -- recovery -----------------------------------------------------------------------
+
+    def recover(self, mariadbd: str, config_file: Path, timeout: float = 600) -> Position:
+        """Run ``mariadbd --wsrep-recover`` (no clients, no cluster) and parse the position."""
+        log = self.rundir / "recover.log"
+        cmd = [
+            mariadbd,
+            f"--defaults-file={config_file}",
+            "--wsrep-recover",
+            "--disable-log-error",
+            "--skip-networking",
+        ]
+        with open(log, "w") as out:
+            try:
+                result = subprocess.run(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise OperationFailed(
+                    f"--wsrep-recover did not finish in {timeout:.0f}s", member=self.member
+                ) from None
+        text = log.read_text(errors="replace")
+        found = _RECOVERED_RE.findall(text)
+        if result.returncode != 0 or not found:
+            tail = " | ".join(line.strip() for line in text.strip().splitlines()[-3:])
+            raise OperationFailed(
+                f"--wsrep-recover failed (exit {result.returncode}): {tail}", member=self.member
+            )
+        return Position.parse(found[-1])
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, 0)
+        return True
+    return False

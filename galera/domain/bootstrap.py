@@ -1,0 +1,214 @@
+"""The bootstrap decision after a full outage: which member, if any, may form a new cluster.
+
+Pure: it takes what every expected member reported (process, ``grastate.dat``, recovered
+position, whether it is Primary) and returns a :class:`BootstrapPlan` whose ``reason`` is the
+sentence the CLI prints and the log records. The safety invariants it enforces:
+
+1. never while any member is Primary (the stopped ones must *rejoin* instead);
+2. only the most advanced member of one history: highest seqno among members sharing one
+   cluster state UUID; seqno from ``grastate.dat`` when valid, else from ``--wsrep-recover``;
+3. missing positions or different histories stop the decision unless a person explicitly
+   allows it (``allow_missing``, ``force_member``), and the plan says so.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from galera.domain.grastate import Grastate
+from galera.domain.position import Position
+
+
+@dataclass(frozen=True)
+class MemberReport:
+    """What one expected member reported for a bootstrap decision.
+
+    ``error`` is set when the member could not report at all (agent unreachable, corrupt
+    ``grastate.dat``, recovery failed); such a member has no position.
+    """
+
+    name: str
+    running: bool = False
+    primary: bool = False
+    grastate: Grastate | None = None
+    recovered: Position | None = None
+    live_position: Position | None = None
+    error: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Never held data of any history: no ``grastate.dat`` or the zero UUID."""
+        if self.error is not None:
+            return False
+        if self.live_position is not None:
+            return self.live_position.empty
+        return self.grastate is None or self.grastate.empty
+
+    @property
+    def position(self) -> Position | None:
+        """The committed position: live (running member), grastate if valid, else recovered."""
+        if self.error is not None or self.empty:
+            return None
+        if self.live_position is not None and self.live_position.known:
+            return self.live_position
+        if self.grastate is not None and not self.grastate.needs_recovery:
+            return self.grastate.position
+        if self.recovered is not None and self.recovered.known:
+            return self.recovered
+        return None
+
+    @property
+    def safe_to_bootstrap(self) -> bool:
+        return self.grastate is not None and self.grastate.safe_to_bootstrap
+
+    def describe(self) -> str:
+        position = self.position
+        return f"{self.name} ({position})" if position else self.name
+
+
+class Action(str, enum.Enum):
+    BOOTSTRAP = "bootstrap"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class BootstrapPlan:
+    """The decision and why. ``member`` is set only when ``action`` is ``bootstrap``."""
+
+    action: Action
+    reason: str
+    member: str | None = None
+    position: Position | None = None
+    primary: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    empty: tuple[str, ...] = ()
+    histories: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    forced: bool = False
+
+    @property
+    def bootstrap(self) -> bool:
+        return self.action is Action.BOOTSTRAP
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "action": self.action.value,
+            "member": self.member,
+            "position": str(self.position) if self.position else None,
+            "reason": self.reason,
+            "primary": list(self.primary),
+            "missing": list(self.missing),
+            "empty": list(self.empty),
+            "histories": {uuid: list(names) for uuid, names in self.histories},
+            "forced": self.forced,
+        }
+
+
+def _refuse(reason: str, **fields: object) -> BootstrapPlan:
+    return BootstrapPlan(Action.REFUSE, reason, **fields)  # type: ignore[arg-type]
+
+
+def rank(reports: Sequence[MemberReport]) -> list[MemberReport]:
+    """Candidates, best first: highest seqno, then ``safe_to_bootstrap``, then file order.
+
+    The tie-break is deterministic: among members at the same seqno the one Galera marked
+    ``safe_to_bootstrap`` (it left the cluster last) wins, then the one listed first.
+    """
+    order = {r.name: i for i, r in enumerate(reports)}
+    candidates = [r for r in reports if r.position is not None]
+    return sorted(
+        candidates,
+        key=lambda r: (-r.position.seqno, not r.safe_to_bootstrap, order[r.name]),  # type: ignore[union-attr]
+    )
+
+
+def plan_bootstrap(
+    reports: Sequence[MemberReport],
+    allow_missing: int = 0,
+    force_member: str | None = None,
+) -> BootstrapPlan:
+    """Decide whether and whom to bootstrap from every expected member's report."""
+    names = [r.name for r in reports]
+    if force_member is not None and force_member not in names:
+        return _refuse(f"--force-member {force_member!r} is not a member ({', '.join(names)})")
+
+    primary = tuple(r.name for r in reports if r.primary)
+    if primary:
+        return _refuse(
+            f"{', '.join(primary)} {'is' if len(primary) == 1 else 'are'} Primary: the cluster "
+            "is running, so nothing may be bootstrapped; start the stopped members with "
+            "'galeractl rejoin' instead",
+            primary=primary,
+        )
+
+    empty = tuple(r.name for r in reports if r.empty)
+    missing_reports = [r for r in reports if not r.empty and r.position is None]
+    missing = tuple(r.name for r in missing_reports)
+    details = "; ".join(f"{r.name}: {r.error or 'no position'}" for r in missing_reports)
+
+    groups: dict[str, list[str]] = {}
+    for r in reports:
+        if r.position is not None:
+            groups.setdefault(r.position.uuid, []).append(r.name)
+    histories = tuple((uuid, tuple(members)) for uuid, members in groups.items())
+    common = {"missing": missing, "empty": empty, "histories": histories}
+
+    if force_member is not None:
+        forced = next(r for r in reports if r.name == force_member)
+        if forced.position is None:
+            return _refuse(
+                f"--force-member {force_member}: it has no position "
+                f"({forced.error or ('empty data directory' if forced.empty else 'unknown')})",
+                **common,
+            )
+        best = rank(reports)[0]
+        note = (
+            ""
+            if best.name == forced.name
+            else (f"; {best.describe()} is more advanced and its extra writes will be lost")
+        )
+        return BootstrapPlan(
+            Action.BOOTSTRAP,
+            f"forced by the operator: bootstrapping {forced.describe()}{note}",
+            member=forced.name,
+            position=forced.position,
+            forced=True,
+            **common,  # type: ignore[arg-type]
+        )
+
+    if len(missing) > allow_missing:
+        return _refuse(
+            f"{len(missing)} member(s) reported no position ({details}); a more advanced "
+            "member may be among them. Bring them back, or accept the risk with "
+            f"--allow-missing {len(missing)}",
+            **common,
+        )
+    if len(groups) > 1:
+        listed = "; ".join(f"{uuid}: {', '.join(m)}" for uuid, m in groups.items())
+        return _refuse(
+            f"members belong to {len(groups)} different cluster histories ({listed}); "
+            "pick one with --force-member after checking which holds the data you want",
+            **common,
+        )
+    ranked = rank(reports)
+    if not ranked:
+        why = "every member has an empty data directory" if empty else "no member has a position"
+        return _refuse(f"no candidate to bootstrap: {why}", **common)
+    best = ranked[0]
+    reason = f"{best.name} has the highest seqno {best.position.seqno} of uuid {best.position.uuid}"  # type: ignore[union-attr]
+    ties = [r.name for r in ranked[1:] if r.position == best.position]
+    if ties:
+        why = "it is marked safe_to_bootstrap" if best.safe_to_bootstrap else "it is listed first"
+        reason += f" (tied with {', '.join(ties)}; {why})"
+    if missing:
+        reason += f"; going ahead without {', '.join(missing)} as allowed (--allow-missing)"
+    if empty:
+        reason += f"; {', '.join(empty)} hold no data and will receive a full SST"
+    return BootstrapPlan(
+        Action.BOOTSTRAP,
+        reason + f"; bootstrapping {best.name}",
+        member=best.name,
+        position=best.position,
+        **common,  # type: ignore[arg-type]
+    )
