@@ -80,5 +80,15 @@ class AgentClient:
         body: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         return self._request("POST", "/v1/stop", body, timeout=(timeout or 120) + 10)[1]
 
+    def recover(self, timeout: float = 900) -> dict[str, Any]:
+        """Run ``--wsrep-recover`` on the member; returns ``{"position": ..., "seconds": ...}``."""
+        return self._request("POST", "/v1/recover", {}, timeout=timeout)[1]
+
+    def mark(self, position: str, by: str = "galeractl") -> dict[str, Any]:
+        return self._request("POST", "/v1/mark", {"position": position, "by": by})[1]
+
+    def unmark(self) -> dict[str, Any]:
+        return self._request("POST", "/v1/unmark", {})[1]
+
     def kill(self, signal: str = "KILL") -> dict[str, Any]:
         return self._request("POST", "/v1/kill", {"signal": signal}, timeout=130)[1]

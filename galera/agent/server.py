@@ -14,14 +14,14 @@ import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from galera import sql
 from galera.agent.config import AgentConfig
 from galera.agent.supervisor import Supervisor
 from galera.clusterfile import Credentials, read_option_file
-from galera.domain import grastate, health
+from galera.domain import health
+from galera.domain.position import Position
 from galera.errors import AccessDenied, GaleraError, InvalidInput, UnsafeOperation
 
 log = logging.getLogger("galera.agent")
@@ -49,17 +49,12 @@ class Agent:
         )
 
     def grastate(self) -> dict[str, Any]:
-        path = Path(self.config.server.datadir) / "grastate.dat"
         try:
-            text = path.read_text(errors="replace")
-        except FileNotFoundError:
-            return {"present": False, "error": None}
-        except OSError as e:
-            return {"present": True, "error": f"{path}: {e.strerror}"}
-        try:
-            state = grastate.parse(text, str(path))
+            state = self.supervisor.data.grastate()
         except GaleraError as e:
-            return {"present": True, "error": str(e)}
+            return {"present": True, "error": e.message}
+        if state is None:
+            return {"present": False, "error": None}
         return {
             "present": True,
             "error": None,
@@ -114,17 +109,45 @@ class Agent:
         container then would abort a state transfer or make recovery harder, and the agent
         already restarts a crashed mariadbd itself. 503 means the agent itself is wedged.
         """
+        if self.supervisor.recovering:
+            return 200, {"live": True, "process": "recovering"}
         age = time.monotonic() - self.supervisor.heartbeat
         if age > 10:
             return 503, {"live": False, "reason": f"supervisor heartbeat {age:.0f}s old"}
-        return 200, {"live": True, "process": self.supervisor.state()["state"]}
+        return 200, {"live": True}
 
     # -- mutations --------------------------------------------------------------------
 
     def start(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``join``, or ``bootstrap`` (needs the one-shot mark). ``new-cluster`` is not offered
+        over the API: a cluster is only ever re-formed through a mark."""
         mode = str(body.get("mode", "join"))
+        if mode not in ("join", "bootstrap"):
+            raise InvalidInput(f"mode {mode!r} is not one of join, bootstrap")
         log.warning("start requested in %s mode", mode)
         return 200, {"process": self.supervisor.start(mode)}
+
+    def recover(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        started = time.monotonic()
+        position = self.supervisor.recover()
+        return 200, {"position": str(position), "seconds": round(time.monotonic() - started, 2)}
+
+    def mark(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Set the one-shot bootstrap mark for the position the controller chose."""
+        position = Position.parse(str(body.get("position", "")))
+        if self.supervisor.running:
+            raise UnsafeOperation(
+                "mariadbd is running; a running member is never marked", member=self.config.name
+            )
+        mark = self.supervisor.data.set_mark(position, by=str(body.get("by", "")))
+        log.warning("bootstrap mark set for position %s", position)
+        return 200, {"bootstrap_mark": mark}
+
+    def unmark(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        removed = self.supervisor.data.clear_mark()
+        if removed:
+            log.info("bootstrap mark removed")
+        return 200, {"removed": removed}
 
     def stop(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         timeout = body.get("timeout")
@@ -146,6 +169,9 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
         f"/{API_VERSION}/status": agent.status,
     }
     writes = {
+        f"/{API_VERSION}/recover": agent.recover,
+        f"/{API_VERSION}/mark": agent.mark,
+        f"/{API_VERSION}/unmark": agent.unmark,
         f"/{API_VERSION}/start": agent.start,
         f"/{API_VERSION}/stop": agent.stop,
         f"/{API_VERSION}/kill": agent.kill,

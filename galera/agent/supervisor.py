@@ -225,9 +225,14 @@ class Supervisor:
             }
 
     @property
+    def recovering(self) -> bool:
+        """A ``--wsrep-recover`` runs (read without the lock: probes must never wait)."""
+        return self._recovering
+
+    @property
     def running(self) -> bool:
-        with self._lock:
-            return self._alive()
+        """mariadbd is alive (lock-free: probes must not wait behind a slow start)."""
+        return self._alive()
 
     # -- internals --------------------------------------------------------------------
 
@@ -282,6 +287,7 @@ class Supervisor:
         if mode == "new-cluster":
             self._initialise_datadir()
             cmd.append("--wsrep-new-cluster")
+        cmd += self._start_position()
         out = open(self.config.rundir / "mariadbd.out", "ab")  # noqa: SIM115
         try:
             self._child = subprocess.Popen(
@@ -298,8 +304,32 @@ class Supervisor:
         finally:
             out.close()
         self._mode = mode
+        self._recovered = None
         self._started_at = time.monotonic()
         log.info("started mariadbd (pid %d) in %s mode", self._child.pid, mode)
+
+    def _start_position(self) -> list[str]:
+        """After a crash, recover the position first so the join can be an IST, not an SST.
+
+        This is what ``galera_recovery`` does for the systemd unit: without it a member whose
+        ``grastate.dat`` says seqno -1 asks the cluster for a full state transfer.
+        """
+        state = self.data.grastate()
+        if state is None or not state.needs_recovery or self.data.sst_interrupted:
+            return []
+        position = self._recovered
+        if position is None or position.uuid != state.uuid:
+            self._recovering = True
+            try:
+                position = self.data.recover(self.config.mariadbd, self.config.config_file)
+            except GaleraError as e:
+                log.warning("position recovery failed, joining without it: %s", e)
+                return []
+            finally:
+                self._recovering = False
+            self._recovered = position
+        log.info("joining from recovered position %s", position)
+        return [f"--wsrep-start-position={position}"]
 
     def _record_exit(self, expected: bool) -> None:
         if self._child is None or self._child.poll() is None:
@@ -316,7 +346,7 @@ class Supervisor:
                 self._apply_policy()
 
     def _apply_policy(self) -> None:
-        if self._child is None or self._stopping or self._alive():
+        if self._child is None or self._stopping or self._recovering or self._alive():
             return
         now = time.monotonic()
         if self._last_exit is None or self._last_exit.at < self._started_at:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from galera import __version__
-from galera.cli import agent, sandbox, status
+from galera.cli import agent, recovery, sandbox, status
 from galera.cli.common import fail
 from galera.errors import GaleraError
 
@@ -37,6 +37,8 @@ cli.add_command(status.status)
 cli.add_command(status.quorum)
 cli.add_command(sandbox.sandbox)
 cli.add_command(agent.agent)
+cli.add_command(recovery.bootstrap)
+cli.add_command(recovery.rejoin)
 
 
 def main() -> None:

@@ -55,6 +55,12 @@ def _table(report: dict[str, Any]) -> str:
             ["MEMBER", "ADDRESS", "STATUS", "STATE", "SEQNO", "UUID", "READY", "HEALTH"], rows
         )
     )
+    if report.get("bootstrap"):
+        b = report["bootstrap"]
+        lines.append(
+            f"bootstrap in flight: {b['member']} at {b['position']}, last step "
+            f"{b['last_step']} (run 'galeractl bootstrap' again to finish it)"
+        )
     if margin["members"] is not None:
         lines.append("")
         lines.append(f"quorum margin: {margin['members']} member(s), weight {margin['weight']}")
@@ -71,10 +77,14 @@ def status(cluster: str | None, fmt: str) -> None:
     """
     from galera import clusterfile
     from galera.controller import observe
+    from galera.controller.progress import Progress
     from galera.domain import report
 
     spec = clusterfile.load(cluster_path(cluster))
     data = report.status_report(observe.confirmed_snapshot(spec))
+    progress = Progress.load(spec)
+    if progress.in_flight:
+        data["bootstrap"] = progress.summary()
     output.emit(data, fmt, _table)
     if data["cluster"]["verdict"] != "healthy":
         sys.exit(EXIT_UNHEALTHY)

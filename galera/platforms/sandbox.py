@@ -303,6 +303,18 @@ class Sandbox:
     def running_agents(self) -> list[str]:
         return [m.name for m in self.members if self.agent_alive(m.name)]
 
+    def full_ssts(self) -> int:
+        """Full state transfers served so far (donor runs without ``--bypass``; IST bypasses)."""
+        count = 0
+        for m in self.data_members:
+            log = m.home / "mariadbd.err"
+            if not log.exists():
+                continue
+            for line in log.read_text(errors="replace").splitlines():
+                if "--role 'donor'" in line and "Running:" in line and "--bypass" not in line:
+                    count += 1
+        return count
+
     def mariadbd_pid(self, name: str) -> int | None:
         pid = processes.read_pid(self.member(name).pid_file)
         return pid if processes.alive(pid) else None

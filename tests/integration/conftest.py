@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from galera import clusterfile
+from galera import clusterfile, sql
 from galera.controller import waiting
 from galera.domain.snapshot import Observation
 from galera.platforms.sandbox import Sandbox
+from galera.testing import workload
 from tests.helpers import galeractl
 
 HAVE_GALERA = all(
@@ -75,6 +76,22 @@ class SandboxHandle:
         """Wait until every member in ``names`` satisfies ``condition`` (the product's waiter)."""
         waiting.wait_for(self.spec, names, condition=condition, what=what, timeout=timeout)
 
+    def endpoints(self) -> list[sql.Endpoint]:
+        return [sql.Endpoint(m.host, m.port) for m in self.spec.members if not m.arbitrator]
+
+    def writer(self, threads: int = 3) -> workload.Writer:
+        return workload.Writer(self.endpoints(), self.spec.credentials(), threads=threads)
+
+    def check(self, acked: set[str]) -> workload.CheckResult:
+        return workload.check(self.endpoints(), self.spec.credentials(), acked)
+
+    def kill_all(self, signame: str = "KILL") -> None:
+        for name in [m.name for m in self.spec.members if not m.arbitrator]:
+            result = galeractl(
+                "sandbox", "kill", name, "--signal", signame, "--dir", str(self.root)
+            )
+            assert result.code == 0, result.stderr
+
     def wait_synced(self, names: list[str] | None = None, timeout: float = 120) -> None:
         names = names or [m.name for m in self.spec.members if not m.arbitrator]
         waiting.wait_for(self.spec, names, timeout=timeout)
@@ -97,6 +114,12 @@ def _up(tmp_root: Path, *args: str) -> Iterator[SandboxHandle]:
 def sandbox3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     """Three members on loopback, ports from 23300."""
     yield from _up(tmp_path_factory.mktemp("three"), "--nodes", "3", "--base-port", "23300")
+
+
+@pytest.fixture(scope="module")
+def sandbox_recovery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Three members for full-outage tests (ports from 23500)."""
+    yield from _up(tmp_path_factory.mktemp("recovery"), "--nodes", "3", "--base-port", "23500")
 
 
 @pytest.fixture(scope="module")

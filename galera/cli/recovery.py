@@ -1,0 +1,123 @@
+"""``galeractl bootstrap`` and ``galeractl rejoin``: full and partial outage recovery."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path
+
+
+def _emitter(fmt: str) -> Any:
+    def emit(event: dict[str, Any]) -> None:
+        if fmt == "json":
+            click.echo(json.dumps(event, default=str))
+            return
+        kind = event.get("event")
+        if kind == "member":
+            where = event["position"] or ("empty" if event["empty"] else event["error"] or "?")
+            state = "Primary" if event["primary"] else ("running" if event["running"] else "down")
+            click.echo(f"  {event['member']:<12} {state:<8} {where}")
+        elif kind == "plan":
+            click.echo(f"decision: {event['action']}: {event['reason']}")
+        elif kind == "summary":
+            if event.get("dry_run"):
+                click.echo("dry run: nothing changed")
+            else:
+                click.echo(
+                    f"done: cluster {event.get('verdict', 'ok')}"
+                    + (f" ({event['reason']})" if event.get("reason") else "")
+                )
+        else:
+            detail = " ".join(f"{k}={v}" for k, v in event.items() if k != "event")
+            click.echo(f"  {kind}: {detail}")
+
+    return emit
+
+
+def _confirm(yes: bool) -> Any:
+    def confirm(plan: Any) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm(f"Bootstrap {plan.member} ({plan.position})?", default=False)
+
+    return confirm
+
+
+@click.command()
+@cluster_option
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--dry-run", is_flag=True, help="Decide and print the decision; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--allow-missing",
+    type=click.IntRange(0, 9),
+    default=0,
+    show_default=True,
+    help="Go ahead although N members reported no position (they may hold "
+    "writes that will be lost).",
+)
+@click.option(
+    "--force-member",
+    metavar="NAME",
+    default=None,
+    help="Bootstrap NAME whatever the positions say (writes only others had are lost).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for each stage (Primary, all Synced).",
+)
+def bootstrap(
+    cluster: str | None,
+    fmt: str,
+    dry_run: bool,
+    yes: bool,
+    allow_missing: int,
+    force_member: str | None,
+    timeout: float,
+) -> None:
+    """Re-form the cluster after a full outage from its most advanced member.
+
+    Refuses, changing nothing, when any member is Primary (use rejoin), when a member
+    reported no position, or when members belong to different histories. Exit 0 when the
+    cluster ends healthy (or, with --dry-run, when a bootstrap would go ahead).
+    """
+    from galera import clusterfile
+    from galera.controller import bootstrap as workflow
+
+    spec = clusterfile.load(cluster_path(cluster))
+    if force_member is not None:
+        spec.member(force_member)
+    options = workflow.Options(
+        dry_run=dry_run, allow_missing=allow_missing, force_member=force_member, timeout=timeout
+    )
+    emit = _emitter(fmt)
+    try:
+        summary = workflow.run(spec, options, _confirm(yes), emit)
+    except workflow.Refused as refused:
+        click.echo(f"galeractl: refused: {refused.plan.reason}", err=True)
+        sys.exit(EXIT_UNHEALTHY)
+    if not dry_run and summary.get("verdict") != "healthy":
+        sys.exit(EXIT_UNHEALTHY)
+
+
+@click.command()
+@click.argument("members", nargs=-1)
+@cluster_option
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--timeout", type=float, default=300.0, show_default=True)
+def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: float) -> None:
+    """Start stopped MEMBERS (default: all that are down) in join mode while a Primary runs."""
+    from galera import clusterfile
+    from galera.controller import rejoin as workflow
+
+    spec = clusterfile.load(cluster_path(cluster))
+    workflow.run(spec, list(members) or None, _emitter(fmt), timeout=timeout)

@@ -1,0 +1,262 @@
+"""``galeractl bootstrap``: re-form a cluster after a full outage, from its most advanced member.
+
+Read every member (recovering positions where needed), ask :func:`plan_bootstrap`, and carry
+the plan out one idempotent step at a time, recording progress so that a rerun after a crash
+of galeractl itself finishes the job:
+
+    mark the chosen member (one-shot) → start it in bootstrap mode → wait for Primary →
+    start the others in join mode → wait until all are Synced → remove every mark
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from galera import sql
+from galera.agent_client import AgentClient
+from galera.clusterfile import ClusterSpec
+from galera.controller import members, observe, waiting
+from galera.controller.progress import Progress
+from galera.domain import health
+from galera.domain.bootstrap import BootstrapPlan, MemberReport, plan_bootstrap
+from galera.errors import GaleraError, OperationFailed, UnsafeOperation
+
+log = logging.getLogger("galera.bootstrap")
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    allow_missing: int = 0
+    force_member: str | None = None
+    timeout: float = 300.0
+    pc_recovery_grace: float = 15.0
+
+
+class Refused(UnsafeOperation):
+    """The plan refused to bootstrap; nothing was changed."""
+
+    def __init__(self, plan: BootstrapPlan) -> None:
+        super().__init__(plan.reason)
+        self.plan = plan
+
+
+def decide(
+    spec: ClusterSpec, options: Options, emit: Emit, clients: dict[str, AgentClient] | None = None
+) -> tuple[BootstrapPlan, list[MemberReport]]:
+    """Gather (recovering positions where needed) and plan. Changes no data."""
+    clients = clients or members.agents(spec)
+    reports = members.gather(spec, clients, recover=False, emit=emit)
+    if reports and all(r.running and not r.primary for r in reports):
+        reports = _wait_for_pc_recovery(spec, clients, options, emit) or reports
+    if not any(r.primary for r in reports):
+        reports = members.gather(spec, clients, recover=True, emit=emit)
+    for r in reports:
+        emit(
+            {
+                "event": "member",
+                "member": r.name,
+                "running": r.running,
+                "primary": r.primary,
+                "position": str(r.position) if r.position else None,
+                "empty": r.empty,
+                "safe_to_bootstrap": r.safe_to_bootstrap,
+                "error": r.error,
+            }
+        )
+    plan = plan_bootstrap(reports, options.allow_missing, options.force_member)
+    emit({"event": "plan", **plan.as_dict()})
+    if plan.forced or (plan.missing and plan.bootstrap):
+        log.warning("bootstrap override by the operator: %s", plan.reason)
+    return plan, reports
+
+
+def run(
+    spec: ClusterSpec, options: Options, confirm: Callable[[BootstrapPlan], bool], emit: Emit
+) -> dict[str, Any]:
+    """Bootstrap (or finish an interrupted bootstrap). Returns the final summary.
+
+    Raises :class:`Refused` when the plan refuses (nothing changed), and
+    :class:`OperationFailed` when a step fails (the progress record says where).
+    """
+    clients = members.agents(spec)
+    progress = Progress.load(spec)
+    if progress.in_flight and progress.member in clients:
+        reports = members.gather(spec, clients, recover=False, emit=emit)
+        chosen = next(r for r in reports if r.name == progress.member)
+        if chosen.running and not chosen.primary and not options.dry_run:
+            # galeractl died just after starting it: give the start time to finish.
+            emit(
+                {
+                    "event": "waiting",
+                    "member": chosen.name,
+                    "reason": "an earlier bootstrap started it; waiting for Primary",
+                }
+            )
+            try:
+                waiting.wait_for(
+                    spec,
+                    [chosen.name],
+                    timeout=min(options.timeout, 120),
+                    what=f"{chosen.name} Primary",
+                )
+                chosen = MemberReport(chosen.name, running=True, primary=True)
+            except OperationFailed:
+                pass
+        if chosen.primary and not options.dry_run:
+            emit(
+                {
+                    "event": "resume",
+                    "member": chosen.name,
+                    "reason": f"an earlier bootstrap formed the cluster on {chosen.name}; "
+                    "finishing it",
+                }
+            )
+            return _join_rest(spec, clients, progress, chosen.name, options, emit)
+
+    plan, reports = decide(spec, options, emit, clients)
+    if not plan.bootstrap:
+        raise Refused(plan)
+    if options.dry_run:
+        summary = {"event": "summary", "dry_run": True, "plan": plan.as_dict()}
+        emit(summary)
+        return summary
+    if not confirm(plan):
+        raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
+
+    assert plan.member is not None and plan.position is not None
+    chosen = next(r for r in reports if r.name == plan.member)
+    progress.begin(plan.member, str(plan.position), plan.reason)
+    emit({"event": "begin", "member": plan.member, "position": str(plan.position)})
+    for name, client in clients.items():  # at most one member is ever marked
+        if name != plan.member:
+            _quiet(client.unmark)
+    if chosen.running:
+        _pc_bootstrap(spec, plan.member)
+        progress.step("pc_bootstrap")
+        emit({"event": "pc_bootstrap", "member": plan.member})
+    else:
+        clients[plan.member].mark(str(plan.position))
+        progress.step("marked")
+        emit({"event": "marked", "member": plan.member, "position": str(plan.position)})
+        clients[plan.member].start("bootstrap")
+        progress.step("started")
+        emit({"event": "started", "member": plan.member, "mode": "bootstrap"})
+    waiting.wait_for(
+        spec, [plan.member], timeout=options.timeout, what=f"{plan.member} Primary and Synced"
+    )
+    progress.step("primary")
+    emit({"event": "primary", "member": plan.member})
+    return _join_rest(spec, clients, progress, plan.member, options, emit)
+
+
+def _join_rest(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    progress: Progress,
+    first: str,
+    options: Options,
+    emit: Emit,
+) -> dict[str, Any]:
+    rest = [name for name in clients if name != first]
+    started = start_joiners(spec, clients, rest, emit)
+    progress.step("joining", members=started)
+    try:
+        snapshot = waiting.wait_for(
+            spec, list(clients), timeout=options.timeout, what="every member Synced"
+        )
+    except OperationFailed as e:
+        progress.finish("failed", error=e.message)
+        raise
+    progress.step("synced")
+    emit({"event": "synced", "members": list(clients)})
+    for client in clients.values():
+        _quiet(client.unmark)
+    progress.step("unmarked")
+    verdict = health.cluster_verdict(snapshot)
+    progress.finish("done", verdict=verdict.verdict.value)
+    summary = {
+        "event": "summary",
+        "member": first,
+        "joined": started,
+        "verdict": verdict.verdict.value,
+        "reason": verdict.reason,
+    }
+    emit(summary)
+    return summary
+
+
+def start_joiners(
+    spec: ClusterSpec, clients: dict[str, AgentClient], names: list[str], emit: Emit
+) -> list[str]:
+    """Start, in join mode and in parallel, those of ``names`` whose server is not running."""
+    snapshot = observe.snapshot(spec)
+
+    def start(name: str) -> str | None:
+        if snapshot.get(name).reachable:
+            return None
+        status = clients[name].status()
+        if (status.get("process") or {}).get("state") == "running":
+            return None
+        clients[name].start("join")
+        emit({"event": "started", "member": name, "mode": "join"})
+        return name
+
+    if not names:
+        return []
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return [n for n in pool.map(start, names) if n]
+
+
+def _wait_for_pc_recovery(
+    spec: ClusterSpec, clients: dict[str, AgentClient], options: Options, emit: Emit
+) -> list[MemberReport] | None:
+    """Every member runs but none is Primary: give ``pc.recovery`` a chance first.
+
+    When all members of the last Primary view are back, Galera re-forms the Primary
+    component by itself from ``gvwstate.dat``; bootstrapping then would only interfere.
+    """
+    emit(
+        {
+            "event": "waiting",
+            "reason": "every member runs, none is Primary: giving "
+            f"pc.recovery {options.pc_recovery_grace:.0f}s to re-form the Primary component",
+        }
+    )
+    deadline = time.monotonic() + options.pc_recovery_grace
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        reports = members.gather(spec, clients, recover=False, emit=emit)
+        if any(r.primary for r in reports):
+            return reports
+    return None
+
+
+def _pc_bootstrap(spec: ClusterSpec, name: str) -> None:
+    """A running, non-Primary member is made Primary in place (``pc.bootstrap=YES``)."""
+    member = spec.member(name)
+    endpoint = sql.Endpoint(
+        member.host,
+        member.port,
+        connect_timeout=spec.connect_timeout,
+        read_timeout=spec.read_timeout,
+    )
+    sql.execute(
+        endpoint,
+        spec.credentials(),
+        ["SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"],
+        member=name,
+    )
+
+
+def _quiet(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except GaleraError as e:
+        log.warning("%s", e)

@@ -1,0 +1,140 @@
+"""Reading every member through its agent: process, grastate, wsrep, recovered position."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from galera.agent_client import AgentClient
+from galera.clusterfile import ClusterSpec, MemberSpec
+from galera.domain.bootstrap import MemberReport
+from galera.domain.grastate import Grastate
+from galera.domain.position import Position
+from galera.errors import GaleraError, InvalidInput
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def agents(spec: ClusterSpec, timeout: float = 10.0) -> dict[str, AgentClient]:
+    """An agent client per data member; every data member must have an agent URL."""
+    token = spec.agent_token()
+    clients = {}
+    for member in spec.members:
+        if member.arbitrator:
+            continue
+        if not member.agent:
+            raise InvalidInput(
+                f"{spec.path}: member {member.name} has no agent URL; "
+                "bootstrap and rejoin work through the node agents"
+            )
+        clients[member.name] = AgentClient(member.agent, token, member=member.name, timeout=timeout)
+    return clients
+
+
+def _report(
+    member: MemberSpec,
+    body: dict[str, Any] | None,
+    error: str | None,
+    recovered: Position | None = None,
+) -> MemberReport:
+    if body is None:
+        return MemberReport(member.name, error=error)
+    process = body.get("process") or {}
+    running = process.get("state") in ("running", "stopping")
+    wsrep = body.get("wsrep") or {}
+    primary = running and str(wsrep.get("cluster_status", "")).lower() == "primary"
+    live = None
+    if running and wsrep.get("cluster_state_uuid") and wsrep.get("last_committed", -1) >= 0:
+        live = Position(str(wsrep["cluster_state_uuid"]), int(wsrep["last_committed"]))
+    g = body.get("grastate") or {}
+    if g.get("error"):
+        return MemberReport(
+            member.name,
+            running=running,
+            primary=primary,
+            error=f"corrupt grastate.dat: {g['error']}",
+        )
+    if process.get("sst_interrupted"):
+        return MemberReport(
+            member.name,
+            running=running,
+            primary=primary,
+            error="a state transfer into it was interrupted; data incomplete",
+        )
+    state = None
+    if g.get("present"):
+        state = Grastate(
+            str(g.get("version", "2.1")),
+            str(g["uuid"]),
+            int(g["seqno"]),
+            bool(g.get("safe_to_bootstrap")),
+        )
+    if recovered is None and process.get("recovered"):
+        recovered = Position.parse(str(process["recovered"]))
+    return MemberReport(
+        member.name,
+        running=running,
+        primary=primary,
+        grastate=state,
+        recovered=recovered,
+        live_position=live,
+    )
+
+
+def gather(
+    spec: ClusterSpec, clients: dict[str, AgentClient], recover: bool, emit: Emit
+) -> list[MemberReport]:
+    """Every data member's report, in cluster-file order, read in parallel.
+
+    With ``recover``, members that are down with an unknown seqno (a crash) run
+    ``--wsrep-recover`` through their agents, in parallel.
+    """
+    members = [m for m in spec.members if not m.arbitrator]
+
+    def status(member: MemberSpec) -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            return clients[member.name].status(), None
+        except GaleraError as e:
+            return None, e.message
+
+    with ThreadPoolExecutor(max_workers=len(members)) as pool:
+        bodies = list(pool.map(status, members))
+    reports = [_report(m, b, e) for m, (b, e) in zip(members, bodies, strict=True)]
+    if not recover:
+        return reports
+
+    def needs(report: MemberReport) -> bool:
+        return (
+            report.error is None
+            and not report.running
+            and report.grastate is not None
+            and report.grastate.needs_recovery
+            and report.recovered is None
+        )
+
+    def run(index: int) -> MemberReport:
+        member, (body, _e) = members[index], bodies[index]
+        emit({"event": "recovering", "member": member.name})
+        try:
+            answer = clients[member.name].recover()
+        except GaleraError as e:
+            emit({"event": "recovery_failed", "member": member.name, "error": e.message})
+            return MemberReport(member.name, error=f"--wsrep-recover failed: {e.message}")
+        position = Position.parse(str(answer["position"]))
+        emit(
+            {
+                "event": "recovered",
+                "member": member.name,
+                "position": str(position),
+                "seconds": answer.get("seconds"),
+            }
+        )
+        return _report(member, body, None, recovered=position)
+
+    todo = [i for i, r in enumerate(reports) if needs(r)]
+    if todo:
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            for i, report in zip(todo, pool.map(run, todo), strict=True):
+                reports[i] = report
+    return reports

@@ -1,0 +1,45 @@
+"""``galeractl rejoin``: the partial outage. A Primary component runs; bring the rest back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from galera.clusterfile import ClusterSpec
+from galera.controller import bootstrap, members, observe, waiting
+from galera.domain import health
+from galera.errors import UnsafeOperation
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def run(
+    spec: ClusterSpec, names: list[str] | None, emit: Emit, timeout: float = 300.0
+) -> dict[str, Any]:
+    """Start the stopped members among ``names`` (default: every data member) in join mode.
+
+    Refused when no Primary component exists (that is ``bootstrap``'s job). Members that are
+    already healthy are never touched.
+    """
+    for name in names or []:
+        spec.member(name)
+    clients = members.agents(spec)
+    snapshot = observe.confirmed_snapshot(spec)
+    verdict = health.cluster_verdict(snapshot)
+    if verdict.verdict not in (health.Verdict.HEALTHY, health.Verdict.DEGRADED):
+        raise UnsafeOperation(
+            f"no single Primary component to rejoin ({verdict.verdict.value}: "
+            f"{verdict.reason}); after a full outage use 'galeractl bootstrap'"
+        )
+    wanted = [n for n in (names or list(clients)) if n in clients]
+    healthy = {v.name for v in verdict.members if v.healthy}
+    skipped = [n for n in wanted if n in healthy]
+    for name in skipped:
+        emit({"event": "skipped", "member": name, "reason": "already Synced in the Primary"})
+    todo = [n for n in wanted if n not in healthy]
+    started = bootstrap.start_joiners(spec, clients, todo, emit)
+    if todo:
+        waiting.wait_for(spec, todo, timeout=timeout, what="rejoined members Synced")
+    summary = {"event": "summary", "started": started, "waited": todo, "untouched": skipped}
+    emit(summary)
+    return summary

@@ -1,0 +1,1 @@
+"""Reusable test utilities that talk to real clusters (a continuous writer, a checker)."""

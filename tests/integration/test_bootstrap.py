@@ -1,0 +1,252 @@
+"""Full-outage recovery on a real cluster, under a continuous writer.
+
+One module-scoped sandbox; every test ends with the cluster healthy again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from galera.controller import waiting
+from galera.domain.position import Position
+from tests.helpers import ROOT, Result, galeractl, one_line_error
+from tests.integration.conftest import SandboxHandle
+
+pytestmark = pytest.mark.cluster
+
+
+def events(result: Result) -> list[dict[str, object]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def of(evts: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
+    return [e for e in evts if e["event"] == kind]
+
+
+def bootstrap(handle: SandboxHandle, *args: str) -> Result:
+    return galeractl("bootstrap", "-c", str(handle.cluster_file), "-o", "json", *args)
+
+
+def assert_healthy(handle: SandboxHandle) -> None:
+    status = galeractl("status", "-c", str(handle.cluster_file), "-o", "json")
+    assert status.code == 0, status.stdout
+
+
+def test_sigkill_all_then_bootstrap_loses_nothing(sandbox_recovery: SandboxHandle) -> None:
+    ssts_before = sandbox_recovery.sandbox.full_ssts()
+    with sandbox_recovery.writer() as writer:
+        writer.wait_for_acks(300)
+        sandbox_recovery.kill_all()
+    stats = writer.stats
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    positions = {e["member"]: Position.parse(str(e["position"])) for e in of(evts, "member")}
+    chosen = of(evts, "plan")[0]["member"]
+    assert positions[str(chosen)].seqno == max(p.seqno for p in positions.values())
+    assert len(of(evts, "recovered")) == 3  # every member crashed: all positions recovered
+    assert of(evts, "summary")[0]["verdict"] == "healthy"
+    check = sandbox_recovery.check(stats.acked)
+    assert check.ok, check.message
+    assert sandbox_recovery.sandbox.full_ssts() == ssts_before, "a member needed a full SST"
+    marks = [
+        sandbox_recovery.sandbox.client(n).status()["process"]["bootstrap_mark"]
+        for n in ("galera-0", "galera-1", "galera-2")
+    ]
+    assert marks == [None, None, None]
+
+
+def test_the_most_advanced_member_is_chosen_even_if_it_is_not_galera_0(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    root = str(sandbox_recovery.root)
+    with sandbox_recovery.writer() as writer:
+        writer.wait_for_acks(100)
+        assert galeractl("sandbox", "kill", "galera-0", "--dir", root).code == 0
+        sandbox_recovery.wait(["galera-1"], waiting.primary_of_size(2), "size 2")
+        writer.wait_for_acks(len(writer.stats.acked) + 100)
+        # A graceful leave keeps galera-2 Primary alone: it moves ahead of everyone.
+        assert galeractl("sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", root).code == 0
+        sandbox_recovery.wait(["galera-2"], waiting.primary_of_size(1), "size 1")
+        writer.wait_for_acks(len(writer.stats.acked) + 100)
+        assert galeractl("sandbox", "kill", "galera-2", "--dir", root).code == 0
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 0, result.stderr + result.stdout
+    plan = of(events(result), "plan")[0]
+    assert plan["member"] == "galera-2", plan["reason"]
+    check = sandbox_recovery.check(writer.stats.acked)
+    assert check.ok, check.message
+
+
+def test_bootstrap_refuses_while_a_primary_component_exists(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    root = str(sandbox_recovery.root)
+    assert galeractl("sandbox", "kill", "galera-2", "--dir", root).code == 0
+    sandbox_recovery.wait(["galera-0"], waiting.primary_of_size(2), "size 2")
+    pids = {n: sandbox_recovery.sandbox.mariadbd_pid(n) for n in ("galera-0", "galera-1")}
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 1
+    line = one_line_error(result)
+    assert "galera-0, galera-1 are Primary" in line and "galeractl rejoin" in line
+    assert sandbox_recovery.sandbox.mariadbd_pid("galera-2") is None
+    assert {n: sandbox_recovery.sandbox.mariadbd_pid(n) for n in pids} == pids
+    progress = sandbox_recovery.root / "cluster.bootstrap.json"
+    before = progress.read_text() if progress.exists() else None
+    assert galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file)).code == 0
+    assert (progress.read_text() if progress.exists() else None) == before
+    assert_healthy(sandbox_recovery)
+
+
+def test_rejoin_brings_back_a_crashed_member_by_ist_without_touching_the_others(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    root = str(sandbox_recovery.root)
+    ssts_before = sandbox_recovery.sandbox.full_ssts()
+    pids = {n: sandbox_recovery.sandbox.mariadbd_pid(n) for n in ("galera-0", "galera-2")}
+    with sandbox_recovery.writer() as writer:
+        writer.wait_for_acks(100)
+        assert galeractl("sandbox", "kill", "galera-1", "--dir", root).code == 0
+        writer.wait_for_acks(len(writer.stats.acked) + 200)
+        result = galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file), "-o", "json")
+        assert result.code == 0, result.stderr
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    summary = of(events(result), "summary")[0]
+    assert summary["started"] == ["galera-1"]
+    assert sorted(summary["untouched"]) == ["galera-0", "galera-2"]  # type: ignore[arg-type]
+    assert {n: sandbox_recovery.sandbox.mariadbd_pid(n) for n in pids} == pids
+    assert sandbox_recovery.sandbox.full_ssts() == ssts_before
+    check = sandbox_recovery.check(writer.stats.acked)
+    assert check.ok, check.message
+
+
+def test_an_unreachable_member_stops_the_decision_without_the_flag(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    sandbox = sandbox_recovery.sandbox
+    sandbox_recovery.kill_all()
+    agent_pid = sandbox.state["agent_pids"]["galera-2"]
+    os.kill(agent_pid, signal.SIGKILL)
+    time.sleep(0.5)
+    try:
+        refused = bootstrap(sandbox_recovery, "--yes")
+        assert refused.code == 1
+        line = one_line_error(refused)
+        assert "galera-2" in line and "--allow-missing 1" in line
+        assert all(sandbox.mariadbd_pid(n) is None for n in ("galera-0", "galera-1"))
+        allowed = bootstrap(sandbox_recovery, "--yes", "--allow-missing", "1", "--timeout", "60")
+        # galera-2 cannot be started without its agent: the bootstrap forms the cluster from
+        # the others, then reports that galera-2 did not come back.
+        assert of(events(allowed), "plan")[0]["action"] == "bootstrap"
+        assert of(events(allowed), "primary")
+    finally:
+        sandbox = sandbox_recovery.sandbox
+        sandbox.state["agent_pids"].pop("galera-2", None)
+        sandbox.save()
+        sandbox.launch_agent("galera-2", "none")
+        time.sleep(1)
+    assert galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file)).code == 0
+    assert_healthy(sandbox_recovery)
+
+
+def test_a_corrupt_grastate_is_named_and_nothing_is_started(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    sandbox_recovery.kill_all()
+    path = sandbox_recovery.sandbox.member("galera-1").datadir / "grastate.dat"
+    original = path.read_text()
+    try:
+        path.write_text(original.replace("uuid:", "uuid: not-a-uuid"))
+        result = bootstrap(sandbox_recovery, "--yes")
+        assert result.code == 1
+        line = one_line_error(result)
+        assert "galera-1: corrupt grastate.dat" in line and "line 3" in line
+        assert all(sandbox_recovery.sandbox.mariadbd_pid(f"galera-{i}") is None for i in range(3))
+    finally:
+        path.write_text(original)
+    assert bootstrap(sandbox_recovery, "--yes").code == 0
+
+
+def test_clean_shutdown_bootstraps_the_last_to_leave_without_recovery(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    root = str(sandbox_recovery.root)
+    for name in ("galera-2", "galera-0", "galera-1"):  # galera-1 leaves last
+        assert galeractl("sandbox", "kill", name, "--signal", "TERM", "--dir", root).code == 0
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 0, result.stderr
+    evts = events(result)
+    assert of(evts, "recovering") == []
+    plan = of(evts, "plan")[0]
+    assert plan["member"] == "galera-1", plan["reason"]
+    assert_healthy(sandbox_recovery)
+
+
+def test_galeractl_killed_mid_bootstrap_is_finished_by_a_rerun(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    sandbox_recovery.kill_all()
+    progress = sandbox_recovery.root / "cluster.bootstrap.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galera",
+            "bootstrap",
+            "-c",
+            str(sandbox_recovery.cluster_file),
+            "--yes",
+            "-o",
+            "json",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "primary":
+            break
+    proc.kill()  # dies after the first member formed the cluster, before the others joined
+    proc.wait()
+    assert json.loads(progress.read_text())["state"] == "in_progress"
+    status = galeractl("status", "-c", str(sandbox_recovery.cluster_file), "-o", "json")
+    assert status.json()["bootstrap"]["state"] == "in_progress"
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 0, result.stderr
+    assert of(events(result), "resume")
+    assert json.loads(progress.read_text())["state"] == "done"
+    assert_healthy(sandbox_recovery)
+
+
+def test_a_leftover_mark_never_forms_a_second_cluster(sandbox_recovery: SandboxHandle) -> None:
+    sandbox = sandbox_recovery.sandbox
+    client = sandbox.client("galera-1")
+    root = str(sandbox_recovery.root)
+    assert galeractl("sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", root).code == 0
+    grastate = client.status()["grastate"]
+    client.mark(f"{grastate['uuid']}:{grastate['seqno']}")  # a mark left behind
+    assert galeractl("sandbox", "start", "galera-1", "--dir", root).code == 0
+    report = galeractl("status", "-c", str(sandbox_recovery.cluster_file), "-o", "json").json()
+    assert report["cluster"]["verdict"] == "healthy"
+    assert {m["cluster_conf_id"] for m in report["members"]} == {
+        report["members"][0]["cluster_conf_id"]
+    }
+    # The restart joined; and a bootstrap start with a mark for another position is refused.
+    with pytest.raises(Exception, match="a running member is never marked"):
+        client.mark(f"{grastate['uuid']}:{grastate['seqno']}")
+    assert galeractl("sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", root).code == 0
+    client.mark(f"{grastate['uuid']}:{int(grastate['seqno']) + 1000}")
+    with pytest.raises(Exception, match="bootstrap mark is for position"):
+        client.start("bootstrap")
+    client.unmark()
+    assert galeractl("sandbox", "start", "galera-1", "--dir", root).code == 0
+    assert_healthy(sandbox_recovery)
