@@ -39,6 +39,7 @@ cli.add_command(sandbox.sandbox)
 cli.add_command(agent.agent)
 cli.add_command(recovery.bootstrap)
 cli.add_command(recovery.rejoin)
+cli.add_command(recovery.controller)
 
 
 def main() -> None:

@@ -121,3 +121,56 @@ def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: flo
 
     spec = clusterfile.load(cluster_path(cluster))
     workflow.run(spec, list(members) or None, _emitter(fmt), timeout=timeout)
+
+
+@click.command()
+@cluster_option
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.2, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between cycles.",
+)
+@click.option(
+    "--no-primary-grace",
+    type=click.FloatRange(0, 86400),
+    default=30.0,
+    show_default=True,
+    help="Seconds without any Primary component before bootstrap.",
+)
+@click.option(
+    "--member-down-grace",
+    type=click.FloatRange(0, 86400),
+    default=20.0,
+    show_default=True,
+    help="Seconds a member stays down before it is rejoined.",
+)
+@click.option("--cycles", type=click.IntRange(1), default=None, hidden=True)
+def controller(
+    cluster: str | None,
+    fmt: str,
+    interval: float,
+    no_primary_grace: float,
+    member_down_grace: float,
+    cycles: int | None,
+) -> None:
+    """Watch the cluster and recover it automatically: rejoin members that stay down while a
+    Primary component runs; bootstrap after a full outage once every agent answers. Never
+    bootstraps while any member is Primary; never acts on a split brain."""
+    import logging
+
+    from galera import clusterfile
+    from galera.controller import loop
+    from galera.domain import autopilot
+
+    logging.getLogger("galera").setLevel(logging.INFO)
+    spec = clusterfile.load(cluster_path(cluster))
+    loop.run(
+        spec,
+        autopilot.Grace(no_primary_grace, member_down_grace),
+        interval,
+        _emitter(fmt),
+        cycles=cycles,
+    )

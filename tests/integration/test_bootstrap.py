@@ -250,3 +250,60 @@ def test_a_leftover_mark_never_forms_a_second_cluster(sandbox_recovery: SandboxH
     client.unmark()
     assert galeractl("sandbox", "start", "galera-1", "--dir", root).code == 0
     assert_healthy(sandbox_recovery)
+
+
+def test_controller_rejoins_a_crashed_member_and_recovers_a_full_outage(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    import threading
+
+    root = str(sandbox_recovery.root)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galera",
+            "controller",
+            "-c",
+            str(sandbox_recovery.cluster_file),
+            "-o",
+            "json",
+            "--interval",
+            "1",
+            "--no-primary-grace",
+            "3",
+            "--member-down-grace",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    seen: list[tuple[float, dict[str, object]]] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append((time.monotonic(), json.loads(line)))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert galeractl("sandbox", "kill", "galera-2", "--dir", root).code == 0
+        sandbox_recovery.wait(["galera-0"], waiting.primary_of_size(2), "size 2")
+        sandbox_recovery.wait_synced(timeout=120)  # the controller brought galera-2 back
+        outage = time.monotonic()
+        sandbox_recovery.kill_all()
+        sandbox_recovery.wait_synced(timeout=180)  # ... and recovered the full outage
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        reader.join(5)
+    decisions = [(t, e) for t, e in seen if e["event"] == "decision"]
+    rejoins = [e for t, e in decisions if e["action"] == "rejoin" and t < outage]
+    assert rejoins and rejoins[0]["members"] == ["galera-2"]
+    bootstraps = [t for t, e in decisions if e["action"] == "bootstrap"]
+    assert bootstraps, "the controller never bootstrapped after the full outage"
+    assert all(t > outage for t in bootstraps), "bootstrapped while a Primary existed"
+    assert_healthy(sandbox_recovery)

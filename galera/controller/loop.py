@@ -1,0 +1,111 @@
+"""``galeractl controller``: the watch loop for automatic recovery (off unless started).
+
+Each cycle takes one snapshot, asks :func:`galera.domain.autopilot.decide` what to do, does
+at most that one thing (bootstrap or rejoin, the same code as the commands), and logs the
+decision with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from galera.clusterfile import ClusterSpec
+from galera.controller import bootstrap, members, observe, rejoin
+from galera.domain import autopilot, quorum
+from galera.errors import GaleraError
+
+log = logging.getLogger("galera.controller")
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Clock:
+    """When each condition started, carried from one cycle to the next."""
+
+    no_primary_since: float | None = None
+    down_since: dict[str, float] | None = None
+
+
+def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Observed:
+    snapshot = observe.snapshot(spec)
+    clients = members.agents(spec, timeout=3.0)
+
+    def reachable(name: str) -> bool:
+        try:
+            clients[name].live()
+        except GaleraError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        answers = dict(zip(clients, pool.map(reachable, clients), strict=True))
+    comps = quorum.components(snapshot)
+    primary = tuple(
+        sorted({o.name for o in snapshot.data_members if o.status is not None and o.status.primary})
+    )
+    if primary:
+        clock.no_primary_since = None
+    elif clock.no_primary_since is None:
+        clock.no_primary_since = now
+    in_component = {o.name for o in snapshot.data_members if o.name in primary}
+    down = [o.name for o in snapshot.data_members if o.name not in in_component]
+    previous = clock.down_since or {}
+    clock.down_since = {name: previous.get(name, now) for name in down}
+    return autopilot.Observed(
+        members=tuple(o.name for o in snapshot.data_members),
+        primary_members=primary,
+        split_brain=len(comps) > 1,
+        unreachable_agents=tuple(n for n, ok in answers.items() if not ok),
+        no_primary_for=0.0 if clock.no_primary_since is None else now - clock.no_primary_since,
+        down_for={n: now - t for n, t in clock.down_since.items()},
+    )
+
+
+def run(
+    spec: ClusterSpec,
+    grace: autopilot.Grace,
+    interval: float,
+    emit: Emit,
+    cycles: int | None = None,
+) -> None:
+    """Watch forever (or ``cycles`` times). Every decision is logged and emitted."""
+    clock = Clock()
+    last = ""
+    count = 0
+    while cycles is None or count < cycles:
+        count += 1
+        now = time.monotonic()
+        try:
+            observed = observe_cycle(spec, clock, now)
+            decision = autopilot.decide(observed, grace)
+        except GaleraError as e:
+            log.error("cycle failed: %s", e)
+            time.sleep(interval)
+            continue
+        if decision.reason != last or decision.kind is not autopilot.Kind.WAIT:
+            log.info("decision: %s: %s", decision.kind.value, decision.reason)
+            emit(
+                {
+                    "event": "decision",
+                    "action": decision.kind.value,
+                    "reason": decision.reason,
+                    "members": list(decision.members),
+                }
+            )
+            last = decision.reason
+        try:
+            if decision.kind is autopilot.Kind.BOOTSTRAP:
+                bootstrap.run(spec, bootstrap.Options(), lambda _plan: True, emit)
+                clock.no_primary_since = None
+            elif decision.kind is autopilot.Kind.REJOIN:
+                rejoin.run(spec, list(decision.members), emit)
+                clock.down_since = {}
+        except GaleraError as e:
+            log.error("%s failed: %s", decision.kind.value, e)
+            emit({"event": "failed", "action": decision.kind.value, "error": str(e)})
+        time.sleep(interval)

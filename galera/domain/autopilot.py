@@ -1,0 +1,91 @@
+"""The controller's decision for one cycle: wait, rejoin members, bootstrap, or only alert.
+
+Pure: it takes what one cycle observed plus how long each condition has lasted, and returns
+a :class:`Decision` with its reason. It never chooses ``bootstrap`` while any member is in
+a Primary component, and never acts on a split brain (a person must choose).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Kind(str, enum.Enum):
+    WAIT = "wait"
+    REJOIN = "rejoin"
+    BOOTSTRAP = "bootstrap"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One cycle's view. Durations are seconds the condition has held so far."""
+
+    members: tuple[str, ...]
+    primary_members: tuple[str, ...]
+    split_brain: bool
+    unreachable_agents: tuple[str, ...]
+    no_primary_for: float
+    down_for: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Grace:
+    no_primary: float = 30.0
+    member_down: float = 20.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: Kind
+    reason: str
+    members: tuple[str, ...] = ()
+
+
+def decide(observed: Observed, grace: Grace = Grace()) -> Decision:
+    """The next step for the controller, with the sentence that explains it."""
+    if observed.split_brain:
+        return Decision(
+            Kind.ALERT,
+            "split brain: more than one Primary component; a person "
+            "must decide which side keeps its writes",
+        )
+    if observed.primary_members:
+        overdue = tuple(
+            sorted(name for name, since in observed.down_for.items() if since >= grace.member_down)
+        )
+        if overdue:
+            return Decision(
+                Kind.REJOIN,
+                f"{', '.join(overdue)} down for at least "
+                f"{grace.member_down:.0f}s while a Primary component runs: "
+                "rejoining",
+                overdue,
+            )
+        waiting = [n for n in observed.down_for]
+        if waiting:
+            return Decision(
+                Kind.WAIT,
+                f"{', '.join(sorted(waiting))} down; waiting "
+                f"{grace.member_down:.0f}s before rejoining",
+            )
+        return Decision(Kind.WAIT, "healthy")
+    if observed.no_primary_for < grace.no_primary:
+        return Decision(
+            Kind.WAIT,
+            f"no Primary component for {observed.no_primary_for:.0f}s; "
+            f"waiting {grace.no_primary:.0f}s (pc.recovery may re-form it)",
+        )
+    if observed.unreachable_agents:
+        return Decision(
+            Kind.WAIT,
+            f"no Primary component, but the agents of "
+            f"{', '.join(observed.unreachable_agents)} are unreachable: not "
+            "bootstrapping without every member's position",
+        )
+    return Decision(
+        Kind.BOOTSTRAP,
+        f"no Primary component for {observed.no_primary_for:.0f}s "
+        "and every agent answers: bootstrapping from the most advanced member",
+    )
