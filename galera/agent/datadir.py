@@ -8,7 +8,6 @@ cluster because of an old mark.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -85,11 +84,14 @@ class DataDir:
 
     def mark(self) -> dict[str, object] | None:
         try:
-            return json.loads(self.mark_path.read_text())
+            mark = json.loads(self.mark_path.read_text())
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
             return {"corrupt": True}
+        if not isinstance(mark, dict) or not isinstance(mark.get("position"), str):
+            return {"corrupt": True}
+        return mark
 
     def set_mark(self, position: Position, by: str = "") -> dict[str, object]:
         mark = {"position": str(position), "at": time.time(), "by": by}
@@ -124,7 +126,13 @@ class DataDir:
             raise UnsafeOperation(
                 "the bootstrap mark is corrupt; it was removed", member=self.member
             )
-        marked = Position.parse(str(mark["position"]))
+        try:
+            marked = Position.parse(str(mark["position"]))
+        except InvalidInput:
+            self.clear_mark()
+            raise UnsafeOperation(
+                "the bootstrap mark is corrupt; it was removed", member=self.member
+            ) from None
         if current is not None and current != marked:
             raise UnsafeOperation(
                 f"the bootstrap mark is for position {marked} but the member "
@@ -173,7 +181,12 @@ class DataDir:
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
-    with contextlib.suppress(ProcessLookupError):
+    try:
         os.kill(pid, 0)
-        return True
-    return False
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by another user
+    except (OverflowError, ValueError):
+        return False
+    return True

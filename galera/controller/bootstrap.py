@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from galera import sql
 from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec
-from galera.controller import members, observe, waiting
+from galera.controller import joining, members, waiting
 from galera.controller.progress import Progress
 from galera.domain import health
 from galera.domain.bootstrap import BootstrapPlan, MemberReport, plan_bootstrap
@@ -165,7 +164,7 @@ def _join_rest(
     emit: Emit,
 ) -> dict[str, Any]:
     rest = [name for name in clients if name != first]
-    started = start_joiners(spec, clients, rest, emit)
+    started = joining.start_joiners(spec, clients, rest, emit)
     progress.step("joining", members=started)
     try:
         snapshot = waiting.wait_for(
@@ -190,28 +189,6 @@ def _join_rest(
     }
     emit(summary)
     return summary
-
-
-def start_joiners(
-    spec: ClusterSpec, clients: dict[str, AgentClient], names: list[str], emit: Emit
-) -> list[str]:
-    """Start, in join mode and in parallel, those of ``names`` whose server is not running."""
-    snapshot = observe.snapshot(spec)
-
-    def start(name: str) -> str | None:
-        if snapshot.get(name).reachable:
-            return None
-        status = clients[name].status()
-        if (status.get("process") or {}).get("state") == "running":
-            return None
-        clients[name].start("join")
-        emit({"event": "started", "member": name, "mode": "join"})
-        return name
-
-    if not names:
-        return []
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        return [n for n in pool.map(start, names) if n]
 
 
 def _wait_for_pc_recovery(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from galera.clusterfile import ClusterSpec
-from galera.controller import bootstrap, members, observe, waiting
+from galera.controller import joining, members, observe, waiting
 from galera.domain import health
 from galera.errors import UnsafeOperation
 
@@ -37,7 +37,7 @@ def run(
     for name in skipped:
         emit({"event": "skipped", "member": name, "reason": "already Synced in the Primary"})
     todo = [n for n in wanted if n not in healthy]
-    started = bootstrap.start_joiners(spec, clients, todo, emit)
+    started = joining.start_joiners(spec, clients, todo, emit)
     if todo:
         waiting.wait_for(spec, todo, timeout=timeout, what="rejoined members Synced")
     summary = {"event": "summary", "started": started, "waited": todo, "untouched": skipped}

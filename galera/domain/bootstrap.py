@@ -162,12 +162,14 @@ def plan_bootstrap(
                 f"({forced.error or ('empty data directory' if forced.empty else 'unknown')})",
                 **common,
             )
-        best = rank(reports)[0]
-        note = (
-            ""
-            if best.name == forced.name
-            else (f"; {best.describe()} is more advanced and its extra writes will be lost")
-        )
+        note = ""
+        for other in rank(reports):
+            if other.position is None or other.name == forced.name:
+                continue
+            if other.position.uuid != forced.position.uuid:
+                note += f"; {other.name} holds another history and will be overwritten"
+            elif other.position.seqno > forced.position.seqno:
+                note += f"; {other.describe()} is more advanced: its extra writes will be lost"
         return BootstrapPlan(
             Action.BOOTSTRAP,
             f"forced by the operator: bootstrapping {forced.describe()}{note}",
@@ -193,13 +195,19 @@ def plan_bootstrap(
         )
     ranked = rank(reports)
     if not ranked:
-        why = "every member has an empty data directory" if empty else "no member has a position"
+        why = (
+            "every member has an empty data directory"
+            if empty and len(empty) == len(reports)
+            else "no member has a position"
+        )
         return _refuse(f"no candidate to bootstrap: {why}", **common)
     best = ranked[0]
     reason = f"{best.name} has the highest seqno {best.position.seqno} of uuid {best.position.uuid}"  # type: ignore[union-attr]
     ties = [r.name for r in ranked[1:] if r.position == best.position]
     if ties:
-        why = "it is marked safe_to_bootstrap" if best.safe_to_bootstrap else "it is listed first"
+        tied_safe = [r for r in ranked if r.position == best.position and r.safe_to_bootstrap]
+        only_safe = best.safe_to_bootstrap and len(tied_safe) == 1
+        why = "it is marked safe_to_bootstrap" if only_safe else "it is listed first"
         reason += f" (tied with {', '.join(ties)}; {why})"
     if missing:
         reason += f"; going ahead without {', '.join(missing)} as allowed (--allow-missing)"

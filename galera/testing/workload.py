@@ -11,6 +11,7 @@ when told to or after ``max_seconds``.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class Writer:
         self.pause = pause
         self.max_seconds = max_seconds
         self.stats = WriterStats()
+        self.run_id = secrets.token_hex(4)  # row ids stay unique across runs on one table
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._workers: list[threading.Thread] = []
@@ -106,7 +108,7 @@ class Writer:
         last_ack = time.monotonic()
         while not self._stop.is_set() and time.monotonic() - started < self.max_seconds:
             endpoint = self.endpoints[index]
-            row_id = f"{writer}-{seq}"
+            row_id = f"{self.run_id}-{writer}-{seq}"
             try:
                 if conn is None:
                     conn = sql.connect(endpoint, self.credentials)

@@ -1,0 +1,63 @@
+"""Starting members in join mode, one admission at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from galera.agent_client import AgentClient
+from galera.clusterfile import ClusterSpec
+from galera.controller import observe, waiting
+from galera.domain.snapshot import Snapshot
+from galera.errors import OperationFailed
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def _component(snapshot: Snapshot) -> tuple[str | None, int]:
+    """A Primary member to watch, and the size of its component."""
+    for o in snapshot.data_members:
+        if o.status is not None and o.status.primary:
+            return o.name, o.status.cluster_size
+    return None, 0
+
+
+def start_joiners(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    names: list[str],
+    emit: Emit,
+    admit_timeout: float = 60.0,
+) -> list[str]:
+    """Start those of ``names`` whose server is not running, in join mode.
+
+    Each next member starts as soon as the Primary component has admitted the previous one;
+    their state transfers then run side by side. Members entering the group at the very same
+    moment make the membership protocol churn for seconds (measured: two simultaneous joins
+    of 3 took 7-10 s, one after the other 4.7 s).
+    """
+    snapshot = observe.snapshot(spec)
+    started = []
+    for name in names:
+        if snapshot.get(name).reachable:
+            continue
+        if (clients[name].status().get("process") or {}).get("state") == "running":
+            continue
+        anchor, size = _component(observe.snapshot(spec))
+        clients[name].start("join")
+        emit({"event": "started", "member": name, "mode": "join"})
+        started.append(name)
+        if anchor is None:
+            continue
+        try:
+            waiting.wait_for(
+                spec,
+                [anchor],
+                condition=waiting.primary_of_size(size + 1),
+                timeout=admit_timeout,
+                interval=0.1,
+                what=f"{name} admitted to the Primary component",
+            )
+        except OperationFailed as e:
+            emit({"event": "slow_admission", "member": name, "reason": e.message})
+    return started
