@@ -46,7 +46,7 @@ def wait_for(
     names: Iterable[str],
     condition: Callable[[Observation], bool] = synced,
     timeout: float = 120.0,
-    interval: float = 0.5,
+    interval: float = 0.2,
     what: str = "Synced",
     on_poll: Callable[[Snapshot], None] | None = None,
 ) -> Snapshot:
