@@ -258,6 +258,7 @@ def test_controller_rejoins_a_crashed_member_and_recovers_a_full_outage(
     import threading
 
     root = str(sandbox_recovery.root)
+    log = open(sandbox_recovery.root / "controller.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -277,7 +278,7 @@ def test_controller_rejoins_a_crashed_member_and_recovers_a_full_outage(
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         text=True,
     )
     seen: list[tuple[float, dict[str, object]]] = []
@@ -296,14 +297,42 @@ def test_controller_rejoins_a_crashed_member_and_recovers_a_full_outage(
         outage = time.monotonic()
         sandbox_recovery.kill_all()
         sandbox_recovery.wait_synced(timeout=180)  # ... and recovered the full outage
+        progress = sandbox_recovery.root / "cluster.bootstrap.json"
+        deadline = time.monotonic() + 30
+        while json.loads(progress.read_text())["state"] != "done":
+            assert time.monotonic() < deadline, "the controller's bootstrap never finished"
+            time.sleep(0.2)
+    except Exception:
+        print("\n".join(json.dumps(e) for _t, e in seen)[-4000:])
+        print((sandbox_recovery.root / "controller.log").read_text()[-4000:])
+        raise
     finally:
         proc.terminate()
         proc.wait(30)
         reader.join(5)
+        log.close()
     decisions = [(t, e) for t, e in seen if e["event"] == "decision"]
     rejoins = [e for t, e in decisions if e["action"] == "rejoin" and t < outage]
     assert rejoins and rejoins[0]["members"] == ["galera-2"]
     bootstraps = [t for t, e in decisions if e["action"] == "bootstrap"]
     assert bootstraps, "the controller never bootstrapped after the full outage"
     assert all(t > outage for t in bootstraps), "bootstrapped while a Primary existed"
+    assert_healthy(sandbox_recovery)
+
+
+def test_members_that_reform_the_primary_by_themselves_are_left_alone(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    """pc.recovery: all members of the last Primary view come back after a crash of all."""
+    root = str(sandbox_recovery.root)
+    (sandbox_recovery.root / "cluster.bootstrap.json").unlink(missing_ok=True)
+    sandbox_recovery.kill_all()
+    for name in ("galera-0", "galera-1", "galera-2"):
+        started = galeractl("sandbox", "start", name, "--no-wait", "--dir", root)
+        assert started.code == 0, started.stderr
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 1
+    assert "Primary" in one_line_error(result) and "galeractl rejoin" in result.stderr
+    assert not of(events(result), "marked")
+    sandbox_recovery.wait_synced(timeout=120)
     assert_healthy(sandbox_recovery)
