@@ -90,5 +90,13 @@ class AgentClient:
     def unmark(self) -> dict[str, Any]:
         return self._request("POST", "/v1/unmark", {})[1]
 
+    def drain(self) -> dict[str, Any]:
+        return self._request("POST", "/v1/drain", {})[1]
+
+    def configure(self, options: dict[str, str], apply: bool) -> dict[str, Any]:
+        """Validate (and with ``apply`` persist) mysqld option overrides on the member."""
+        body = {"options": options, "apply": apply}
+        return self._request("POST", "/v1/config", body, timeout=90)[1]
+
     def kill(self, signal: str = "KILL") -> dict[str, Any]:
         return self._request("POST", "/v1/kill", {"signal": signal}, timeout=130)[1]

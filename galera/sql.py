@@ -22,7 +22,8 @@ _VARIABLES = (
     "version",
 )
 _STATUS_SQL = (
-    "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable_name IN ({})".format(
+    "SHOW GLOBAL STATUS WHERE Variable_name LIKE 'wsrep%' OR Variable_name = 'Threads_connected'; "
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ({})".format(
         ", ".join(f"'{name}'" for name in _VARIABLES)
     )
 )

@@ -80,6 +80,26 @@ class DataDir:
             removed.append(pid_file.name)
         return removed
 
+    # -- option overrides (upgrades) -----------------------------------------------------
+
+    @property
+    def overrides_path(self) -> Path:
+        return self.rundir / "overrides.json"
+
+    def overrides(self) -> dict[str, str]:
+        """mysqld options set by ``galeractl upgrade``, applied at every start."""
+        try:
+            data = json.loads(self.overrides_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def set_overrides(self, options: dict[str, str]) -> None:
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        tmp = self.overrides_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(options, indent=2))
+        os.replace(tmp, self.overrides_path)
+
     # -- the bootstrap mark -------------------------------------------------------------
 
     def mark(self) -> dict[str, object] | None:

@@ -94,6 +94,8 @@ class Agent:
         """
         if not self.supervisor.running:
             return 503, {"ready": False, "reason": "mariadbd is not running"}
+        if self.supervisor.draining:
+            return 503, {"ready": False, "reason": "draining before a restart"}
         try:
             status = sql.fetch_status(self.endpoint(), self.credentials(), self.config.name)
         except GaleraError as e:
@@ -143,6 +145,22 @@ class Agent:
         log.warning("bootstrap mark set for position %s", position)
         return 200, {"bootstrap_mark": mark}
 
+    def drain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.supervisor.drain()
+        log.info("draining: readiness is false until the next start")
+        return 200, {"draining": True}
+
+    def configure(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Validate mysqld option overrides with mariadbd; with ``apply``, persist them."""
+        extra = body.get("options")
+        if not isinstance(extra, dict) or not extra:
+            raise InvalidInput("options: must be a non-empty mapping of mysqld options")
+        options = {str(k): str(v) for k, v in extra.items()}
+        if body.get("apply"):
+            return 200, {"overrides": self.supervisor.set_overrides(options)}
+        self.supervisor.validate(options)
+        return 200, {"valid": True}
+
     def unmark(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         removed = self.supervisor.data.clear_mark()
         if removed:
@@ -172,6 +190,8 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
         f"/{API_VERSION}/recover": agent.recover,
         f"/{API_VERSION}/mark": agent.mark,
         f"/{API_VERSION}/unmark": agent.unmark,
+        f"/{API_VERSION}/drain": agent.drain,
+        f"/{API_VERSION}/config": agent.configure,
         f"/{API_VERSION}/start": agent.start,
         f"/{API_VERSION}/stop": agent.stop,
         f"/{API_VERSION}/kill": agent.kill,

@@ -7,6 +7,7 @@ only when a caller asks for it explicitly, and every automatic restart is a *joi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import logging
 import os
@@ -21,7 +22,7 @@ from galera.agent.config import RUN_MODES, AgentConfig
 from galera.agent.datadir import DataDir
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
-from galera.render import render_member_config
+from galera.render import MemberConfig, render_member_config
 
 log = logging.getLogger("galera.agent")
 
@@ -66,6 +67,7 @@ class Supervisor:
         self._last_exit: _Exit | None = None
         self._halt = threading.Event()
         self._recovering = False
+        self._draining = False
         self._recovered: Position | None = None
         self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
         self.heartbeat = time.monotonic()
@@ -108,6 +110,7 @@ class Supervisor:
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
+            self._draining = False
             self._spawn("new-cluster" if mode == "bootstrap" else mode)
             self._recovered = None
             return self.state()
@@ -222,6 +225,9 @@ class Supervisor:
                 "recovered": str(self._recovered) if self._recovered else None,
                 "bootstrap_mark": self.data.mark(),
                 "sst_interrupted": self.data.sst_interrupted,
+                "draining": self._draining,
+                "overrides": self.data.overrides(),
+                "error_log_tail": self.error_log_tail(),
             }
 
     @property
@@ -239,11 +245,64 @@ class Supervisor:
     def _alive(self) -> bool:
         return self._child is not None and self._child.poll() is None
 
+    def server_config(self, extra: dict[str, str] | None = None) -> MemberConfig:
+        """The member's configuration with the persisted overrides (and ``extra``) applied."""
+        merged = {**self.config.server.extra, **self.data.overrides(), **(extra or {})}
+        return dataclasses.replace(self.config.server, extra=merged)
+
+    def validate(self, extra: dict[str, str]) -> None:
+        """Ask mariadbd itself whether the configuration with ``extra`` is valid.
+
+        ``mariadbd --help --verbose`` parses every option and fails on unknown variables or
+        malformed values, without starting anything. Raises :class:`InvalidInput` naming the
+        problem as mariadbd reports it.
+        """
+        self.config.rundir.mkdir(parents=True, exist_ok=True)
+        probe = self.config.rundir / "validate.cnf"
+        probe.write_text(render_member_config(self.server_config(extra)))
+        result = subprocess.run(
+            [self.config.mariadbd, f"--defaults-file={probe}", "--help", "--verbose"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        probe.unlink(missing_ok=True)
+        if result.returncode != 0:
+            errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+            detail = (errors or result.stderr.strip().splitlines() or ["rejected"])[-1]
+            raise InvalidInput(
+                f"configuration rejected by mariadbd: {detail.strip()[-200:]}",
+                member=self.config.name,
+            )
+
+    def set_overrides(self, extra: dict[str, str]) -> dict[str, str]:
+        """Validate, then persist option overrides; they apply at the next start."""
+        self.validate(extra)
+        merged = {**self.data.overrides(), **extra}
+        self.data.set_overrides(merged)
+        return merged
+
+    def drain(self) -> None:
+        """Readiness turns false (load balancers stop routing here) until the next start."""
+        self._draining = True
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def error_log_tail(self, lines: int = 5) -> list[str]:
+        try:
+            text = Path(self.config.server.log_error).read_text(errors="replace")
+        except OSError:
+            return []
+        return [line[-300:] for line in text.strip().splitlines()[-lines:]]
+
     def _prepare(self) -> None:
         cfg = self.config
         cfg.rundir.mkdir(parents=True, exist_ok=True)
         Path(cfg.server.datadir).mkdir(parents=True, exist_ok=True)
-        text = render_member_config(cfg.server)
+        text = render_member_config(self.server_config())
         tmp = cfg.config_file.with_suffix(".tmp")
         tmp.write_text(text)
         os.chmod(tmp, 0o644)

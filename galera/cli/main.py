@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from galera import __version__
-from galera.cli import agent, recovery, sandbox, status
+from galera.cli import agent, recovery, rolling, sandbox, status
 from galera.cli.common import fail
 from galera.errors import GaleraError
 
@@ -40,6 +40,8 @@ cli.add_command(agent.agent)
 cli.add_command(recovery.bootstrap)
 cli.add_command(recovery.rejoin)
 cli.add_command(recovery.controller)
+cli.add_command(rolling.rolling_restart)
+cli.add_command(rolling.upgrade)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import click
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path
 
 
-def _emitter(fmt: str) -> Any:
+def emitter(fmt: str) -> Any:
     def emit(event: dict[str, Any]) -> None:
         if fmt == "json":
             click.echo(json.dumps(event, default=str))
@@ -99,7 +99,7 @@ def bootstrap(
     options = workflow.Options(
         dry_run=dry_run, allow_missing=allow_missing, force_member=force_member, timeout=timeout
     )
-    emit = _emitter(fmt)
+    emit = emitter(fmt)
     try:
         summary = workflow.run(spec, options, _confirm(yes), emit)
     except workflow.Refused as refused:
@@ -120,7 +120,7 @@ def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: flo
     from galera.controller import rejoin as workflow
 
     spec = clusterfile.load(cluster_path(cluster))
-    workflow.run(spec, list(members) or None, _emitter(fmt), timeout=timeout)
+    workflow.run(spec, list(members) or None, emitter(fmt), timeout=timeout)
 
 
 @click.command()
@@ -171,6 +171,6 @@ def controller(
         spec,
         autopilot.Grace(no_primary_grace, member_down_grace),
         interval,
-        _emitter(fmt),
+        emitter(fmt),
         cycles=cycles,
     )

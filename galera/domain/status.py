@@ -71,6 +71,24 @@ def _list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _average(total: int, count: int) -> float:
+    return total / count if count > 0 else 0.0
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """A Galera size option (``128M``, ``1G``, ``1048576``) in bytes; 0 when unparsable."""
+    text = text.strip().upper().removesuffix("B")
+    unit = text[-1:] if text[-1:] in _SIZE_UNITS and text[-1:] else ""
+    number = text[:-1] if unit else text
+    try:
+        return int(float(number) * _SIZE_UNITS[unit])
+    except ValueError:
+        return 0
+
+
 def provider_options(text: str) -> dict[str, str]:
     """Parse ``wsrep_provider_options`` (``key = value; key = value;``) into a dict."""
     options: dict[str, str] = {}
@@ -128,6 +146,10 @@ class MemberStatus:
     provider_version: str
     server_version: str
     members: tuple[str, ...] = field(default=())
+    cached_downto: int = 0
+    threads_connected: int = 0
+    gcache_bytes: int = 0
+    avg_writeset_bytes: float = 0.0
 
     @property
     def primary(self) -> bool:
@@ -227,4 +249,11 @@ def parse(
         provider_version=s.get("wsrep_provider_version", ""),
         server_version=v.get("version", ""),
         members=tuple(members) if cluster_status is ClusterStatus.PRIMARY else (),
+        cached_downto=_int(s.get("wsrep_local_cached_downto"), 0),
+        gcache_bytes=parse_size(options.get("gcache.size", "0")),
+        avg_writeset_bytes=_average(
+            _int(s.get("wsrep_replicated_bytes")) + _int(s.get("wsrep_received_bytes")),
+            _int(s.get("wsrep_replicated")) + _int(s.get("wsrep_received")),
+        ),
+        threads_connected=_int(s.get("threads_connected"), 0),
     )

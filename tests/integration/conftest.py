@@ -123,6 +123,18 @@ def sandbox_recovery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandb
 
 
 @pytest.fixture(scope="module")
+def sandbox_rolling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Three members for rolling restarts (ports from 23600)."""
+    yield from _up(tmp_path_factory.mktemp("rolling"), "--nodes", "3", "--base-port", "23600")
+
+
+@pytest.fixture(scope="module")
+def sandbox_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Two members and no arbitrator: no member can go down without risking quorum."""
+    yield from _up(tmp_path_factory.mktemp("pair"), "--nodes", "2", "--base-port", "23700")
+
+
+@pytest.fixture(scope="module")
 def sandbox_arbitrator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     """Two data members and garbd: the two-sites-plus-witness shape."""
     yield from _up(

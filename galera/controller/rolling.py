@@ -1,0 +1,192 @@
+"""``galeractl rolling-restart`` and ``galeractl upgrade``: one member at a time, nothing lost.
+
+For each member, in order (idle members first, the busiest last):
+    gate (others Synced and Primary, quorum kept, IST predicted) → apply the new options →
+    drain (readiness false, clients get time to finish) → graceful stop (valid grastate) →
+    start in join mode (IST) → wait until every member is Synced again
+Any failed gate or step stops the rollout there, leaving the rest untouched. Progress is
+recorded after every member, so ``--resume`` continues an interrupted rollout without
+restarting a member twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from galera.clusterfile import ClusterSpec
+from galera.controller import members, observe, waiting
+from galera.controller.progress import Progress
+from galera.domain import rolling
+from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
+
+Emit = Callable[[dict[str, Any]], None]
+OPERATION = "rolling"
+
+
+@dataclass(frozen=True)
+class Options:
+    members: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    resume: bool = False
+    step_timeout: float = 300.0
+    drain_seconds: float = 2.0
+    allow_sst: bool = False
+    expected_downtime: float = 10.0
+
+
+class Stopped(UnsafeOperation):
+    """The rollout stopped at a gate or a failed step; later members were not touched."""
+
+
+def _write_rate(spec: ClusterSpec, before: Any, seconds: float = 1.0) -> float:
+    time.sleep(seconds)
+    after = observe.snapshot(spec)
+    deltas = [
+        a.status.last_committed - b.status.last_committed
+        for a, b in zip(after.data_members, before.data_members, strict=True)
+        if a.status is not None and b.status is not None
+    ]
+    return max(deltas, default=0) / seconds
+
+
+def run(
+    spec: ClusterSpec, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
+) -> dict[str, Any]:
+    clients = members.agents(spec)
+    for name in options.members:
+        spec.member(name)
+    progress = Progress.load(spec, OPERATION)
+    if options.resume:
+        if not progress.in_flight:
+            raise InvalidInput("no interrupted rollout to resume")
+        order = [str(n) for n in progress.data["order"]]
+        settings = {str(k): str(v) for k, v in progress.data.get("options", {}).items()}
+    else:
+        if progress.in_flight:
+            raise UnsafeOperation(
+                "a rollout is in flight (started "
+                f"{time.ctime(progress.data.get('started_at', 0))}); "
+                "continue it with --resume"
+            )
+        snapshot = observe.confirmed_snapshot(spec)
+        wanted = list(options.members) or [o.name for o in snapshot.data_members]
+        order = rolling.order(snapshot, wanted)
+        settings = dict(options.options)
+        if settings:
+            for name in order:  # every member must accept the new options before any restart
+                clients[name].configure(settings, apply=False)
+            emit({"event": "options_valid", "options": settings})
+        first = rolling.gate(snapshot, order[0])
+        emit(
+            {
+                "event": "plan",
+                "order": order,
+                "options": settings,
+                "gate": first.reason,
+                "ok": first.ok,
+            }
+        )
+        if not first.ok:
+            raise Stopped(f"refused before touching anything: {first.reason}")
+        if options.dry_run:
+            summary = {"event": "summary", "dry_run": True, "order": order}
+            emit(summary)
+            return summary
+        if not confirm(order):
+            raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
+        progress.data = {
+            "state": "in_progress",
+            "order": order,
+            "options": settings,
+            "done": [],
+            "current": None,
+            "started_at": time.time(),
+            "steps": [],
+        }
+        progress.save()
+
+    done: list[str] = list(progress.data.get("done", []))
+    for name in order:
+        if name in done:
+            emit({"event": "skipped", "member": name, "reason": "done before the interruption"})
+            continue
+        try:
+            _restart_member(spec, clients, progress, name, settings, options, emit)
+        except GaleraError as e:
+            progress.finish("failed", failed_member=name, error=str(e))
+            raise
+        done.append(name)
+        progress.data["done"] = done
+        progress.data["current"] = None
+        progress.data["current_step"] = None
+        progress.save()
+        emit({"event": "synced", "member": name})
+    progress.finish("done")
+    summary = {"event": "summary", "restarted": order, "resumed": options.resume}
+    emit(summary)
+    return summary
+
+
+def _restart_member(
+    spec: ClusterSpec,
+    clients: dict[str, Any],
+    progress: Progress,
+    name: str,
+    settings: dict[str, str],
+    options: Options,
+    emit: Emit,
+) -> None:
+    client = clients[name]
+    interrupted = progress.data.get("current") == name and progress.data.get("current_step") in (
+        "stopped",
+        "started",
+    )
+    snapshot = observe.snapshot(spec)
+    if interrupted:
+        emit(
+            {
+                "event": "resuming",
+                "member": name,
+                "reason": "galeractl stopped while this member was restarting; it is not "
+                "restarted again",
+            }
+        )
+    else:
+        gate = rolling.gate(snapshot, name)
+        emit({"event": "gate", "member": name, "ok": gate.ok, "reason": gate.reason})
+        if not gate.ok:
+            raise Stopped(f"stopped before {name}: {gate.reason}", member=name)
+        rate = _write_rate(spec, snapshot)
+        ist = rolling.forecast_ist(snapshot, name, rate, options.expected_downtime)
+        emit({"event": "ist_forecast", "member": name, "ist": ist.ist, "reason": ist.reason})
+        if not ist.ist and not options.allow_sst:
+            raise Stopped(
+                f"stopped before {name}: {ist.reason} (--allow-sst to accept)", member=name
+            )
+        progress.data["current"] = name
+        progress.save()
+        if settings:
+            client.configure(settings, apply=True)
+            emit({"event": "options_applied", "member": name})
+        client.drain()
+        emit({"event": "drained", "member": name, "seconds": options.drain_seconds})
+        time.sleep(options.drain_seconds)
+        client.stop()
+        progress.data["current_step"] = "stopped"
+        progress.save()
+        emit({"event": "stopped", "member": name})
+    state = (client.status().get("process") or {}).get("state")
+    if state != "running":
+        client.start("join")
+        emit({"event": "started", "member": name})
+    names = [o.name for o in snapshot.data_members]
+    try:
+        waiting.wait_for(spec, names, timeout=options.step_timeout, what=f"{name} back and Synced")
+    except OperationFailed as e:
+        tail = (client.status().get("process") or {}).get("error_log_tail") or []
+        detail = f"; its error log ends: {' | '.join(tail[-3:])}" if tail else ""
+        raise Stopped(f"{name} did not come back: {e.message}{detail}") from None

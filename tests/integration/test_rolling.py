@@ -1,0 +1,202 @@
+"""Rolling restarts and upgrades on a real cluster, under a continuous writer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from galera import sql
+from tests.helpers import ROOT, Result, galeractl, one_line_error
+from tests.integration.conftest import SandboxHandle
+
+pytestmark = pytest.mark.cluster
+NAMES = ["galera-0", "galera-1", "galera-2"]
+
+
+def events(result: Result) -> list[dict[str, object]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def of(evts: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
+    return [e for e in evts if e["event"] == kind]
+
+
+def roll(handle: SandboxHandle, *args: str) -> Result:
+    return galeractl(
+        "rolling-restart",
+        "-c",
+        str(handle.cluster_file),
+        "-o",
+        "json",
+        "--drain-seconds",
+        "0.5",
+        *args,
+    )
+
+
+def pids(handle: SandboxHandle) -> dict[str, int | None]:
+    sandbox = handle.sandbox
+    return {n: sandbox.mariadbd_pid(n) for n in NAMES if n in [m.name for m in sandbox.members]}
+
+
+def variable(handle: SandboxHandle, name: str, member: str) -> str:
+    spec = handle.spec
+    m = spec.member(member)
+    conn = sql.connect(sql.Endpoint(m.host, m.port), spec.credentials())
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT @@{name}")
+            return str(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_rolling_restart_under_writes_loses_nothing_and_uses_ist(
+    sandbox_rolling: SandboxHandle,
+) -> None:
+    before = pids(sandbox_rolling)
+    ssts = sandbox_rolling.sandbox.full_ssts()
+    with sandbox_rolling.writer() as writer:
+        writer.wait_for_acks(100)
+        result = roll(sandbox_rolling, "--yes")
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    assert [e["member"] for e in of(evts, "synced")] == of(evts, "plan")[0]["order"]
+    assert all(e["ok"] for e in of(evts, "gate"))
+    after = pids(sandbox_rolling)
+    assert all(after[n] is not None and after[n] != before[n] for n in NAMES)
+    assert sandbox_rolling.sandbox.full_ssts() == ssts, "a member rejoined by full SST"
+    check = sandbox_rolling.check(writer.stats.acked)
+    assert check.ok, check.message
+    assert galeractl("status", "-c", str(sandbox_rolling.cluster_file)).code == 0
+
+
+def test_upgrade_applies_a_server_option_on_every_member(sandbox_rolling: SandboxHandle) -> None:
+    result = galeractl(
+        "upgrade",
+        "-c",
+        str(sandbox_rolling.cluster_file),
+        "-o",
+        "json",
+        "--drain-seconds",
+        "0.5",
+        "--yes",
+        "--set",
+        "max_connections=157",
+    )
+    assert result.code == 0, result.stderr + result.stdout
+    assert [variable(sandbox_rolling, "max_connections", n) for n in NAMES] == ["157"] * 3
+
+
+def test_unknown_option_is_rejected_before_any_restart(sandbox_rolling: SandboxHandle) -> None:
+    before = pids(sandbox_rolling)
+    result = galeractl(
+        "upgrade", "-c", str(sandbox_rolling.cluster_file), "--yes", "--set", "no_such_option=1"
+    )
+    assert result.code == 2
+    assert "no_such_option" in one_line_error(result)
+    assert pids(sandbox_rolling) == before
+
+
+def test_a_member_already_down_refuses_before_touching_anything(
+    sandbox_rolling: SandboxHandle,
+) -> None:
+    root = str(sandbox_rolling.root)
+    assert galeractl("sandbox", "kill", "galera-2", "--dir", root).code == 0
+    before = pids(sandbox_rolling)
+    try:
+        result = roll(sandbox_rolling, "--yes")
+        assert result.code == 1
+        assert "refused before touching anything" in one_line_error(result)
+        assert pids(sandbox_rolling) == before
+    finally:
+        assert galeractl("sandbox", "start", "galera-2", "--dir", root).code == 0
+
+
+def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: SandboxHandle) -> None:
+    before = pids(sandbox_rolling)
+    # 192.0.2.1 is a documentation address: the option is valid, binding to it fails.
+    result = galeractl(
+        "upgrade",
+        "-c",
+        str(sandbox_rolling.cluster_file),
+        "-o",
+        "json",
+        "--yes",
+        "--drain-seconds",
+        "0.5",
+        "--step-timeout",
+        "20",
+        "--set",
+        "bind-address=192.0.2.1",
+    )
+    order = of(events(result), "plan")[0]["order"]
+    first = str(order[0])  # type: ignore[index]
+    try:
+        assert result.code == 1
+        line = one_line_error(result)
+        assert f"{first} did not come back" in line and "error log ends" in line
+        untouched = [n for n in NAMES if n != first]
+        assert {n: pids(sandbox_rolling)[n] for n in untouched} == {n: before[n] for n in untouched}
+    finally:
+        sandbox = sandbox_rolling.sandbox
+        client = sandbox.client(first)
+        client.configure({"bind-address": sandbox.member(first).address}, apply=True)
+        (sandbox_rolling.root / "cluster.rolling.json").unlink(missing_ok=True)
+        client.stop()
+        client.start("join")
+        sandbox_rolling.wait_synced()
+
+
+def test_galeractl_killed_mid_rollout_resumes_without_restarting_twice(
+    sandbox_rolling: SandboxHandle,
+) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galera",
+            "rolling-restart",
+            "-c",
+            str(sandbox_rolling.cluster_file),
+            "--yes",
+            "-o",
+            "json",
+            "--drain-seconds",
+            "0.5",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "synced":
+            first = event["member"]
+            break
+    proc.kill()
+    proc.wait()
+    assert first is not None
+    restarted_once = pids(sandbox_rolling)[str(first)]
+    result = roll(sandbox_rolling, "--resume")
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    assert [e["member"] for e in of(evts, "skipped")] == [first]
+    assert pids(sandbox_rolling)[str(first)] == restarted_once
+    assert galeractl("status", "-c", str(sandbox_rolling.cluster_file)).code == 0
+
+
+def test_two_members_without_an_arbitrator_refuse_for_quorum(sandbox_pair: SandboxHandle) -> None:
+    before = pids(sandbox_pair)
+    result = roll(sandbox_pair, "--yes")
+    assert result.code == 1
+    line = one_line_error(result)
+    assert "quorum would be at risk" in line and "not more than half" in line
+    assert pids(sandbox_pair) == before
