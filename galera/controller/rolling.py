@@ -42,7 +42,7 @@ class Stopped(UnsafeOperation):
     """The rollout stopped at a gate or a failed step; later members were not touched."""
 
 
-def _write_rate(spec: ClusterSpec, before: Any, seconds: float = 1.0) -> float:
+def _write_rate(spec: ClusterSpec, before: Any, seconds: float = 0.5) -> float:
     time.sleep(seconds)
     after = observe.snapshot(spec)
     deltas = [

@@ -84,9 +84,10 @@ def parse_size(text: str) -> int:
     unit = text[-1:] if text[-1:] in _SIZE_UNITS and text[-1:] else ""
     number = text[:-1] if unit else text
     try:
-        return int(float(number) * _SIZE_UNITS[unit])
-    except ValueError:
+        value = int(float(number) * _SIZE_UNITS[unit])
+    except (ValueError, OverflowError):
         return 0
+    return max(value, 0)
 
 
 def provider_options(text: str) -> dict[str, str]:
