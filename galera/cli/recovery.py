@@ -21,11 +21,16 @@ def emitter(fmt: str) -> Any:
             where = event["position"] or ("empty" if event["empty"] else event["error"] or "?")
             state = "Primary" if event["primary"] else ("running" if event["running"] else "down")
             click.echo(f"  {event['member']:<12} {state:<8} {where}")
-        elif kind == "plan":
+        elif kind == "plan" and "action" in event:
             click.echo(f"decision: {event['action']}: {event['reason']}")
+        elif kind == "plan":
+            click.echo(f"order: {', '.join(event['order'])}")
+            click.echo(f"first gate: {'passed' if event['ok'] else 'refused'}: {event['gate']}")
         elif kind == "summary":
             if event.get("dry_run"):
                 click.echo("dry run: nothing changed")
+            elif "restarted" in event:
+                click.echo(f"done: restarted {', '.join(event['restarted'])}")
             else:
                 click.echo(
                     f"done: cluster {event.get('verdict', 'ok')}"

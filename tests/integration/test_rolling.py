@@ -200,3 +200,14 @@ def test_two_members_without_an_arbitrator_refuse_for_quorum(sandbox_pair: Sandb
     line = one_line_error(result)
     assert "quorum would be at risk" in line and "not more than half" in line
     assert pids(sandbox_pair) == before
+
+
+def test_dry_run_prints_the_order_for_people_and_changes_nothing(
+    sandbox_rolling: SandboxHandle,
+) -> None:
+    before = pids(sandbox_rolling)
+    result = galeractl("rolling-restart", "-c", str(sandbox_rolling.cluster_file), "--dry-run")
+    assert result.code == 0, result.stderr
+    assert "order: galera-" in result.stdout and "first gate: passed" in result.stdout
+    assert "dry run: nothing changed" in result.stdout
+    assert pids(sandbox_rolling) == before
