@@ -8,66 +8,51 @@ Each round runs a write load, then SIGKILLs every member, then recovers:
              ``--wsrep-start-position`` on the most advanced, then the rest started at once
 Printed with the ratios galeractl/floor (goal <= 1.3) and galeractl/expert (goal <= 1.0).
 
-Usage: python bench/recovery.py [--base-port 23700] [--load-seconds 3]
+Usage: python bench/recovery.py [--base-port 24100] [--load-seconds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import galeractl, sandbox, writer
 
-from galera import sql
 from galera.agent.datadir import DataDir
 from galera.controller import waiting
 from galera.domain.position import Position
 from galera.platforms import processes
 from galera.platforms.sandbox import Sandbox
-from galera.testing import workload
 
 MARIADBD = "/usr/sbin/mariadbd"
 
 
-def galeractl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "galera", *args], capture_output=True, text=True, check=False
-    )
-
-
-def outage(sandbox: Sandbox, seconds: float) -> None:
+def outage(box: Sandbox, seconds: float) -> None:
     """Write for ``seconds`` through every member, then SIGKILL them all at once."""
-    spec = sandbox.spec()
-    endpoints = [sql.Endpoint(m.host, m.port) for m in spec.members]
-    with workload.Writer(endpoints, spec.credentials(), threads=3) as writer:
+    with writer(box) as load:
         time.sleep(seconds)
-        for m in sandbox.data_members:
-            sandbox.kill(m.name, "KILL")
-    print(f"  load: {len(writer.stats.acked)} acknowledged writes before the outage")
+        for m in box.data_members:
+            box.kill(m.name, "KILL")
+    print(f"  load: {len(load.stats.acked)} acknowledged writes before the outage")
 
 
-def synced(sandbox: Sandbox, names: list[str], timeout: float = 300) -> None:
-    waiting.wait_for(sandbox.spec(), names, timeout=timeout, interval=0.1)
+def synced(box: Sandbox, names: list[str], timeout: float = 300) -> None:
+    waiting.wait_for(box.spec(), names, timeout=timeout, interval=0.1)
 
 
-def ours(sandbox: Sandbox) -> float:
+def ours(box: Sandbox) -> float:
     start = time.perf_counter()
-    result = galeractl("bootstrap", "-c", str(sandbox.cluster_file), "--yes")
+    result = galeractl("bootstrap", "-c", str(box.cluster_file), "--yes")
     if result.returncode != 0:
         raise SystemExit(f"bootstrap failed: {result.stderr}")
-    synced(sandbox, [m.name for m in sandbox.data_members])
+    synced(box, [m.name for m in box.data_members])
     return time.perf_counter() - start
 
 
-def floor(sandbox: Sandbox) -> tuple[float, float, float]:
-    names = [m.name for m in sandbox.data_members]
-    clients = {n: sandbox.client(n, timeout=600) for n in names}
+def floor(box: Sandbox) -> tuple[float, float, float]:
+    names = [m.name for m in box.data_members]
+    clients = {n: box.client(n, timeout=600) for n in names}
     recovered = {}
     durations = []
     for name in names:  # one at a time: each measured on its own
@@ -78,7 +63,7 @@ def floor(sandbox: Sandbox) -> tuple[float, float, float]:
     start = time.perf_counter()
     clients[first].mark(str(recovered[first]))
     clients[first].start("bootstrap")
-    synced(sandbox, [first])
+    synced(box, [first])
     primary = time.perf_counter() - start
     joins = []
     for name in names:
@@ -86,14 +71,14 @@ def floor(sandbox: Sandbox) -> tuple[float, float, float]:
             continue
         start = time.perf_counter()
         clients[name].start("join")
-        synced(sandbox, [name])
+        synced(box, [name])
         joins.append(time.perf_counter() - start)
     return max(durations), primary, max(joins)
 
 
-def expert(sandbox: Sandbox) -> float:
+def expert(box: Sandbox) -> float:
     """The classic manual procedure, scripted, with no agent involved."""
-    members = sandbox.data_members
+    members = box.data_members
     start = time.perf_counter()
 
     def recover(m: object) -> Position:
@@ -115,40 +100,34 @@ def expert(sandbox: Sandbox) -> float:
         processes.spawn_detached(cmd, m.home / "expert.out")  # type: ignore[attr-defined]
 
     launch(first, "--wsrep-new-cluster")
-    synced(sandbox, [first.name])
+    synced(box, [first.name])
     for m in members:
         if m is not first:
             launch(m)
-    synced(sandbox, [m.name for m in members])
+    synced(box, [m.name for m in members])
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-port", type=int, default=23700)
+    parser.add_argument("--base-port", type=int, default=24100)
     parser.add_argument("--load-seconds", type=float, default=3.0)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="gbench-recovery-")) / "sb"
-    try:
-        up = galeractl("sandbox", "up", "--dir", str(root), "--base-port", str(args.base_port))
-        if up.returncode != 0:
-            raise SystemExit(f"sandbox up failed: {up.stderr}")
-        sandbox = Sandbox.load(root)
-
-        outage(sandbox, args.load_seconds)
-        t_ours = ours(sandbox)
+    with sandbox(3, args.base_port, "recovery") as box:
+        outage(box, args.load_seconds)
+        t_ours = ours(box)
         print(f"  galeractl bootstrap to all Synced: {t_ours:.2f}s")
 
-        outage(sandbox, args.load_seconds)
-        recover, primary, join = floor(sandbox)
+        outage(box, args.load_seconds)
+        recover, primary, join = floor(box)
         t_floor = recover + primary + join
         print(
             f"  floor: recover {recover:.2f}s + first to Primary {primary:.2f}s + "
             f"slowest IST join {join:.2f}s = {t_floor:.2f}s"
         )
 
-        outage(sandbox, args.load_seconds)
-        t_expert = expert(sandbox)
+        outage(box, args.load_seconds)
+        t_expert = expert(box)
         print(f"  expert script to all Synced: {t_expert:.2f}s")
 
         print(
@@ -159,10 +138,6 @@ def main() -> None:
             f"recovery  members=3  galeractl={t_ours:.2f}s  expert={t_expert:.2f}s  "
             f"ratio={t_ours / t_expert:.2f} (goal <= 1.0)"
         )
-    finally:
-        if (root / "sandbox.json").exists():
-            galeractl("sandbox", "down", "--purge", "--dir", str(root))
-        shutil.rmtree(root.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

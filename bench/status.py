@@ -7,27 +7,21 @@ Both are whole commands, timed from a cold process start; the median of --repeat
 printed with the ratio galeractl/peer (below 1.0: galeractl is faster). The RSS of every
 agent process is printed against the 40 MB target.
 
-Usage: python bench/status.py [--repeat 15] [--sizes 3,7] [--base-port 23600]
+Usage: python bench/status.py [--repeat 15] [--sizes 3,7] [--base-port 24000]
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from common import sandbox
+
 RSS_TARGET_MB = 40.0
-
-
-def galeractl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "galera", *args], capture_output=True, text=True, check=False
-    )
 
 
 def timed(cmds: list[list[str]], repeat: int) -> float:
@@ -51,34 +45,14 @@ def rss_mb(pid: int) -> float:
 
 
 def bench_size(nodes: int, repeat: int, base_port: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix=f"gbench{nodes}-"))
-    sb = root / "sb"
-    try:
-        up = galeractl(
-            "sandbox", "up", "--nodes", str(nodes), "--dir", str(sb), "--base-port", str(base_port)
-        )
-        if up.returncode != 0:
-            raise SystemExit(f"sandbox up failed: {up.stderr.strip()}")
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from galera.platforms.sandbox import Sandbox
-
-        sandbox = Sandbox.load(sb)
+    with sandbox(nodes, base_port, f"status{nodes}") as box:
         ours = [
-            [
-                sys.executable,
-                "-m",
-                "galera",
-                "status",
-                "-c",
-                str(sandbox.cluster_file),
-                "-o",
-                "json",
-            ]
+            [sys.executable, "-m", "galera", "status", "-c", str(box.cluster_file), "-o", "json"]
         ]
         peer = [
             [
                 "mariadb",
-                f"--defaults-extra-file={sandbox.client_cnf}",
+                f"--defaults-extra-file={box.client_cnf}",
                 "-h",
                 m.address,
                 "-P",
@@ -87,7 +61,7 @@ def bench_size(nodes: int, repeat: int, base_port: int) -> None:
                 "-e",
                 "SHOW GLOBAL STATUS LIKE 'wsrep%'",
             ]
-            for m in sandbox.data_members
+            for m in box.data_members
         ]
         timed(ours, 2)  # warm the page cache for both
         timed(peer, 2)
@@ -97,21 +71,18 @@ def bench_size(nodes: int, repeat: int, base_port: int) -> None:
             f"status  members={nodes}  galeractl={t_ours * 1000:.0f}ms  "
             f"sequential-mariadb={t_peer * 1000:.0f}ms  ratio={t_ours / t_peer:.2f}"
         )
-        rss = [rss_mb(pid) for pid in sandbox.state["agent_pids"].values()]
+        rss = [rss_mb(pid) for pid in box.state["agent_pids"].values()]
         print(
             f"agent   members={nodes}  rss_max={max(rss):.1f}MB  target={RSS_TARGET_MB:.0f}MB  "
             f"ratio={max(rss) / RSS_TARGET_MB:.2f}"
         )
-    finally:
-        galeractl("sandbox", "down", "--purge", "--dir", str(sb))
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--sizes", default="3,7")
-    parser.add_argument("--base-port", type=int, default=23600)
+    parser.add_argument("--base-port", type=int, default=24000)
     args = parser.parse_args()
     for nodes in (int(n) for n in args.sizes.split(",")):
         bench_size(nodes, args.repeat, args.base_port)

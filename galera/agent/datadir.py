@@ -19,6 +19,7 @@ from pathlib import Path
 from galera.domain import grastate
 from galera.domain.position import Position
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
+from galera.proc import alive
 
 MARK_FILE = "bootstrap.mark"
 _RECOVERED_RE = re.compile(r"WSREP: Recovered position:\s*([0-9a-f-]{36}:-?\d+)")
@@ -75,7 +76,7 @@ class DataDir:
             pid = int(pid_file.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pid = 0
-        if pid_file.exists() and not _alive(pid):
+        if pid_file.exists() and not alive(pid):
             pid_file.unlink(missing_ok=True)
             removed.append(pid_file.name)
         return removed
@@ -196,17 +197,3 @@ class DataDir:
                 f"--wsrep-recover failed (exit {result.returncode}): {tail}", member=self.member
             )
         return Position.parse(found[-1])
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, owned by another user
-    except (OverflowError, ValueError):
-        return False
-    return True

@@ -12,22 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from galera.proc import alive
 
-def alive(pid: int | None) -> bool:
-    """True when ``pid`` names a running (non-zombie) process."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+__all__ = ["alive", "port_in_use", "read_pid", "spawn_detached", "terminate"]
 
 
 def spawn_detached(cmd: Sequence[str], log_file: Path, cwd: Path | None = None) -> int:
