@@ -101,9 +101,16 @@ def connect(endpoint: Endpoint, credentials: Credentials, member: str | None = N
         raise _translate(e, endpoint, member) from None
 
 
-def read_status(
-    conn: Any, endpoint: Endpoint, member: str | None = None
-) -> member_status.MemberStatus:
+@dataclass(frozen=True)
+class Raw:
+    """The rows one read returned, before parsing (the exporter publishes them as they are)."""
+
+    status: dict[str, str]
+    variables: dict[str, str]
+    members: tuple[str, ...]
+
+
+def read_raw(conn: Any, endpoint: Endpoint, member: str | None = None) -> Raw:
     """Read status, variables and (from a Primary member) the component's member names."""
     try:
         with conn.cursor() as cur:
@@ -116,11 +123,26 @@ def read_status(
                 members = _component_members(cur)
     except (pymysql.err.MySQLError, OSError) as e:
         raise _translate(e, endpoint, member) from None
+    return Raw(
+        {str(k): str(v) for k, v in status_rows.items()},
+        {str(k): str(v) for k, v in variable_rows.items()},
+        members,
+    )
+
+
+def parse_raw(raw: Raw, member: str | None = None) -> member_status.MemberStatus:
     try:
-        return member_status.parse(status_rows, variable_rows, members)
+        return member_status.parse(raw.status, raw.variables, raw.members)
     except GaleraError as e:
         e.member = member
         raise
+
+
+def read_status(
+    conn: Any, endpoint: Endpoint, member: str | None = None
+) -> member_status.MemberStatus:
+    """Read and parse one member's status."""
+    return parse_raw(read_raw(conn, endpoint, member), member)
 
 
 def _component_members(cur: Any) -> tuple[str, ...]:
@@ -130,6 +152,15 @@ def _component_members(cur: Any) -> tuple[str, ...]:
         return tuple(str(row[0]) for row in cur.fetchall())
     except pymysql.err.MySQLError:
         return ()
+
+
+def fetch_raw(endpoint: Endpoint, credentials: Credentials, member: str | None = None) -> Raw:
+    """Connect, read the member's raw rows, disconnect."""
+    conn = connect(endpoint, credentials, member)
+    try:
+        return read_raw(conn, endpoint, member)
+    finally:
+        conn.close()
 
 
 def fetch_status(

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from galera import __version__
-from galera.cli import agent, recovery, rolling, sandbox, status
+from galera.cli import agent, exporter, recovery, rolling, sandbox, status
 from galera.cli.common import fail
 from galera.errors import GaleraError
 
@@ -42,6 +42,7 @@ cli.add_command(recovery.rejoin)
 cli.add_command(recovery.controller)
 cli.add_command(rolling.rolling_restart)
 cli.add_command(rolling.upgrade)
+cli.add_command(exporter.exporter)
 
 
 def main() -> None:

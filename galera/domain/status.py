@@ -149,6 +149,7 @@ class MemberStatus:
     members: tuple[str, ...] = field(default=())
     cached_downto: int = 0
     threads_connected: int = 0
+    flow_control_paused_ns: int = 0
     gcache_bytes: int = 0
     avg_writeset_bytes: float = 0.0
 
@@ -251,6 +252,7 @@ def parse(
         server_version=v.get("version", ""),
         members=tuple(members) if cluster_status is ClusterStatus.PRIMARY else (),
         cached_downto=_int(s.get("wsrep_local_cached_downto"), 0),
+        flow_control_paused_ns=_int(s.get("wsrep_flow_control_paused_ns")),
         gcache_bytes=parse_size(options.get("gcache.size", "0")),
         avg_writeset_bytes=_average(
             _int(s.get("wsrep_replicated_bytes")) + _int(s.get("wsrep_received_bytes")),

@@ -1,0 +1,65 @@
+"""``galeractl exporter``: one Prometheus exporter for every member of a cluster file."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+
+from galera.cli.common import cluster_option, cluster_path
+from galera.errors import InvalidInput
+
+
+@click.command()
+@cluster_option
+@click.option(
+    "--listen",
+    default="0.0.0.0:9104",
+    show_default=True,
+    metavar="ADDR:PORT",
+    help="Where to serve /metrics (9104 is mysqld_exporter's port).",
+)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A constant label on every series, e.g. cluster=orders (repeatable).",
+)
+def exporter(cluster: str | None, listen: str, labels: tuple[str, ...]) -> None:
+    """Serve mysqld_exporter-compatible Galera series and cluster-wide ones (quorum margin,
+    split brain, member availability) until SIGTERM. A member that does not answer is
+    ``mysql_up 0``; the scrape never fails because of it."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from galera import clusterfile
+    from galera.exporter.collector import GaleraCollector
+
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--listen: expected ADDR:PORT, got {listen!r}")
+    const: dict[str, str] = {}
+    for item in labels:
+        name, eq, value = item.partition("=")
+        if not eq or not name.isidentifier() or name == "member":
+            raise InvalidInput(f"--label {item!r}: expected NAME=VALUE with NAME not 'member'")
+        const[name] = value
+    spec = clusterfile.load(cluster_path(cluster))
+    registry = CollectorRegistry()
+    registry.register(GaleraCollector(spec, const))
+    try:
+        server, _thread = start_http_server(int(port), addr=host or "0.0.0.0", registry=registry)
+    except OSError as e:
+        raise InvalidInput(f"--listen {listen}: {e.strerror}") from None
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"serving /metrics on {listen} for {len(spec.members)} members", err=True)
+    stop.wait()
+    server.shutdown()

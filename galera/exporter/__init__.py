@@ -1,0 +1,1 @@
+"""The Prometheus exporter: mysqld_exporter-compatible series plus cluster-wide ones."""

@@ -1,0 +1,72 @@
+"""mysqld_exporter's value mapping and names, reproduced exactly."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from galera.exporter import compat
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ON", 1.0),
+        ("on", 1.0),
+        ("YES", 1.0),
+        ("OFF", 0.0),
+        ("No", 0.0),
+        ("DISABLED", 0.0),
+        ("Primary", 1.0),
+        ("non-Primary", 0.0),
+        ("Disconnected", 0.0),
+        ("42", 42.0),
+        ("0.5", 0.5),
+        ("-1", -1.0),
+        ("1e3", 1000.0),
+        ("Synced", None),
+        ("", None),
+        ("6c60474c-e8cf-11f1-81d5-3f0896c7a009", None),
+        ("nan", None),
+        ("inf", None),
+        (":MULTI_MASTER:CERTIFICATION:", None),
+    ],
+    ids=lambda v: repr(v),
+)
+def test_values_map_like_mysqld_exporter(text: str, expected: float | None) -> None:
+    assert compat.value(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "name"),
+    [
+        ("wsrep_cluster_size", "mysql_global_status_wsrep_cluster_size"),
+        ("WSREP_LOCAL_STATE", "mysql_global_status_wsrep_local_state"),
+        ("wsrep-odd.name", "mysql_global_status_wsrep_odd_name"),
+    ],
+)
+def test_names_are_lower_case_with_the_status_prefix(variable: str, name: str) -> None:
+    assert compat.metric_name("mysql_global_status_", variable) == name
+
+
+def test_evs_repl_latency_splits_into_five_series() -> None:
+    parsed = compat.evs_repl_latency("4.91e-07/1.6626e-06/4.136e-06/1.34459e-06/5")
+    assert parsed == {
+        "min_seconds": 4.91e-07,
+        "avg_seconds": 1.6626e-06,
+        "max_seconds": 4.136e-06,
+        "stdev": 1.34459e-06,
+        "sample_size": 5.0,
+    }
+
+
+@pytest.mark.parametrize("text", ["", "1/2/3", "a/b/c/d/e", "1/2/3/4/5/6"])
+def test_malformed_evs_latency_publishes_nothing(text: str) -> None:
+    assert compat.evs_repl_latency(text) == {}
+
+
+@given(st.text())
+def test_any_status_text_maps_to_a_finite_number_or_nothing(text: str) -> None:
+    number = compat.value(text)
+    assert number is None or (number == number and abs(number) != float("inf"))
