@@ -98,5 +98,13 @@ class AgentClient:
         body = {"options": options, "apply": apply}
         return self._request("POST", "/v1/config", body, timeout=90)[1]
 
+    def log(self, max_bytes: int = 4 * 1024 * 1024) -> list[str]:
+        """The tail of the member's error log."""
+        return list(
+            self._request("POST", "/v1/log", {"max_bytes": max_bytes}, timeout=30)[1].get(
+                "lines", []
+            )
+        )
+
     def kill(self, signal: str = "KILL") -> dict[str, Any]:
         return self._request("POST", "/v1/kill", {"signal": signal}, timeout=130)[1]

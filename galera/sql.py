@@ -18,6 +18,7 @@ _VARIABLES = (
     "wsrep_cluster_name",
     "wsrep_provider_options",
     "wsrep_desync",
+    "wsrep_log_conflicts",
     "read_only",
     "version",
 )

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from galera import sql
@@ -161,6 +162,27 @@ class Agent:
         self.supervisor.validate(options)
         return 200, {"valid": True}
 
+    def log(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The tail of the server's error log (it may hold SQL text, hence the token)."""
+        limit = body.get("max_bytes", 4 * 1024 * 1024)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 64 * 2**20:
+            raise InvalidInput("max_bytes: must be an integer from 1 to 67108864")
+        path = Path(self.config.server.log_error)
+        try:
+            with open(path, "rb") as f:
+                f.seek(0, 2)
+                size = f.tell()
+                f.seek(max(size - limit, 0))
+                data = f.read()
+        except FileNotFoundError:
+            return 200, {"lines": [], "truncated": False}
+        except OSError as e:
+            raise InvalidInput(f"{path}: {e.strerror}") from None
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        if size > limit and lines:
+            lines = lines[1:]  # the first line is probably cut
+        return 200, {"lines": lines, "truncated": size > limit}
+
     def unmark(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         removed = self.supervisor.data.clear_mark()
         if removed:
@@ -191,6 +213,7 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
         f"/{API_VERSION}/mark": agent.mark,
         f"/{API_VERSION}/unmark": agent.unmark,
         f"/{API_VERSION}/drain": agent.drain,
+        f"/{API_VERSION}/log": agent.log,
         f"/{API_VERSION}/config": agent.configure,
         f"/{API_VERSION}/start": agent.start,
         f"/{API_VERSION}/stop": agent.stop,

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from galera import __version__
-from galera.cli import agent, exporter, recovery, rolling, sandbox, status
+from galera.cli import agent, conflicts, exporter, recovery, rolling, sandbox, status
 from galera.cli.common import fail
 from galera.errors import GaleraError
 
@@ -43,6 +43,7 @@ cli.add_command(recovery.controller)
 cli.add_command(rolling.rolling_restart)
 cli.add_command(rolling.upgrade)
 cli.add_command(exporter.exporter)
+cli.add_command(conflicts.conflicts)
 
 
 def main() -> None:

@@ -150,6 +150,7 @@ class MemberStatus:
     cached_downto: int = 0
     threads_connected: int = 0
     flow_control_paused_ns: int = 0
+    log_conflicts: bool = False
     gcache_bytes: int = 0
     avg_writeset_bytes: float = 0.0
 
@@ -253,6 +254,7 @@ def parse(
         members=tuple(members) if cluster_status is ClusterStatus.PRIMARY else (),
         cached_downto=_int(s.get("wsrep_local_cached_downto"), 0),
         flow_control_paused_ns=_int(s.get("wsrep_flow_control_paused_ns")),
+        log_conflicts=_on(v.get("wsrep_log_conflicts")),
         gcache_bytes=parse_size(options.get("gcache.size", "0")),
         avg_writeset_bytes=_average(
             _int(s.get("wsrep_replicated_bytes")) + _int(s.get("wsrep_received_bytes")),

@@ -145,3 +145,80 @@ def test_bad_listen_address_is_one_line_and_exit_2(sandbox3: SandboxHandle) -> N
     result = galeractl("exporter", "-c", str(sandbox3.cluster_file), "--listen", "nowhere")
     assert result.code == 2
     assert "--listen" in one_line_error(result)
+
+
+def _hammer(handle: SandboxHandle, members: list[str], updates: int) -> None:
+    """Concurrent updates of one row through several members: certification conflicts."""
+    import threading
+
+    spec = handle.spec
+
+    def work(name: str) -> None:
+        m = spec.member(name)
+        conn = sql.connect(sql.Endpoint(m.host, m.port), spec.credentials())
+        conn.autocommit(False)
+        try:
+            for _ in range(updates):
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("UPDATE shop.stock SET qty = qty - 1 WHERE id = 1")
+                    conn.commit()
+                except Exception:
+                    conn.rollback()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in members]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_real_conflicts_raise_the_counters_and_are_attributed_to_the_table(
+    sandbox3: SandboxHandle, exporter: str
+) -> None:
+    first = sandbox3.spec.member("galera-0")
+    sql.execute(
+        sql.Endpoint(first.host, first.port),
+        sandbox3.spec.credentials(),
+        [
+            "CREATE DATABASE IF NOT EXISTS shop",
+            "CREATE TABLE IF NOT EXISTS shop.stock (id INT PRIMARY KEY, qty INT)",
+            "REPLACE INTO shop.stock VALUES (1, 1000000), (2, 1000000)",
+        ],
+    )
+    enabled = galeractl(
+        "conflicts",
+        "-c",
+        str(sandbox3.cluster_file),
+        "--enable-logging",
+        "--since",
+        "10m",
+        "-o",
+        "json",
+    )
+    assert enabled.code == 0, enabled.stderr
+    assert all(m["log_conflicts_enabled"] for m in enabled.json()["members"])
+    before = scrape(exporter)
+
+    def conflicts_of(samples: Samples) -> float:
+        return sum(
+            one(samples, f"mysql_global_status_wsrep_local_{kind}", member=m)
+            for kind in ("cert_failures", "bf_aborts")
+            for m in ("galera-0", "galera-1")
+        )
+
+    _hammer(sandbox3, ["galera-0", "galera-1"], 300)
+    after = scrape(exporter)
+    assert conflicts_of(after) > conflicts_of(before)
+    result = galeractl(
+        "conflicts", "-c", str(sandbox3.cluster_file), "--since", "10m", "-o", "json"
+    )
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["conflicts"] > 0
+    assert report["tables"][0]["table"] == "shop.stock"
+    assert sum(m["logged"] for m in report["members"]) == report["conflicts"]
+    table = galeractl("conflicts", "-c", str(sandbox3.cluster_file), "--since", "10m")
+    assert "shop.stock" in table.stdout
