@@ -222,3 +222,20 @@ def test_real_conflicts_raise_the_counters_and_are_attributed_to_the_table(
     assert sum(m["logged"] for m in report["members"]) == report["conflicts"]
     table = galeractl("conflicts", "-c", str(sandbox3.cluster_file), "--since", "10m")
     assert "shop.stock" in table.stdout
+
+
+def test_every_series_the_rules_and_dashboard_use_is_published(exporter: str) -> None:
+    import re
+
+    from tests.cli.test_monitoring import EXPORTED, MONITORING
+
+    published = {name for name, _labels in scrape(exporter)}
+    assert published >= EXPORTED, sorted(EXPORTED - published)
+    used = set(
+        re.findall(
+            r"\b((?:mysql|galera)_[a-z0-9_]+)\b",
+            (MONITORING / "galera-alerts.yaml").read_text()
+            + (MONITORING / "galera-dashboard.json").read_text(),
+        )
+    )
+    assert used <= published, sorted(used - published)
