@@ -28,7 +28,17 @@ from galera.errors import InvalidInput
     metavar="NAME=VALUE",
     help="A constant label on every series, e.g. cluster=orders (repeatable).",
 )
-def exporter(cluster: str | None, listen: str, labels: tuple[str, ...]) -> None:
+@click.option(
+    "--conflict-interval",
+    type=click.FloatRange(0.5, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds between reads of the members' error logs "
+    "(through the agents) for galera_conflicts_total; needs the agent token.",
+)
+def exporter(
+    cluster: str | None, listen: str, labels: tuple[str, ...], conflict_interval: float
+) -> None:
     """Serve mysqld_exporter-compatible Galera series and cluster-wide ones (quorum margin,
     split brain, member availability) until SIGTERM. A member that does not answer is
     ``mysql_up 0``; the scrape never fails because of it."""
@@ -48,7 +58,13 @@ def exporter(cluster: str | None, listen: str, labels: tuple[str, ...]) -> None:
         const[name] = value
     spec = clusterfile.load(cluster_path(cluster))
     registry = CollectorRegistry()
-    registry.register(GaleraCollector(spec, const))
+    from galera.exporter.conflicts import ConflictWatcher
+
+    watcher = None
+    if spec.agent_token() and any(m.agent for m in spec.members):
+        watcher = ConflictWatcher(spec, interval=conflict_interval)
+        watcher.start()
+    registry.register(GaleraCollector(spec, const, watcher))
     try:
         server, _thread = start_http_server(int(port), addr=host or "0.0.0.0", registry=registry)
     except OSError as e:

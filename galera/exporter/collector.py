@@ -23,6 +23,7 @@ from galera.domain.snapshot import Observation, Snapshot
 from galera.domain.status import LocalState, parse_size, provider_options
 from galera.errors import GaleraError
 from galera.exporter import compat
+from galera.exporter.conflicts import ConflictWatcher
 
 _STATES = [s.label for s in LocalState]
 
@@ -30,8 +31,14 @@ _STATES = [s.label for s in LocalState]
 class GaleraCollector(Collector):
     """A prometheus_client collector for every member of one cluster file."""
 
-    def __init__(self, spec: ClusterSpec, const_labels: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        const_labels: dict[str, str] | None = None,
+        conflict_watcher: ConflictWatcher | None = None,
+    ) -> None:
         self.spec = spec
+        self.watcher = conflict_watcher
         self.const = dict(const_labels or {})
         self.credentials = spec.credentials()
         self._errors: dict[str, int] = {m.name: 0 for m in spec.members if not m.arbitrator}
@@ -274,3 +281,12 @@ class GaleraCollector(Collector):
             if s.conf_id is not None:
                 conf.add_metric(lv, float(s.conf_id))
         yield from (available, state, fc_active, fc_paused, ist, delayed, evicted, conf, errors)
+        if self.watcher is not None:
+            counts = CounterMetricFamily(
+                "galera_conflicts",
+                "Logged certification conflicts per member and table.",
+                labels=[*mk, "table"],
+            )
+            for (member, table), count in sorted(self.watcher.snapshot().items()):
+                counts.add_metric([*self._labels(member=member)[1], table], float(count))
+            yield counts

@@ -35,6 +35,7 @@ EXPORTED = {
     "galera_view_conf_id",
     "galera_exporter_member_errors_total",
     "galera_exporter_scrape_duration_seconds",
+    "galera_conflicts_total",
 }
 _NAME = re.compile(r"\b((?:mysql|galera)_[a-z0-9_]+)\b")
 

@@ -43,6 +43,8 @@ def exporter(sandbox3: SandboxHandle) -> Iterator[str]:
             f"127.0.0.1:{port}",
             "--label",
             "cluster=test",
+            "--conflict-interval",
+            "1",
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -222,6 +224,18 @@ def test_real_conflicts_raise_the_counters_and_are_attributed_to_the_table(
     assert sum(m["logged"] for m in report["members"]) == report["conflicts"]
     table = galeractl("conflicts", "-c", str(sandbox3.cluster_file), "--since", "10m")
     assert "shop.stock" in table.stdout
+    deadline = time.monotonic() + 30
+    while True:  # the exporter reads the logs in the background, every second here
+        per_table = {
+            labels: v
+            for (name, labels), v in scrape(exporter).items()
+            if name == "galera_conflicts_total"
+        }
+        stock = sum(v for labels, v in per_table.items() if ("table", "shop.stock") in labels)
+        if stock >= report["conflicts"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert stock == report["conflicts"]
 
 
 def test_every_series_the_rules_and_dashboard_use_is_published(exporter: str) -> None:
