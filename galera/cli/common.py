@@ -40,6 +40,26 @@ def cluster_path(option: str | None) -> Path:
     )
 
 
+def confirmed(yes: bool, question: str) -> bool:
+    """--yes, or a person answering yes at a terminal; without a terminal, no."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    return click.confirm(question, default=False)
+
+
+def assignments(items: tuple[str, ...], option: str, what: str = "NAME=VALUE") -> dict[str, str]:
+    """Repeated ``--option NAME=VALUE`` values as a dict; a malformed one is bad input."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{option} {item!r}: expected {what}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 cluster_option = click.option(
     "-c",
     "--cluster",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from galera.cli.common import cluster_option, cluster_path
+from galera.cli.common import assignments, cluster_option, cluster_path
 from galera.errors import InvalidInput
 
 
@@ -50,12 +50,10 @@ def exporter(
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise InvalidInput(f"--listen: expected ADDR:PORT, got {listen!r}")
-    const: dict[str, str] = {}
-    for item in labels:
-        name, eq, value = item.partition("=")
-        if not eq or not name.isidentifier() or name == "member":
-            raise InvalidInput(f"--label {item!r}: expected NAME=VALUE with NAME not 'member'")
-        const[name] = value
+    const = assignments(labels, "--label")
+    for name in const:
+        if not name.isidentifier() or name == "member":
+            raise InvalidInput(f"--label {name}: a label name, and not 'member'")
     spec = clusterfile.load(cluster_path(cluster))
     registry = CollectorRegistry()
     from galera.exporter.conflicts import ConflictWatcher

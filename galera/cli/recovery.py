@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, confirmed
 
 
 def emitter(fmt: str) -> Any:
@@ -45,11 +45,7 @@ def emitter(fmt: str) -> Any:
 
 def _confirm(yes: bool) -> Any:
     def confirm(plan: Any) -> bool:
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            return False
-        return click.confirm(f"Bootstrap {plan.member} ({plan.position})?", default=False)
+        return confirmed(yes, f"Bootstrap {plan.member} ({plan.position})?")
 
     return confirm
 

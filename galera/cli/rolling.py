@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, confirmed
+from galera.cli.common import assignments as parse_assignments
 from galera.cli.recovery import emitter
 from galera.errors import InvalidInput
 
@@ -80,11 +81,7 @@ def _run(
     )
 
     def confirm(order: list[str]) -> bool:
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            return False
-        return click.confirm(f"Restart {', '.join(order)} one at a time?", default=False)
+        return confirmed(yes, f"Restart {', '.join(order)} one at a time?")
 
     try:
         rolling.run(spec, options, confirm, emitter(fmt))
@@ -118,7 +115,7 @@ def rolling_restart(
 @_options
 @click.option(
     "--set",
-    "assignments",
+    "options_set",
     multiple=True,
     metavar="OPTION=VALUE",
     help="A mysqld/wsrep option to apply (repeatable); validated by mariadbd first.",
@@ -133,19 +130,14 @@ def upgrade(
     step_timeout: float,
     drain_seconds: float,
     allow_sst: bool,
-    assignments: tuple[str, ...],
+    options_set: tuple[str, ...],
 ) -> None:
     """A rolling restart that applies new server options on each member.
 
     Every member validates the options with mariadbd before anything restarts; unknown or
     malformed options are rejected with exit 2 and nothing changes.
     """
-    settings: dict[str, str] = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidInput(f"--set {item!r}: expected OPTION=VALUE")
-        settings[key.strip()] = value.strip()
+    settings = parse_assignments(options_set, "--set", "OPTION=VALUE")
     if not settings and not resume:
         raise InvalidInput("upgrade needs at least one --set OPTION=VALUE")
     _run(

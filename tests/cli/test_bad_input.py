@@ -100,3 +100,38 @@ def test_bad_agent_config_names_the_key(tmp_path: Path) -> None:
     result = galeractl("agent", "--config", str(path))
     assert result.code == 2
     assert "listen" in one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["upgrade", "--set", "novalue"], "--set 'novalue': expected OPTION=VALUE"),
+        (["upgrade"], "upgrade needs at least one --set"),
+        (["exporter", "--label", "bad"], "--label 'bad': expected NAME=VALUE"),
+        (["exporter", "--label", "member=x"], "not 'member'"),
+        (["exporter", "--listen", "nowhere"], "--listen"),
+        (["conflicts", "--since", "soon"], "--since 'soon'"),
+        (["bootstrap", "--force-member", "db-9"], "unknown member 'db-9'"),
+        (["rolling-restart", "--members", "db-9"], "unknown member 'db-9'"),
+    ],
+    ids=[
+        "set-no-value",
+        "upgrade-nothing",
+        "label-no-value",
+        "label-member",
+        "bad-listen",
+        "bad-since",
+        "force-unknown",
+        "roll-unknown",
+    ],
+)
+def test_recovery_rolling_and_monitoring_bad_input(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    (tmp_path / "cluster.yaml").write_text(
+        VALID.replace("port: 1}", "port: 1, agent: 'http://127.0.0.1:1'}")
+    )
+    (tmp_path / "client.cnf").write_text("[client]\nuser=u\npassword=p\n")
+    result = galeractl(args[0], "-c", str(tmp_path / "cluster.yaml"), *args[1:])
+    assert result.code == 2, result.stderr
+    assert expected in one_line_error(result)
