@@ -6,7 +6,11 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from galera.controller import waiting
 from galera.domain.snapshot import Observation
 from galera.platforms.sandbox import Sandbox
 from galera.testing import workload
-from tests.helpers import galeractl
+from tests.helpers import ROOT, galeractl
 
 HAVE_GALERA = all(
     Path(p).exists() for p in ("/usr/sbin/mariadbd", "/usr/lib/galera/libgalera_smm.so")
@@ -35,6 +39,67 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     "CI must install mariadb-server and galera-4 (scripts/setup)"
                 )
             item.add_marker(pytest.mark.skip(reason="mariadb-server/galera-4 not installed"))
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_exporter(cluster_file: Path, *args: str) -> Iterator[str]:
+    """``galeractl exporter`` on a free port, labelled cluster=test; yields the metrics URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galera",
+            "exporter",
+            "-c",
+            str(cluster_file),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--label",
+            "cluster=test",
+            *args,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "exporter did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def scrape(url: str) -> Samples:
+    """One scrape, as {(name, sorted labels): value}; asserts HTTP 200."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
 
 
 def _kill_leftovers(root: Path) -> None:

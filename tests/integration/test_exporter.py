@@ -2,79 +2,26 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from galera import sql
 from galera.controller import waiting
-from tests.helpers import ROOT, galeractl, one_line_error
-from tests.integration.conftest import SandboxHandle
+from tests.helpers import galeractl, one_line_error
+from tests.integration.conftest import SandboxHandle, free_port, running_exporter, scrape
 
 pytestmark = pytest.mark.cluster
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def exporter(sandbox3: SandboxHandle) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "galera",
-            "exporter",
-            "-c",
-            str(sandbox3.cluster_file),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--label",
-            "cluster=test",
-            "--conflict-interval",
-            "1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/metrics"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "exporter did not start"
-                time.sleep(0.2)
+    with running_exporter(sandbox3.cluster_file, "--conflict-interval", "1") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def scrape(url: str) -> Samples:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        assert response.status == 200
-        text = response.read().decode()
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
 
 
 def one(samples: Samples, name: str, **labels: str) -> float:
@@ -253,3 +200,70 @@ def test_every_series_the_rules_and_dashboard_use_is_published(exporter: str) ->
         )
     )
     assert used <= published, sorted(used - published)
+
+
+PEER = "/usr/bin/prometheus-mysqld-exporter"
+
+
+def test_names_and_values_match_a_real_mysqld_exporter(
+    sandbox3: SandboxHandle, exporter: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    import os
+    from pathlib import Path
+
+    if not Path(PEER).exists():
+        pytest.skip("prometheus-mysqld-exporter is not installed (scripts/setup installs it)")
+    spec = sandbox3.spec
+    member = spec.member("galera-1")
+    credentials = spec.credentials()
+    cnf = Path(str(tmp_path)) / "peer.cnf"
+    fd = os.open(cnf, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(
+            f"[client]\nuser={credentials.user}\npassword={credentials.password}\n"
+            f"host={member.host}\nport={member.port}\n"
+        )
+    port = free_port()
+    peer = subprocess.Popen(
+        [PEER, f"--config.my-cnf={cnf}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                theirs = scrape(url)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "mysqld_exporter did not start"
+                time.sleep(0.2)
+        ours = scrape(exporter)
+    finally:
+        peer.terminate()
+        peer.wait(10)
+    their_wsrep = {
+        name: v
+        for (name, labels), v in theirs.items()
+        if name.startswith("mysql_global_status_wsrep_")
+    }
+    our_wsrep = {
+        name: v
+        for (name, labels), v in ours.items()
+        if name.startswith("mysql_global_status_wsrep_") and ("member", "galera-1") in labels
+    }
+    assert their_wsrep, "the peer published no wsrep series"
+    missing = sorted(set(their_wsrep) - set(our_wsrep))
+    assert not missing, f"names mysqld_exporter publishes and we do not: {missing}"
+    for name in (
+        "mysql_global_status_wsrep_cluster_size",
+        "mysql_global_status_wsrep_ready",
+        "mysql_global_status_wsrep_cluster_status",
+        "mysql_global_status_wsrep_local_state",
+        "mysql_global_status_wsrep_connected",
+    ):
+        assert our_wsrep[name] == their_wsrep[name], name
+    assert any(name == "mysql_galera_status_info" for name, _ in theirs) == any(
+        name == "mysql_galera_status_info" for name, _ in ours
+    )

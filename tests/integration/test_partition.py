@@ -7,7 +7,7 @@ import pytest
 from galera import sql
 from galera.controller import waiting
 from tests.helpers import galeractl, one_line_error
-from tests.integration.conftest import SandboxHandle
+from tests.integration.conftest import SandboxHandle, running_exporter, scrape
 
 pytestmark = [pytest.mark.cluster, pytest.mark.netns]
 
@@ -38,6 +38,17 @@ def test_partitioned_member_goes_non_primary_and_heal_restores(
         assert by_name["galera-1"]["cluster_status"] == "Primary"
         assert report["cluster"]["verdict"] == "degraded"
         assert report["cluster"]["quorum_margin"]["members"] == 0
+        with running_exporter(sandbox_netns.cluster_file) as url:
+            samples = scrape(url)
+        cut = (("cluster", "test"), ("member", "galera-2"))
+        assert samples[("mysql_up", cut)] == 1.0
+        assert samples[("mysql_global_status_wsrep_cluster_status", cut)] == 0.0
+        assert (
+            samples[("galera_member_available", (*cut, ("reason", by_name["galera-2"]["reason"])))]
+            == 0.0
+        )
+        assert samples[("galera_member_local_state", (*cut, ("state", "Synced")))] == 0.0
+        assert samples[("galera_quorum_margin_members", (("cluster", "test"),))] == 0.0
     finally:
         healed = galeractl("sandbox", "heal", "--dir", str(sandbox_netns.root))
     assert healed.code == 0, healed.stderr
