@@ -44,3 +44,36 @@ def one_line_error(result: Result) -> str:
     assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
     assert "Traceback" not in result.stderr
     return lines[0]
+
+
+def events(result: Result) -> list[dict[str, Any]]:
+    """The JSON events a ``-o json`` command printed, one per line."""
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def of(evts: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in evts if e["event"] == kind]
+
+
+def kill_after(kind: str, *args: str) -> dict[str, Any]:
+    """Run ``galeractl ARGS -o json``, SIGKILL it right after its first ``kind`` event.
+
+    Returns that event: the test then proves a rerun finishes what the killed run began.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "galera", *args, "-o", "json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            event: dict[str, Any] = json.loads(line)
+            if event["event"] == kind:
+                return event
+        raise AssertionError(f"galeractl {args[0]} ended without a {kind!r} event")
+    finally:
+        proc.kill()
+        proc.wait()

@@ -16,18 +16,10 @@ import pytest
 
 from galera.controller import waiting
 from galera.domain.position import Position
-from tests.helpers import ROOT, Result, galeractl, one_line_error
+from tests.helpers import ROOT, Result, events, galeractl, kill_after, of, one_line_error
 from tests.integration.conftest import SandboxHandle
 
 pytestmark = pytest.mark.cluster
-
-
-def events(result: Result) -> list[dict[str, object]]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
-def of(evts: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
-    return [e for e in evts if e["event"] == kind]
 
 
 def bootstrap(handle: SandboxHandle, *args: str) -> Result:
@@ -194,29 +186,8 @@ def test_galeractl_killed_mid_bootstrap_is_finished_by_a_rerun(
 ) -> None:
     sandbox_recovery.kill_all()
     progress = sandbox_recovery.root / "cluster.bootstrap.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "galera",
-            "bootstrap",
-            "-c",
-            str(sandbox_recovery.cluster_file),
-            "--yes",
-            "-o",
-            "json",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if json.loads(line)["event"] == "primary":
-            break
-    proc.kill()  # dies after the first member formed the cluster, before the others joined
-    proc.wait()
+    # Killed after the first member formed the cluster, before the others joined.
+    kill_after("primary", "bootstrap", "-c", str(sandbox_recovery.cluster_file), "--yes")
     assert json.loads(progress.read_text())["state"] == "in_progress"
     status = galeractl("status", "-c", str(sandbox_recovery.cluster_file), "-o", "json")
     assert status.json()["bootstrap"]["state"] == "in_progress"

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from galera import sql
-from tests.helpers import ROOT, Result, galeractl, one_line_error
+from tests.helpers import Result, events, galeractl, kill_after, of, one_line_error
 from tests.integration.conftest import SandboxHandle
 
 pytestmark = pytest.mark.cluster
 NAMES = ["galera-0", "galera-1", "galera-2"]
-
-
-def events(result: Result) -> list[dict[str, object]]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
-def of(evts: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
-    return [e for e in evts if e["event"] == kind]
 
 
 def roll(handle: SandboxHandle, *args: str) -> Result:
@@ -155,34 +143,15 @@ def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: Sandb
 def test_galeractl_killed_mid_rollout_resumes_without_restarting_twice(
     sandbox_rolling: SandboxHandle,
 ) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "galera",
-            "rolling-restart",
-            "-c",
-            str(sandbox_rolling.cluster_file),
-            "--yes",
-            "-o",
-            "json",
-            "--drain-seconds",
-            "0.5",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    first = None
-    for line in proc.stdout:
-        event = json.loads(line)
-        if event["event"] == "synced":
-            first = event["member"]
-            break
-    proc.kill()
-    proc.wait()
+    first = kill_after(
+        "synced",
+        "rolling-restart",
+        "-c",
+        str(sandbox_rolling.cluster_file),
+        "--yes",
+        "--drain-seconds",
+        "0.5",
+    )["member"]
     assert first is not None
     restarted_once = pids(sandbox_rolling)[str(first)]
     result = roll(sandbox_rolling, "--resume")
