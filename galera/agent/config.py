@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from galera.errors import InvalidInput
 from galera.render import MemberConfig
 
 START_MODES = ("join", "none")
-RUN_MODES = ("join", "new-cluster", "bootstrap")
+RUN_MODES = ("join", "new-cluster", "bootstrap", "initialize")
 RESTART_POLICIES = ("always", "on-failure", "never")
 _KEYS = (
     "name",
@@ -32,7 +33,9 @@ _KEYS = (
     "stop_timeout",
     "health",
     "server",
+    "init_file",
 )
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class AgentConfig:
     token_file: Path | None = None
     token_env: str | None = None
     credentials_file: Path | None = None
+    init_file: Path | None = None
     mariadbd: str = "/usr/sbin/mariadbd"
     install_db: str = "/usr/bin/mariadb-install-db"
     start: str = "join"
@@ -72,10 +76,30 @@ def _choice(path: Path, key: str, value: Any, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
+def expand(value: Any, path: Path, key: str = "") -> Any:
+    """Replace ``${NAME}`` in every string with the environment variable (a pod's name and
+    IP come from the downward API this way); an unset variable is an error naming the key."""
+    if isinstance(value, dict):
+        return {k: expand(v, path, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, path, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not os.environ.get(name):
+            raise InvalidInput(f"{path}: {key}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REF.sub(one, value)
+
+
 def parse(data: Any, path: Path) -> AgentConfig:
     """Validate a parsed agent config mapping; ``path`` anchors relative paths and errors."""
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: agent config must be a mapping")
+    data = expand(data, path)
     for key in data:
         if key not in _KEYS:
             raise InvalidInput(f"{path}: {key}: unknown key; allowed: {', '.join(_KEYS)}")
@@ -126,6 +150,7 @@ def parse(data: Any, path: Path) -> AgentConfig:
         token_file=opt_path("token_file"),
         token_env=data.get("token_env"),
         credentials_file=opt_path("credentials_file"),
+        init_file=opt_path("init_file"),
         mariadbd=str(data.get("mariadbd", "/usr/sbin/mariadbd")),
         install_db=str(data.get("install_db", "/usr/bin/mariadb-install-db")),
         start=_choice(path, "start", data.get("start", "join"), START_MODES),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from galera.domain import grastate
 from galera.domain.position import Position
-from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
+from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.proc import alive
 
 MARK_FILE = "bootstrap.mark"
@@ -42,6 +42,17 @@ class DataDir:
         return self.rundir / MARK_FILE
 
     # -- grastate -----------------------------------------------------------------------
+
+    def pristine(self) -> bool:
+        """No system tables and no Galera history (no ``grastate.dat``, or the zero UUID a
+        join attempt that found no cluster leaves): a member that never held any data."""
+        if (self.datadir / "mysql").exists():
+            return False
+        try:
+            state = self.grastate()
+        except GaleraError:
+            return False
+        return state is None or state.empty
 
     def grastate(self) -> grastate.Grastate | None:
         """The parsed ``grastate.dat``; None when absent. Corrupt files raise, naming line."""

@@ -55,7 +55,7 @@ class Agent:
         except GaleraError as e:
             return {"present": True, "error": e.message}
         if state is None:
-            return {"present": False, "error": None}
+            return {"present": False, "error": None, "pristine": self.supervisor.data.pristine()}
         return {
             "present": True,
             "error": None,
@@ -122,11 +122,13 @@ class Agent:
     # -- mutations --------------------------------------------------------------------
 
     def start(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """``join``, or ``bootstrap`` (needs the one-shot mark). ``new-cluster`` is not offered
-        over the API: a cluster is only ever re-formed through a mark."""
+        """``join``; ``bootstrap`` (needs the one-shot mark); ``initialize`` (form a brand-new
+        cluster from an empty data directory: refused when it holds any Galera state).
+        ``new-cluster`` is not offered over the API: a cluster with data is only ever re-formed
+        through a mark."""
         mode = str(body.get("mode", "join"))
-        if mode not in ("join", "bootstrap"):
-            raise InvalidInput(f"mode {mode!r} is not one of join, bootstrap")
+        if mode not in ("join", "bootstrap", "initialize"):
+            raise InvalidInput(f"mode {mode!r} is not one of join, bootstrap, initialize")
         log.warning("start requested in %s mode", mode)
         return 200, {"process": self.supervisor.start(mode)}
 

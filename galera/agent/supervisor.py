@@ -107,6 +107,15 @@ class Supervisor:
                 self.data.consume_mark(self._current_position())
                 self.data.set_safe_to_bootstrap()
                 log.warning("bootstrap mark consumed: forming a new cluster from this member")
+            if mode == "initialize":
+                if not self.data.pristine():
+                    raise UnsafeOperation(
+                        "the data directory is not empty: a member with data is only "
+                        "bootstrapped through a mark (galeractl bootstrap)",
+                        member=self.config.name,
+                    )
+                log.warning("initialising a brand-new cluster from this empty member")
+                mode = "new-cluster"
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
@@ -308,11 +317,14 @@ class Supervisor:
         os.chmod(tmp, 0o644)
         os.replace(tmp, cfg.config_file)
 
-    def _initialise_datadir(self) -> None:
-        """A brand-new first member needs system tables; joiners get them by SST."""
+    def _initialise_datadir(self) -> bool:
+        """A brand-new first member needs system tables; joiners get them by SST.
+
+        True when the tables were created now (the time to run ``init_file``).
+        """
         datadir = Path(self.config.server.datadir)
         if (datadir / "mysql").is_dir():
-            return
+            return False
         cmd = [
             self.config.install_db,
             f"--defaults-file={self.config.config_file}",
@@ -328,6 +340,7 @@ class Supervisor:
                 f"mariadb-install-db failed: {result.stderr.strip()[-300:]}",
                 member=self.config.name,
             )
+        return True
 
     def _check_grastate(self) -> None:
         """Refuse to start on a corrupt ``grastate.dat``.
@@ -344,7 +357,8 @@ class Supervisor:
         self._prepare()
         cmd = [self.config.mariadbd, f"--defaults-file={self.config.config_file}"]
         if mode == "new-cluster":
-            self._initialise_datadir()
+            if self._initialise_datadir() and self.config.init_file is not None:
+                cmd.append(f"--init-file={self.config.init_file}")
             cmd.append("--wsrep-new-cluster")
         cmd += self._start_position()
         out = open(self.config.rundir / "mariadbd.out", "ab")  # noqa: SIM115

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from galera import __version__
-from galera.cli import agent, conflicts, exporter, recovery, rolling, sandbox, status
+from galera.cli import agent, conflicts, exporter, recovery, render, rolling, sandbox, status
 from galera.cli.common import fail
 from galera.errors import GaleraError
 
@@ -44,6 +44,7 @@ cli.add_command(rolling.rolling_restart)
 cli.add_command(rolling.upgrade)
 cli.add_command(exporter.exporter)
 cli.add_command(conflicts.conflicts)
+cli.add_command(render.render)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ class Options:
     dry_run: bool = False
     allow_missing: int = 0
     force_member: str | None = None
+    initialize: bool = False
     timeout: float = 300.0
     pc_recovery_grace: float = 15.0
 
@@ -69,7 +70,9 @@ def decide(
                 "error": r.error,
             }
         )
-    plan = plan_bootstrap(reports, options.allow_missing, options.force_member)
+    plan = plan_bootstrap(
+        reports, options.allow_missing, options.force_member, initialize=options.initialize
+    )
     emit({"event": "plan", **plan.as_dict()})
     if plan.forced or (plan.missing and plan.bootstrap):
         log.warning("bootstrap override by the operator: %s", plan.reason)
@@ -129,14 +132,21 @@ def run(
     if not confirm(plan):
         raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
 
-    assert plan.member is not None and plan.position is not None
+    assert plan.member is not None
     chosen = next(r for r in reports if r.name == plan.member)
-    progress.begin(plan.member, str(plan.position), plan.reason)
-    emit({"event": "begin", "member": plan.member, "position": str(plan.position)})
+    position = str(plan.position) if plan.position else "new"
+    progress.begin(plan.member, position, plan.reason)
+    emit({"event": "begin", "member": plan.member, "position": position})
     for name, client in clients.items():  # at most one member is ever marked
         if name != plan.member:
             _quiet(client.unmark)
-    if chosen.running:
+    if plan.initialize:
+        if chosen.running:  # a join attempt that found nobody: stop it first
+            clients[plan.member].stop()
+        clients[plan.member].start("initialize")
+        progress.step("started")
+        emit({"event": "started", "member": plan.member, "mode": "initialize"})
+    elif chosen.running:
         _pc_bootstrap(spec, plan.member)
         progress.step("pc_bootstrap")
         emit({"event": "pc_bootstrap", "member": plan.member})

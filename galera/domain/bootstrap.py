@@ -70,6 +70,7 @@ class MemberReport:
 
 class Action(str, enum.Enum):
     BOOTSTRAP = "bootstrap"
+    INITIALIZE = "initialize"
     REFUSE = "refuse"
 
 
@@ -89,7 +90,12 @@ class BootstrapPlan:
 
     @property
     def bootstrap(self) -> bool:
-        return self.action is Action.BOOTSTRAP
+        """True for any plan that forms a new Primary component (bootstrap or initialize)."""
+        return self.action in (Action.BOOTSTRAP, Action.INITIALIZE)
+
+    @property
+    def initialize(self) -> bool:
+        return self.action is Action.INITIALIZE
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -127,8 +133,14 @@ def plan_bootstrap(
     reports: Sequence[MemberReport],
     allow_missing: int = 0,
     force_member: str | None = None,
+    initialize: bool = False,
 ) -> BootstrapPlan:
-    """Decide whether and whom to bootstrap from every expected member's report."""
+    """Decide whether and whom to bootstrap from every expected member's report.
+
+    When every member reported an empty data directory the cluster is brand new: with
+    ``initialize`` the first member forms it (nothing can be lost), otherwise the plan
+    refuses: empty data directories where data was expected need a person's eyes.
+    """
     names = [r.name for r in reports]
     if force_member is not None and force_member not in names:
         return _refuse(f"--force-member {force_member!r} is not a member ({', '.join(names)})")
@@ -194,10 +206,21 @@ def plan_bootstrap(
             **common,
         )
     ranked = rank(reports)
+    all_empty = bool(reports) and len(empty) == len(reports)
+    if all_empty and initialize:
+        first = reports[0].name
+        return BootstrapPlan(
+            Action.INITIALIZE,
+            f"every member has an empty data directory: a brand-new cluster; "
+            f"initialising it on {first}, the others join by SST",
+            member=first,
+            **common,  # type: ignore[arg-type]
+        )
     if not ranked:
         why = (
-            "every member has an empty data directory"
-            if empty and len(empty) == len(reports)
+            "every member has an empty data directory (a brand-new cluster: "
+            "pass --initialize to create it)"
+            if all_empty
             else "no member has a position"
         )
         return _refuse(f"no candidate to bootstrap: {why}", **common)

@@ -447,9 +447,48 @@ def test_all_empty_refuses_with_no_candidate(reports: list[MemberReport]) -> Non
     plan = plan_bootstrap(reports)
     assert plan.action is Action.REFUSE
     assert plan.member is None
-    assert plan.reason == "no candidate to bootstrap: every member has an empty data directory"
+    assert plan.reason.startswith(
+        "no candidate to bootstrap: every member has an empty data directory"
+    )
+    assert "--initialize" in plan.reason
     assert plan.empty == tuple(r.name for r in reports)
     assert plan.histories == ()
+
+
+@pytest.mark.parametrize(
+    "reports",
+    [
+        [blank("galera-0"), blank("galera-1"), blank("galera-2")],
+        [blank("galera-0", zero_uuid=True), blank("galera-1")],
+        [blank("galera-0")],
+    ],
+    ids=["three-without-grastate", "mixed-empty", "single"],
+)
+def test_brand_new_cluster_is_initialised_on_the_first_member(
+    reports: list[MemberReport],
+) -> None:
+    plan = plan_bootstrap(reports, initialize=True)
+    assert plan.action is Action.INITIALIZE
+    assert plan.bootstrap and plan.initialize
+    assert plan.member == "galera-0"
+    assert plan.position is None
+    assert "brand-new cluster" in plan.reason
+
+
+@pytest.mark.parametrize(
+    "reports",
+    [
+        [blank("galera-0"), stopped("galera-1", 5)],
+        [blank("galera-0"), MemberReport("galera-1", error="agent unreachable")],
+        [blank("galera-0"), MemberReport("galera-1", running=True, primary=True)],
+    ],
+    ids=["one-member-has-data", "one-member-unreachable", "one-member-primary"],
+)
+def test_initialize_never_applies_unless_every_member_is_empty(
+    reports: list[MemberReport],
+) -> None:
+    plan = plan_bootstrap(reports, initialize=True)
+    assert plan.action is not Action.INITIALIZE
 
 
 def test_no_members_refuses_with_no_candidate() -> None:

@@ -1,4 +1,5 @@
-"""Rendering of the Jinja templates under ``templates/`` (wsrep config today; manifests later)."""
+"""Rendering of the Jinja templates under ``templates/``: a member's wsrep configuration here,
+the Kubernetes manifests in :mod:`galera.render.manifests`."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def templates_dir() -> Path:
     override = os.environ.get(ENV_TEMPLATES)
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / WSREP_TEMPLATE).is_file():
             return candidate
     raise InvalidInput(f"templates directory not found (set {ENV_TEMPLATES})")

@@ -1,0 +1,341 @@
+"""The Kubernetes manifests of one Galera cluster, from ``templates/kubernetes/``.
+
+``values`` are validated against ``values.schema.json`` (the same schema the Helm chart
+uses for its ``galera:`` section) after the defaults of ``values.yaml`` are merged in; an
+error names the key and what is allowed. The templates get a context computed here (member
+groups, peer addresses, labels, the agent configuration of each group), so that they stay
+declarative and every derived value has one definition.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from galera.errors import InvalidInput
+from galera.render import environment, templates_dir
+
+KUBE_DIR = "kubernetes"
+CLUSTER_LABEL = "galeractl.io/cluster"
+GROUP_LABEL = "galeractl.io/group"
+CONFIG_HASH = "galeractl.io/config-hash"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+DATA_COMPONENT = "database"
+ARBITRATOR_COMPONENT = "arbitrator"
+EXPORTER_COMPONENT = "controller"
+SECRETS_DIR = "/etc/galeractl/secrets"
+
+
+def _load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def defaults() -> dict[str, Any]:
+    """The default values (``templates/kubernetes/values.yaml``)."""
+    data = _load_yaml(templates_dir() / KUBE_DIR / "values.yaml")
+    assert isinstance(data, dict)
+    return data
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the values (``templates/kubernetes/values.schema.json``)."""
+    data = json.loads((templates_dir() / KUBE_DIR / "values.schema.json").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge as Helm does: mappings merge key by key, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _where(path: Any) -> str:
+    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in path]
+    return "".join(parts).lstrip(".") or "(top level)"
+
+
+def validate(values: dict[str, Any], source: str = "values") -> dict[str, Any]:
+    """Merge ``values`` over the defaults and check them; the first error names the key."""
+    import jsonschema
+
+    if not isinstance(values, dict):
+        raise InvalidInput(f"{source}: must be a mapping of values")
+    merged = merge(defaults(), values)
+    validator = jsonschema.Draft7Validator(schema())
+    errors = sorted(validator.iter_errors(merged), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        error = errors[0]
+        raise InvalidInput(f"{source}: {_where(error.absolute_path)}: {_explain(error)}")
+    _check_semantics(merged, source)
+    return merged
+
+
+def _explain(error: Any) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        unknown = sorted(set(error.instance) - set(allowed))
+        return f"unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}"
+    if error.validator == "enum":
+        choices = ", ".join(json.dumps(v) for v in error.validator_value)
+        return f"{json.dumps(error.instance)} is not allowed; allowed: {choices}"
+    if error.validator == "pattern" and error.schema.get("description"):
+        return f"{json.dumps(error.instance)} is not {error.schema['description']}"
+    return str(error.message)
+
+
+def _check_semantics(v: dict[str, Any], source: str) -> None:
+    names = [g["name"] for g in v["groups"]]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InvalidInput(f"{source}: groups[{i}].name: {name!r} appears twice")
+    ports = {**v["ports"], "agent": v["agent"]["port"]}
+    seen: dict[int, str] = {}
+    for key, port in ports.items():
+        if port in seen:
+            raise InvalidInput(f"{source}: ports.{key}: {port} is also used by {seen[port]}")
+        seen[port] = key
+    if data_members(v) > 15:
+        raise InvalidInput(f"{source}: groups: {data_members(v)} data members; at most 15")
+    for key in v["mariadb"]["options"]:
+        if key.lower().replace("-", "_") == "wsrep_sst_auth":
+            raise InvalidInput(
+                f"{source}: mariadb.options.{key}: a secret; it belongs in the Secret's sst.cnf"
+            )
+
+
+def data_members(v: dict[str, Any]) -> int:
+    return sum(g["replicas"] for g in v["groups"]) if v["groups"] else int(v["replicas"])
+
+
+def arbitrator_enabled(v: dict[str, Any]) -> bool:
+    enabled = v["arbitrator"]["enabled"]
+    return data_members(v) % 2 == 0 if enabled == "auto" else bool(enabled)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One StatefulSet: the members of one site, with their segment and weight."""
+
+    name: str
+    sts: str
+    replicas: int
+    segment: int
+    weight: int
+    zone: str
+    node_selector: dict[str, str]
+
+    @property
+    def pods(self) -> list[str]:
+        return [f"{self.sts}-{i}" for i in range(self.replicas)]
+
+
+def groups(v: dict[str, Any]) -> list[Group]:
+    """The member groups; without ``groups`` one group named after the cluster."""
+    if not v["groups"]:
+        return [Group("", v["name"], int(v["replicas"]), 0, 1, "", dict(v["nodeSelector"]))]
+    out = []
+    for g in v["groups"]:
+        selector = dict(v["nodeSelector"])
+        if g.get("zone"):
+            selector["topology.kubernetes.io/zone"] = g["zone"]
+        selector.update(g.get("nodeSelector") or {})
+        out.append(
+            Group(
+                g["name"],
+                f"{v['name']}-{g['name']}",
+                int(g["replicas"]),
+                int(g.get("segment", 0)),
+                int(g.get("weight", 1)),
+                str(g.get("zone", "")),
+                selector,
+            )
+        )
+    return out
+
+
+def peers_service(v: dict[str, Any]) -> str:
+    return f"{v['name']}-peers"
+
+
+def peers(v: dict[str, Any]) -> list[str]:
+    """Every data member's stable address (headless Service DNS) for gcomm://."""
+    service = peers_service(v)
+    return [f"{pod}.{service}:{v['ports']['galera']}" for g in groups(v) for pod in g.pods]
+
+
+def cluster_labels(v: dict[str, Any]) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "galera",
+        "app.kubernetes.io/instance": v["name"],
+        "app.kubernetes.io/managed-by": "galeractl",
+        CLUSTER_LABEL: v["name"],
+    }
+
+
+def cluster_selector(v: dict[str, Any]) -> dict[str, str]:
+    """The labels every data member carries (Services, PDB, anti-affinity)."""
+    return {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: DATA_COMPONENT}
+
+
+def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
+    """The node agent's configuration for the members of ``group`` (docs/agent.md)."""
+    provider_options = {str(k): str(val) for k, val in v["mariadb"]["providerOptions"].items()}
+    if group.segment:
+        provider_options["gmcast.segment"] = str(group.segment)
+    return {
+        "name": "${POD_NAME}",
+        "listen": f"0.0.0.0:{v['agent']['port']}",
+        "token_file": f"{SECRETS_DIR}/agent-token",
+        "credentials_file": f"{SECRETS_DIR}/client.cnf",
+        "init_file": f"{SECRETS_DIR}/init.sql",
+        "mariadbd": "/usr/sbin/mariadbd",
+        "install_db": "/usr/bin/mariadb-install-db",
+        "rundir": "/run/galeractl",
+        "start": "join",
+        "restart": "always",
+        "stop_timeout": v["agent"]["stopTimeout"],
+        "health": {"donor_ok": v["agent"]["donorOk"], "require_writable": False},
+        "server": {
+            "cluster_name": v["name"],
+            "datadir": "/var/lib/mysql",
+            "socket": "/run/mysqld/mysqld.sock",
+            "pid_file": "/run/mysqld/mysqld.pid",
+            "log_error": "/var/lib/mysql/mariadb.err",
+            "node_address": "${POD_IP}",
+            "peers": peers(v),
+            "port": v["ports"]["mysql"],
+            "galera_port": v["ports"]["galera"],
+            "ist_port": v["ports"]["ist"],
+            "sst_port": v["ports"]["sst"],
+            "weight": group.weight,
+            "gcache_size": v["mariadb"]["gcacheSize"],
+            "sst_method": v["mariadb"]["sstMethod"],
+            "provider": "/usr/lib/galera/libgalera_smm.so",
+            "secrets_file": f"{SECRETS_DIR}/sst.cnf",
+            "innodb_buffer_pool_size": v["mariadb"]["innodbBufferPoolSize"],
+            "innodb_log_file_size": v["mariadb"]["innodbLogFileSize"],
+            "applier_threads": v["mariadb"]["applierThreads"],
+            "provider_options": provider_options,
+            "extra": {str(k): str(val) for k, val in v["mariadb"]["options"].items()},
+        },
+    }
+
+
+def _alert_rules() -> Any:
+    for base in (templates_dir().parent / "monitoring", templates_dir() / "monitoring"):
+        path = base / "galera-alerts.yaml"
+        if path.is_file():
+            return _load_yaml(path)
+    raise InvalidInput("monitoring/galera-alerts.yaml not found next to the templates")
+
+
+def _context(v: dict[str, Any]) -> dict[str, Any]:
+    image = f"{v['image']['repository']}:{v['image']['tag']}"
+    selector = cluster_selector(v)
+    labels = cluster_labels(v)
+    rendered = []
+    for g in groups(v):
+        agent_yaml = yaml.safe_dump(agent_config(v, g), sort_keys=False)
+        group_labels = {**labels, COMPONENT_LABEL: DATA_COMPONENT, GROUP_LABEL: g.name or "default"}
+        config_hash = hashlib.sha256(agent_yaml.encode()).hexdigest()[:16]
+        rendered.append(
+            {
+                "name": g.name,
+                "sts": g.sts,
+                "replicas": g.replicas,
+                "zone": g.zone,
+                "node_selector": g.node_selector,
+                "configmap": f"{g.sts}-agent",
+                "agent_yaml": agent_yaml,
+                "labels": group_labels,
+                "selector": {**selector, GROUP_LABEL: g.name or "default"},
+                "pod_labels": {**v["podLabels"], **group_labels},
+                "pod_annotations": {**v["podAnnotations"], CONFIG_HASH: config_hash},
+            }
+        )
+
+    def monitoring_labels(extra: dict[str, str]) -> dict[str, str]:
+        return {**labels, **extra}
+
+    return {
+        "v": v,
+        "image": image,
+        "groups": rendered,
+        "peers": peers(v),
+        "peers_service": peers_service(v),
+        "cluster_labels": labels,
+        "cluster_selector": selector,
+        "arbitrator_name": f"{v['name']}-arbitrator",
+        "arbitrator_labels": {
+            CLUSTER_LABEL: v["name"],
+            COMPONENT_LABEL: ARBITRATOR_COMPONENT,
+            "app.kubernetes.io/name": "galera",
+            "app.kubernetes.io/instance": v["name"],
+        },
+        "exporter_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: EXPORTER_COMPONENT},
+        "monitoring_labels": monitoring_labels,
+    }
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    text = env.get_template(f"{KUBE_DIR}/{name}").render(**context)
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def objects(values: dict[str, Any], source: str = "values") -> list[dict[str, Any]]:
+    """Every Kubernetes object of the cluster, in the order ``kubectl apply`` should see them."""
+    v = validate(values, source)
+    context = _context(v)
+    env = environment()
+    out: list[dict[str, Any]] = []
+    for group in context["groups"]:
+        out += _render(env, "configmap.yaml.j2", {**context, "group": group})
+    out += _render(env, "services.yaml.j2", context)
+    out += _render(env, "pdb.yaml.j2", context)
+    for group in context["groups"]:
+        out += _render(env, "statefulset.yaml.j2", {**context, "group": group})
+    if arbitrator_enabled(v):
+        out += _render(env, "arbitrator.yaml.j2", context)
+    if v["monitoring"]["serviceMonitor"]["enabled"]:
+        out += _render(env, "servicemonitor.yaml.j2", context)
+    if v["monitoring"]["prometheusRule"]["enabled"]:
+        out += _render(env, "prometheusrule.yaml.j2", {**context, "alert_rules": _alert_rules()})
+    return out
+
+
+def file_name(obj: dict[str, Any]) -> str:
+    """``<kind>-<name>.yaml``, the file an object is written to by ``render -o DIR``."""
+    return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the agent configuration) as readable literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(objs: list[dict[str, Any]]) -> str:
+    """A multi-document YAML stream, stable for golden files and diffs."""
+    return "".join(
+        "---\n" + yaml.dump(o, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
+        for o in objs
+    )
