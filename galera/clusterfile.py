@@ -56,6 +56,12 @@ class ClusterSpec:
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     sandbox: dict[str, Any] = field(default_factory=dict)
+    # Set when the members were discovered rather than read from a file (Kubernetes): the
+    # credentials and agent token read from the cluster's Secret, and the platform object
+    # that stores progress, restarts members and records events (galera.platforms).
+    secret_credentials: Credentials | None = field(default=None, repr=False)
+    secret_token: str | None = field(default=None, repr=False)
+    platform: Any = field(default=None, repr=False, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -70,6 +76,8 @@ class ClusterSpec:
 
     def credentials(self) -> Credentials:
         """Read the SQL credentials from where the file says they are."""
+        if self.secret_credentials is not None:
+            return self.secret_credentials
         if self.credentials_file is not None:
             return read_option_file(self.credentials_file)
         assert self.user is not None and self.password_env is not None
@@ -82,6 +90,8 @@ class ClusterSpec:
 
     def agent_token(self) -> str | None:
         """The bearer token for mutating agent endpoints, or None if none is configured."""
+        if self.secret_token:
+            return self.secret_token
         if self.token_env:
             token = os.environ.get(self.token_env)
             if token:
@@ -106,23 +116,28 @@ def _option_value(raw: str) -> str:
 
 def read_option_file(path: Path) -> Credentials:
     """Read ``user`` and ``password`` from the ``[client]`` group of a MySQL option file."""
-    parser = configparser.ConfigParser(allow_no_value=True, interpolation=None, strict=False)
     try:
         text = path.read_text()
     except OSError as e:
         raise InvalidInput(f"credentials file {path}: {e.strerror}") from None
+    return parse_option_text(text, f"credentials file {path}")
+
+
+def parse_option_text(text: str, source: str) -> Credentials:
+    """``user`` and ``password`` of the ``[client]`` group of option-file text; ``source``
+    names where the text came from in errors (never the text itself)."""
+    parser = configparser.ConfigParser(allow_no_value=True, interpolation=None, strict=False)
     try:
-        parser.read_string(text, source=str(path))
+        parser.read_string(text, source=source)
     except configparser.Error as e:
-        raise InvalidInput(
-            f"credentials file {path}: not an option file ({str(e).splitlines()[0]})"
-        ) from None
+        first = str(e).splitlines()[0].split(":")[0]
+        raise InvalidInput(f"{source}: not an option file ({first})") from None
     if not parser.has_section("client"):
-        raise InvalidInput(f"credentials file {path}: no [client] group")
+        raise InvalidInput(f"{source}: no [client] group")
     user = _option_value(parser.get("client", "user", fallback="") or "")
     password = _option_value(parser.get("client", "password", fallback="") or "")
     if not user:
-        raise InvalidInput(f"credentials file {path}: [client] has no user")
+        raise InvalidInput(f"{source}: [client] has no user")
     return Credentials(user, password)
 
 

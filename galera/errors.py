@@ -50,3 +50,7 @@ class UnsafeOperation(GaleraError):
 
 class OperationFailed(GaleraError):
     """An operation was attempted and did not succeed (a process failed to start, a timeout)."""
+
+
+class Conflict(OperationFailed):
+    """A compare-and-swap write lost: somebody else changed the record since we read it."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from galera.errors import AccessDenied, GaleraError, InvalidInput
+
+if TYPE_CHECKING:
+    from galera.clusterfile import ClusterSpec
 
 EXIT_UNHEALTHY = 1
 EXIT_BAD_INPUT = 2
@@ -60,13 +64,93 @@ def assignments(items: tuple[str, ...], option: str, what: str = "NAME=VALUE") -
     return pairs
 
 
-cluster_option = click.option(
-    "-c",
-    "--cluster",
-    "cluster",
-    metavar="FILE",
-    help="Cluster file (default: $GALERACTL_CLUSTER, then the sandbox's).",
-)
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"kube.{param.name}"] = value
+    return value
+
+
+_CLUSTER_OPTIONS = [
+    click.option(
+        "-c",
+        "--cluster",
+        "cluster",
+        metavar="FILE",
+        help="Cluster file (default: $GALERACTL_CLUSTER, then the sandbox's).",
+    ),
+    click.option(
+        "--kube",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember,
+        envvar="GALERACTL_KUBE",
+        help="The cluster runs on Kubernetes: its members are the pods of --statefulset "
+        "(in-cluster config, or the kubeconfig).",
+    ),
+    click.option(
+        "--statefulset",
+        default="galera",
+        show_default=True,
+        expose_value=False,
+        callback=_remember,
+        metavar="NAME",
+        help="With --kube: the cluster's name (StatefulSets labelled galeractl.io/cluster=NAME, "
+        "or the StatefulSet called NAME).",
+    ),
+    click.option(
+        "-n",
+        "--namespace",
+        expose_value=False,
+        callback=_remember,
+        help="With --kube: the namespace (default: the context's, or the pod's own).",
+    ),
+    click.option("--kubeconfig", expose_value=False, callback=_remember, metavar="FILE"),
+    click.option("--context", expose_value=False, callback=_remember, metavar="NAME"),
+    click.option(
+        "--kube-api",
+        expose_value=False,
+        callback=_remember,
+        metavar="URL",
+        help="With --kube: talk to this API URL without credentials (e.g. kubectl proxy).",
+    ),
+    click.option(
+        "--secrets-dir",
+        expose_value=False,
+        callback=_remember,
+        metavar="DIR",
+        help="With --kube: client.cnf and agent-token here (default: read the cluster's Secret).",
+    ),
+]
+
+
+def cluster_option(func: Any) -> Any:
+    """-c FILE, or --kube and how to reach the cluster on Kubernetes."""
+    for decorator in reversed(_CLUSTER_OPTIONS):
+        func = decorator(func)
+    return func
+
+
+def load_spec(cluster: str | None) -> ClusterSpec:
+    """The cluster: discovered on Kubernetes with --kube, else read from the cluster file."""
+    meta = click.get_current_context().meta
+    if meta.get("kube.kube"):
+        if cluster:
+            raise InvalidInput("-c FILE and --kube exclude each other")
+        from galera.platforms.kubernetes import Kubernetes, Target
+
+        secrets = meta.get("kube.secrets_dir")
+        target = Target(
+            cluster=meta.get("kube.statefulset") or "galera",
+            namespace=meta.get("kube.namespace"),
+            kubeconfig=meta.get("kube.kubeconfig"),
+            context=meta.get("kube.context"),
+            api_url=meta.get("kube.kube_api"),
+            secrets_dir=Path(secrets) if secrets else None,
+        )
+        return Kubernetes(target).spec()
+
+    return load_spec(cluster)
+
+
 output_option = click.option(
     "-o",
     "--output",

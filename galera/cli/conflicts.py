@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import cluster_option, cluster_path, output_option
+from galera.cli.common import cluster_option, load_spec, output_option
 from galera.errors import InvalidInput
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -73,11 +73,10 @@ def _table(data: dict[str, Any]) -> str:
 def conflicts(cluster: str | None, fmt: str, since: str, top: int, enable_logging: bool) -> None:
     """Certification failures and BF aborts per member, and the conflicting tables and
     statements read from the members' error logs (through their agents)."""
-    from galera import clusterfile
     from galera.controller import conflicts as workflow
 
     window = parse_duration(since)
-    spec = clusterfile.load(cluster_path(cluster))
+    spec = load_spec(cluster)
     if enable_logging:
         workflow.enable_logging(spec)
     output.emit(workflow.report(spec, window, top), fmt, _table)

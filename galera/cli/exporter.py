@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from galera.cli.common import assignments, cluster_option, cluster_path
+from galera.cli.common import assignments, cluster_option, load_spec
 from galera.errors import InvalidInput
 
 
@@ -42,31 +42,13 @@ def exporter(
     """Serve mysqld_exporter-compatible Galera series and cluster-wide ones (quorum margin,
     split brain, member availability) until SIGTERM. A member that does not answer is
     ``mysql_up 0``; the scrape never fails because of it."""
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    from galera import clusterfile
-    from galera.exporter.collector import GaleraCollector
-
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InvalidInput(f"--listen: expected ADDR:PORT, got {listen!r}")
+    address(listen)
     const = assignments(labels, "--label")
     for name in const:
         if not name.isidentifier() or name == "member":
             raise InvalidInput(f"--label {name}: a label name, and not 'member'")
-    spec = clusterfile.load(cluster_path(cluster))
-    registry = CollectorRegistry()
-    from galera.exporter.conflicts import ConflictWatcher
-
-    watcher = None
-    if spec.agent_token() and any(m.agent for m in spec.members):
-        watcher = ConflictWatcher(spec, interval=conflict_interval)
-        watcher.start()
-    registry.register(GaleraCollector(spec, const, watcher))
-    try:
-        server, _thread = start_http_server(int(port), addr=host or "0.0.0.0", registry=registry)
-    except OSError as e:
-        raise InvalidInput(f"--listen {listen}: {e.strerror}") from None
+    spec = load_spec(cluster)
+    serve(spec, listen, const, conflict_interval)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: Any) -> None:
@@ -76,4 +58,32 @@ def exporter(
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"serving /metrics on {listen} for {len(spec.members)} members", err=True)
     stop.wait()
-    server.shutdown()
+
+
+def serve(spec: Any, listen: str, const: dict[str, str], conflict_interval: float = 30.0) -> Any:
+    """Start serving /metrics for ``spec`` in background threads; the collector."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from galera.exporter.collector import GaleraCollector
+    from galera.exporter.conflicts import ConflictWatcher
+
+    host, port = address(listen)
+    registry = CollectorRegistry()
+    watcher = None
+    if spec.agent_token() and any(m.agent for m in spec.members):
+        watcher = ConflictWatcher(spec, interval=conflict_interval)
+        watcher.start()
+    collector = GaleraCollector(spec, const, watcher)
+    registry.register(collector)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as e:
+        raise InvalidInput(f"--listen {listen}: {e.strerror}") from None
+    return collector
+
+
+def address(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--listen: expected ADDR:PORT, got {listen!r}")
+    return host or "0.0.0.0", int(port)

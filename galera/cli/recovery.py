@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, confirmed
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, load_spec
 
 
 def emitter(fmt: str) -> Any:
@@ -45,7 +45,8 @@ def emitter(fmt: str) -> Any:
 
 def _confirm(yes: bool) -> Any:
     def confirm(plan: Any) -> bool:
-        return confirmed(yes, f"Bootstrap {plan.member} ({plan.position})?")
+        what = "new cluster" if plan.initialize else plan.position
+        return confirmed(yes, f"Bootstrap {plan.member} ({what})?")
 
     return confirm
 
@@ -76,6 +77,12 @@ def _confirm(yes: bool) -> Any:
     show_default=True,
     help="Seconds to wait for each stage (Primary, all Synced).",
 )
+@click.option(
+    "--initialize",
+    is_flag=True,
+    help="A brand-new cluster: when every member's data directory is empty, create it on "
+    "the first member (the others join by SST).",
+)
 def bootstrap(
     cluster: str | None,
     fmt: str,
@@ -84,6 +91,7 @@ def bootstrap(
     allow_missing: int,
     force_member: str | None,
     timeout: float,
+    initialize: bool,
 ) -> None:
     """Re-form the cluster after a full outage from its most advanced member.
 
@@ -91,14 +99,17 @@ def bootstrap(
     reported no position, or when members belong to different histories. Exit 0 when the
     cluster ends healthy (or, with --dry-run, when a bootstrap would go ahead).
     """
-    from galera import clusterfile
     from galera.controller import bootstrap as workflow
 
-    spec = clusterfile.load(cluster_path(cluster))
+    spec = load_spec(cluster)
     if force_member is not None:
         spec.member(force_member)
     options = workflow.Options(
-        dry_run=dry_run, allow_missing=allow_missing, force_member=force_member, timeout=timeout
+        dry_run=dry_run,
+        allow_missing=allow_missing,
+        force_member=force_member,
+        initialize=initialize,
+        timeout=timeout,
     )
     emit = emitter(fmt)
     try:
@@ -117,10 +128,9 @@ def bootstrap(
 @click.option("--timeout", type=float, default=300.0, show_default=True)
 def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: float) -> None:
     """Start stopped MEMBERS (default: all that are down) in join mode while a Primary runs."""
-    from galera import clusterfile
     from galera.controller import rejoin as workflow
 
-    spec = clusterfile.load(cluster_path(cluster))
+    spec = load_spec(cluster)
     workflow.run(spec, list(members) or None, emitter(fmt), timeout=timeout)
 
 
@@ -148,6 +158,18 @@ def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: flo
     show_default=True,
     help="Seconds a member stays down before it is rejoined.",
 )
+@click.option(
+    "--initialize",
+    is_flag=True,
+    help="Create a brand-new cluster when every member's data directory is empty and no "
+    "bootstrap was ever recorded for it (first installation).",
+)
+@click.option(
+    "--metrics",
+    metavar="ADDR:PORT",
+    default=None,
+    help="Also serve the exporter's /metrics here (members rediscovered every cycle).",
+)
 @click.option("--cycles", type=click.IntRange(1), default=None, hidden=True)
 def controller(
     cluster: str | None,
@@ -155,6 +177,8 @@ def controller(
     interval: float,
     no_primary_grace: float,
     member_down_grace: float,
+    initialize: bool,
+    metrics: str | None,
     cycles: int | None,
 ) -> None:
     """Watch the cluster and recover it automatically: rejoin members that stay down while a
@@ -162,16 +186,28 @@ def controller(
     bootstraps while any member is Primary; never acts on a split brain."""
     import logging
 
-    from galera import clusterfile
     from galera.controller import loop
     from galera.domain import autopilot
 
     logging.getLogger("galera").setLevel(logging.INFO)
-    spec = clusterfile.load(cluster_path(cluster))
+    on_refresh = None
+    if metrics:
+        from galera.cli.exporter import address, serve
+
+        address(metrics)
+    spec = load_spec(cluster)
+    if metrics:
+        collector = serve(spec, metrics, {})
+
+        def on_refresh(fresh: Any) -> None:
+            collector.spec = fresh
+
     loop.run(
         spec,
         autopilot.Grace(no_primary_grace, member_down_grace),
         interval,
         emitter(fmt),
         cycles=cycles,
+        initialize=initialize,
+        on_refresh=on_refresh,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, confirmed
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, load_spec
 from galera.cli.common import assignments as parse_assignments
 from galera.cli.recovery import emitter
 from galera.errors import InvalidInput
@@ -64,11 +64,11 @@ def _run(
     drain_seconds: float,
     allow_sst: bool,
     settings: dict[str, str],
+    image: str | None = None,
 ) -> None:
-    from galera import clusterfile
     from galera.controller import rolling
 
-    spec = clusterfile.load(cluster_path(cluster))
+    spec = load_spec(cluster)
     names = tuple(n.strip() for n in members.split(",") if n.strip())
     options = rolling.Options(
         members=names,
@@ -78,6 +78,7 @@ def _run(
         step_timeout=step_timeout,
         drain_seconds=drain_seconds,
         allow_sst=allow_sst,
+        image=image,
     )
 
     def confirm(order: list[str]) -> bool:
@@ -120,6 +121,13 @@ def rolling_restart(
     metavar="OPTION=VALUE",
     help="A mysqld/wsrep option to apply (repeatable); validated by mariadbd first.",
 )
+@click.option(
+    "--image",
+    metavar="IMAGE",
+    default=None,
+    help="With --kube: the new node image; the StatefulSet is patched (OnDelete) and pods "
+    "are replaced one at a time in the safe order.",
+)
 def upgrade(
     cluster: str | None,
     fmt: str,
@@ -131,6 +139,7 @@ def upgrade(
     drain_seconds: float,
     allow_sst: bool,
     options_set: tuple[str, ...],
+    image: str | None,
 ) -> None:
     """A rolling restart that applies new server options on each member.
 
@@ -138,8 +147,10 @@ def upgrade(
     malformed options are rejected with exit 2 and nothing changes.
     """
     settings = parse_assignments(options_set, "--set", "OPTION=VALUE")
-    if not settings and not resume:
-        raise InvalidInput("upgrade needs at least one --set OPTION=VALUE")
+    if not settings and not image and not resume:
+        raise InvalidInput("upgrade needs --image IMAGE or at least one --set OPTION=VALUE")
+    if image is not None and (not image.strip() or any(c.isspace() for c in image)):
+        raise InvalidInput(f"--image {image!r}: not an image reference")
     _run(
         cluster,
         fmt,
@@ -151,4 +162,5 @@ def upgrade(
         drain_seconds,
         allow_sst,
         settings,
+        image,
     )

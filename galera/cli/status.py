@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, cluster_path, output_option
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, load_spec, output_option
 
 
 def _agent_note(agent: dict[str, Any] | None) -> str:
@@ -75,12 +75,11 @@ def status(cluster: str | None, fmt: str) -> None:
 
     Exit code 0 when the cluster is healthy, 1 when it is anything less, 2 on bad input.
     """
-    from galera import clusterfile
     from galera.controller import observe
     from galera.controller.progress import Progress
     from galera.domain import report
 
-    spec = clusterfile.load(cluster_path(cluster))
+    spec = load_spec(cluster)
     data = report.status_report(observe.confirmed_snapshot(spec))
     progress = Progress.load(spec)
     if progress.in_flight:
@@ -105,11 +104,10 @@ def quorum(cluster: str | None, fmt: str, if_down: str | None) -> None:
     With --if-down MEMBER: exit 0 when the rest keeps quorum even if MEMBER crashes, 1 when
     it does not, 2 on bad input (such as an unknown member).
     """
-    from galera import clusterfile
     from galera.controller import observe
     from galera.domain import quorum as quorum_model
 
-    spec = clusterfile.load(cluster_path(cluster))
+    spec = load_spec(cluster)
     if if_down is not None:
         spec.member(if_down)
     snap = observe.confirmed_snapshot(spec)

@@ -87,6 +87,8 @@ def run(
     Raises :class:`Refused` when the plan refuses (nothing changed), and
     :class:`OperationFailed` when a step fails (the progress record says where).
     """
+    if spec.platform is not None and not options.dry_run:
+        emit = spec.platform.emitter(emit)
     clients = members.agents(spec)
     progress = Progress.load(spec)
     if progress.in_flight and progress.member in clients:

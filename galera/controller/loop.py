@@ -16,6 +16,7 @@ from typing import Any
 
 from galera.clusterfile import ClusterSpec
 from galera.controller import bootstrap, members, observe, rejoin
+from galera.controller.progress import Progress
 from galera.domain import autopilot, quorum
 from galera.errors import GaleraError
 
@@ -66,14 +67,34 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
     )
 
 
+def may_initialize(spec: ClusterSpec, allowed: bool) -> bool:
+    """A brand-new cluster may be created only when asked for and only once: if a bootstrap
+    record exists, the cluster held data before, and empty data directories everywhere
+    mean lost or wrongly mounted volumes, which a person must look at."""
+    if not allowed:
+        return False
+    record = Progress.load(spec, "bootstrap")
+    return not record.data
+
+
 def run(
     spec: ClusterSpec,
     grace: autopilot.Grace,
     interval: float,
     emit: Emit,
     cycles: int | None = None,
+    initialize: bool = False,
+    on_refresh: Callable[[ClusterSpec], None] | None = None,
 ) -> None:
-    """Watch forever (or ``cycles`` times). Every decision is logged and emitted."""
+    """Watch forever (or ``cycles`` times). Every decision is logged and emitted.
+
+    On a platform (Kubernetes) each cycle first takes or renews the Lease: a controller that
+    does not hold it stands by and changes nothing. Members are rediscovered every cycle
+    (a replaced pod has a new address) and every decision is also a Kubernetes Event.
+    """
+    platform = spec.platform
+    if platform is not None:
+        emit = platform.emitter(emit)
     clock = Clock()
     last = ""
     count = 0
@@ -81,6 +102,19 @@ def run(
         count += 1
         now = time.monotonic()
         try:
+            if platform is not None:
+                held, holder = platform.acquire_lease(duration=max(15, int(interval * 3)))
+                if not held:
+                    reason = f"{holder} holds the Lease; standing by"
+                    if reason != last:
+                        log.info("%s", reason)
+                        emit({"event": "standby", "holder": holder, "reason": reason})
+                        last = reason
+                    time.sleep(interval)
+                    continue
+                spec = platform.spec()
+                if on_refresh is not None:
+                    on_refresh(spec)
             observed = observe_cycle(spec, clock, now)
             decision = autopilot.decide(observed, grace)
         except GaleraError as e:
@@ -100,7 +134,8 @@ def run(
             last = decision.reason
         try:
             if decision.kind is autopilot.Kind.BOOTSTRAP:
-                bootstrap.run(spec, bootstrap.Options(), lambda _plan: True, emit)
+                options = bootstrap.Options(initialize=may_initialize(spec, initialize))
+                bootstrap.run(spec, options, lambda _plan: True, emit)
                 clock.no_primary_since = None
             elif decision.kind is autopilot.Kind.REJOIN:
                 rejoin.run(spec, list(decision.members), emit)

@@ -1,7 +1,13 @@
-"""The record of an operation in flight (a bootstrap), so that a rerun can finish it.
+"""The record of an operation in flight (a bootstrap, a rollout), so that a rerun can finish it.
 
-Stored next to the cluster file as ``<name>.bootstrap.json`` (for the sandbox, in its
-directory). Written atomically after every step; ``status`` shows it while it is in flight.
+Where it is kept depends on the platform: next to the cluster file as
+``<name>.<operation>.json`` (VMs, the sandbox), or in a ConfigMap written with
+``resourceVersion`` compare-and-swap (Kubernetes). Written after every step; ``status``
+shows a bootstrap while it is in flight.
+
+Every run carries a random ``run`` id. A compare-and-swap conflict with a record of the same
+run (our own earlier write whose answer was lost) is retried; a conflict with another run
+means a second galeractl is at work, and this one stops.
 """
 
 from __future__ import annotations
@@ -9,11 +15,26 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from galera.clusterfile import ClusterSpec
+from galera.errors import Conflict, UnsafeOperation
+
+
+class Store(Protocol):
+    """Where one operation's record lives. ``version`` is opaque (None: not yet written)."""
+
+    def read(self) -> tuple[dict[str, Any], str | None]: ...
+
+    def write(self, data: dict[str, Any], version: str | None) -> str | None:
+        """Write if the record is still at ``version``; :class:`Conflict` otherwise."""
+        ...
+
+    @property
+    def where(self) -> str: ...
 
 
 def path_for(spec: ClusterSpec, operation: str = "bootstrap") -> Path:
@@ -21,18 +42,52 @@ def path_for(spec: ClusterSpec, operation: str = "bootstrap") -> Path:
 
 
 @dataclass
-class Progress:
+class FileStore:
+    """A JSON file replaced atomically; one galeractl per cluster file is assumed."""
+
     path: Path
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def read(self) -> tuple[dict[str, Any], str | None]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            data = {}
+        return (data if isinstance(data, dict) else {}), None
+
+    def write(self, data: dict[str, Any], version: str | None) -> str | None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, self.path)
+        return None
+
+
+def store_for(spec: ClusterSpec, operation: str) -> Store:
+    if spec.platform is not None:
+        store: Store = spec.platform.progress_store(operation)
+        return store
+    return FileStore(path_for(spec, operation))
+
+
+@dataclass
+class Progress:
+    store: Store
     data: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
 
     @classmethod
     def load(cls, spec: ClusterSpec, operation: str = "bootstrap") -> Progress:
-        path = path_for(spec, operation)
-        try:
-            data = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            data = {}
-        return cls(path, data if isinstance(data, dict) else {})
+        store = store_for(spec, operation)
+        data, version = store.read()
+        return cls(store, data, version)
+
+    @property
+    def path(self) -> Path:
+        assert isinstance(self.store, FileStore)
+        return self.store.path
 
     @property
     def in_flight(self) -> bool:
@@ -43,16 +98,19 @@ class Progress:
         value = self.data.get("member")
         return str(value) if value else None
 
-    def begin(self, member: str, position: str, reason: str) -> None:
+    def start(self, **data: Any) -> None:
+        """A new run: a fresh record with its own run id."""
         self.data = {
             "state": "in_progress",
-            "member": member,
-            "position": position,
-            "reason": reason,
+            "run": uuid.uuid4().hex,
             "started_at": time.time(),
             "steps": [],
+            **data,
         }
         self.save()
+
+    def begin(self, member: str, position: str, reason: str) -> None:
+        self.start(member=member, position=position, reason=reason)
 
     def step(self, name: str, **info: Any) -> None:
         self.data.setdefault("steps", []).append({"step": name, "at": time.time(), **info})
@@ -63,9 +121,17 @@ class Progress:
         self.save()
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2))
-        os.replace(tmp, self.path)
+        try:
+            self.version = self.store.write(self.data, self.version)
+        except Conflict:
+            current, version = self.store.read()
+            if current and current.get("run") != self.data.get("run"):
+                raise UnsafeOperation(
+                    f"the record in {self.store.where} was changed by another run "
+                    f"(state {current.get('state')!r}): another galeractl is at work; "
+                    "stopping here"
+                ) from None
+            self.version = self.store.write(self.data, version)
 
     def summary(self) -> dict[str, Any]:
         steps = self.data.get("steps") or []

@@ -36,6 +36,7 @@ class Options:
     drain_seconds: float = 2.0
     allow_sst: bool = False
     expected_downtime: float = 10.0
+    image: str | None = None
 
 
 class Stopped(UnsafeOperation):
@@ -56,15 +57,25 @@ def _write_rate(spec: ClusterSpec, before: Any, seconds: float = 0.5) -> float:
 def run(
     spec: ClusterSpec, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
 ) -> dict[str, Any]:
+    platform = spec.platform
+    if options.image and platform is None:
+        raise InvalidInput(
+            "--image needs --kube: on VMs and in the sandbox the installed mariadbd is used "
+            "(upgrade the package, then run a rolling restart)"
+        )
+    if platform is not None and not options.dry_run:
+        emit = platform.emitter(emit)
     clients = members.agents(spec)
     for name in options.members:
         spec.member(name)
     progress = Progress.load(spec, OPERATION)
+    image = options.image
     if options.resume:
         if not progress.in_flight:
             raise InvalidInput("no interrupted rollout to resume")
         order = [str(n) for n in progress.data["order"]]
         settings = {str(k): str(v) for k, v in progress.data.get("options", {}).items()}
+        image = progress.data.get("image") or None
     else:
         if progress.in_flight:
             raise UnsafeOperation(
@@ -98,16 +109,9 @@ def run(
             return summary
         if not confirm(order):
             raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
-        progress.data = {
-            "state": "in_progress",
-            "order": order,
-            "options": settings,
-            "done": [],
-            "current": None,
-            "started_at": time.time(),
-            "steps": [],
-        }
-        progress.save()
+        progress.start(order=order, options=settings, image=image, done=[], current=None)
+    if image:
+        platform.set_image(image, emit)  # OnDelete: no pod restarts until we delete it
 
     done: list[str] = list(progress.data.get("done", []))
     for name in order:
@@ -115,7 +119,7 @@ def run(
             emit({"event": "skipped", "member": name, "reason": "done before the interruption"})
             continue
         try:
-            _restart_member(spec, clients, progress, name, settings, options, emit)
+            spec = _restart_member(spec, clients, progress, name, settings, options, emit)
         except GaleraError as e:
             progress.finish("failed", failed_member=name, error=str(e))
             raise
@@ -139,7 +143,10 @@ def _restart_member(
     settings: dict[str, str],
     options: Options,
     emit: Emit,
-) -> None:
+) -> ClusterSpec:
+    """One member: gates, drain, graceful stop, start (or pod replacement), Synced again.
+    Returns the cluster as it is afterwards (on Kubernetes the pod has a new address)."""
+    platform = spec.platform
     client = clients[name]
     interrupted = progress.data.get("current") == name and progress.data.get("current_step") in (
         "stopped",
@@ -168,6 +175,9 @@ def _restart_member(
                 f"stopped before {name}: {ist.reason} (--allow-sst to accept)", member=name
             )
         progress.data["current"] = name
+        progress.data["current_step"] = None
+        if platform is not None:
+            progress.data["pod_uid"] = platform.pod_uid(name)
         progress.save()
         if settings:
             client.configure(settings, apply=True)
@@ -179,10 +189,22 @@ def _restart_member(
         progress.data["current_step"] = "stopped"
         progress.save()
         emit({"event": "stopped", "member": name})
-    state = (client.status().get("process") or {}).get("state")
-    if state != "running":
-        client.start("join")
-        emit({"event": "started", "member": name})
+    if platform is not None:
+        # The pod is replaced by the StatefulSet with the current template; its agent
+        # starts mariadbd in join mode (IST from the grastate the graceful stop left).
+        spec = platform.restart_member(
+            name, emit, options.step_timeout, previous_uid=progress.data.get("pod_uid")
+        )
+        clients.update(members.agents(spec))
+        client = clients[name]
+        progress.data["current_step"] = "started"
+        progress.save()
+        emit({"event": "started", "member": name, "how": "pod replaced"})
+    else:
+        state = (client.status().get("process") or {}).get("state")
+        if state != "running":
+            client.start("join")
+            emit({"event": "started", "member": name})
     names = [o.name for o in snapshot.data_members]
     try:
         waiting.wait_for(spec, names, timeout=options.step_timeout, what=f"{name} back and Synced")
@@ -190,3 +212,4 @@ def _restart_member(
         tail = (client.status().get("process") or {}).get("error_log_tail") or []
         detail = f"; its error log ends: {' | '.join(tail[-3:])}" if tail else ""
         raise Stopped(f"{name} did not come back: {e.message}{detail}") from None
+    return spec

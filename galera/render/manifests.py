@@ -26,6 +26,7 @@ KUBE_DIR = "kubernetes"
 CLUSTER_LABEL = "galeractl.io/cluster"
 GROUP_LABEL = "galeractl.io/group"
 CONFIG_HASH = "galeractl.io/config-hash"
+WEIGHT_ANNOTATION = "galeractl.io/weight"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 DATA_COMPONENT = "database"
 ARBITRATOR_COMPONENT = "arbitrator"
@@ -263,7 +264,11 @@ def _context(v: dict[str, Any]) -> dict[str, Any]:
                 "labels": group_labels,
                 "selector": {**selector, GROUP_LABEL: g.name or "default"},
                 "pod_labels": {**v["podLabels"], **group_labels},
-                "pod_annotations": {**v["podAnnotations"], CONFIG_HASH: config_hash},
+                "pod_annotations": {
+                    **v["podAnnotations"],
+                    CONFIG_HASH: config_hash,
+                    WEIGHT_ANNOTATION: str(g.weight),
+                },
             }
         )
 

@@ -1,0 +1,567 @@
+"""Kubernetes: a Galera cluster is the pods of its StatefulSets (one per member group).
+
+The adapter is thin: it discovers the members (pod IPs, ports, weights, the arbitrator), reads
+the credentials from the cluster's Secret, restarts a member by deleting its pod (the
+StatefulSet is ``OnDelete``, so nothing else replaces pods), patches the pod template for an
+upgrade, keeps operation records in ConfigMaps with ``resourceVersion`` compare-and-swap,
+holds a Lease so that one controller acts at a time, and turns decisions into Events.
+Every decision stays in the controller and the domain.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
+from galera.errors import (
+    AccessDenied,
+    Conflict,
+    GaleraError,
+    InvalidInput,
+    MemberUnreachable,
+    OperationFailed,
+)
+from galera.render.manifests import (
+    ARBITRATOR_COMPONENT,
+    CLUSTER_LABEL,
+    COMPONENT_LABEL,
+    DATA_COMPONENT,
+    WEIGHT_ANNOTATION,
+)
+
+log = logging.getLogger("galera.kubernetes")
+Emit = Callable[[dict[str, Any]], None]
+CONTAINER = "mariadb"
+SERVICE_ACCOUNT_NS = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+# Events worth a Kubernetes Event: every decision and every change galeractl makes.
+EVENT_REASONS = {
+    "decision": "Decision",
+    "plan": "Plan",
+    "gate": "Gate",
+    "begin": "BootstrapBegin",
+    "marked": "BootstrapMark",
+    "started": "MemberStarted",
+    "stopped": "MemberStopped",
+    "pod_deleted": "PodDeleted",
+    "image_patched": "ImagePatched",
+    "synced": "MemberSynced",
+    "primary": "PrimaryFormed",
+    "summary": "Summary",
+    "failed": "Failed",
+    "lease": "Lease",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which cluster, and how to reach the API server."""
+
+    cluster: str = "galera"
+    namespace: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    api_url: str | None = None  # e.g. `kubectl proxy` (http://127.0.0.1:8001), or a test double
+    secrets_dir: Path | None = None
+    timeout: float = 10.0
+
+
+def _iso(t: float | None = None) -> str:
+    moment = datetime.datetime.fromtimestamp(time.time() if t is None else t, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: Any) -> float | None:
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if not value:
+        return None
+    text = str(value).replace("Z", "+00:00")
+    try:
+        return datetime.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+class Kubernetes:
+    """The platform object a discovered :class:`ClusterSpec` carries (``spec.platform``)."""
+
+    kind = "kubernetes"
+
+    def __init__(self, target: Target, api_client: Any = None) -> None:
+        from kubernetes import client
+
+        self.target = target
+        self.api = api_client or _api_client(target)
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self.coordination = client.CoordinationV1Api(self.api)
+        self.namespace = target.namespace or _default_namespace(target)
+        self.identity = f"{socket.gethostname()}-{os.getpid()}"
+        self._sets: list[dict[str, Any]] | None = None
+
+    # -- calls -------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One API call; failures become one-line errors that name what was attempted."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        kwargs.setdefault("_request_timeout", self.target.timeout)
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as e:
+            reason = _reason(e)
+            if e.status == 409:
+                raise Conflict(f"{what}: {reason}") from None
+            if e.status in (401, 403):
+                raise AccessDenied(f"{what}: {reason}") from None
+            if e.status == 404:
+                raise _NotFound(f"{what}: not found") from None
+            raise OperationFailed(f"{what}: {reason}") from None
+        except (HTTPError, OSError) as e:
+            raise MemberUnreachable(
+                f"Kubernetes API {self.api.configuration.host}: {e.__class__.__name__}"
+            ) from None
+
+    def _dict(self, obj: Any) -> dict[str, Any]:
+        data = self.api.sanitize_for_serialization(obj)
+        assert isinstance(data, dict)
+        return data
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def statefulsets(self, refresh: bool = False) -> list[dict[str, Any]]:
+        """The cluster's StatefulSets, by name: labelled with the cluster, or named after it."""
+        if self._sets is not None and not refresh:
+            return self._sets
+        selector = f"{CLUSTER_LABEL}={self.target.cluster}"
+        found = self._call(
+            f"list StatefulSets {selector} in {self.namespace}",
+            self.apps.list_namespaced_stateful_set,
+            self.namespace,
+            label_selector=selector,
+        )
+        sets = [self._dict(s) for s in found.items]
+        if not sets:
+            try:
+                one = self._call(
+                    f"read StatefulSet {self.target.cluster}",
+                    self.apps.read_namespaced_stateful_set,
+                    self.target.cluster,
+                    self.namespace,
+                )
+                sets = [self._dict(one)]
+            except _NotFound:
+                raise InvalidInput(
+                    f"no StatefulSet of cluster {self.target.cluster!r} in namespace "
+                    f"{self.namespace!r} (by label {selector} or by name)"
+                ) from None
+        self._sets = sorted(sets, key=lambda s: s["metadata"]["name"])
+        return self._sets
+
+    def pods(self) -> dict[str, dict[str, Any]]:
+        selector = f"{CLUSTER_LABEL}={self.target.cluster},{COMPONENT_LABEL}={DATA_COMPONENT}"
+        found = self._call(
+            f"list pods {selector}",
+            self.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=selector,
+        )
+        return {p.metadata.name: self._dict(p) for p in found.items}
+
+    def pod(self, name: str) -> dict[str, Any] | None:
+        try:
+            found = self._call(
+                f"read pod {name}", self.core.read_namespaced_pod, name, self.namespace
+            )
+        except _NotFound:
+            return None
+        return self._dict(found)
+
+    def spec(self) -> ClusterSpec:
+        """The cluster as galeractl's commands see it: one member per StatefulSet ordinal."""
+        sets = self.statefulsets(refresh=True)
+        pods = self.pods()
+        members: list[MemberSpec] = []
+        for sts in sets:
+            template = sts["spec"]["template"]
+            ports = _ports(template["spec"])
+            weight = int((template["metadata"].get("annotations") or {}).get(WEIGHT_ANNOTATION, 1))
+            service = sts["spec"].get("serviceName") or sts["metadata"]["name"]
+            for ordinal in range(int(sts["spec"].get("replicas", 1))):
+                name = f"{sts['metadata']['name']}-{ordinal}"
+                pod = pods.get(name)
+                host = ((pod or {}).get("status") or {}).get("podIP") or f"{name}.{service}"
+                pod_ports = _ports(pod["spec"]) if pod else ports
+                members.append(
+                    MemberSpec(
+                        name=name,
+                        host=host,
+                        port=pod_ports.get("mysql", 3306),
+                        agent=f"http://{host}:{pod_ports.get('agent', 8008)}",
+                        weight=weight,
+                    )
+                )
+        members += self._arbitrators()
+        credentials, token = self._secrets(sets[0])
+        return ClusterSpec(
+            path=Path(f"{self.namespace}.{self.target.cluster}.kube"),
+            name=self.target.cluster,
+            members=tuple(members),
+            secret_credentials=credentials,
+            secret_token=token,
+            platform=self,
+        )
+
+    def _arbitrators(self) -> list[MemberSpec]:
+        selector = f"{CLUSTER_LABEL}={self.target.cluster},{COMPONENT_LABEL}={ARBITRATOR_COMPONENT}"
+        found = self._call(
+            f"list Deployments {selector}",
+            self.apps.list_namespaced_deployment,
+            self.namespace,
+            label_selector=selector,
+        )
+        return [
+            MemberSpec(name=d.metadata.name, arbitrator=True)
+            for d in found.items
+            if (d.spec.replicas or 0) > 0
+        ]
+
+    def _secrets(self, sts: dict[str, Any]) -> tuple[Any, str | None]:
+        """The monitoring credentials and agent token: a mounted directory, else the Secret."""
+        directory = self.target.secrets_dir
+        if directory is not None:
+            token_path = directory / "agent-token"
+            token = token_path.read_text().strip() if token_path.exists() else None
+            return read_option_file(directory / "client.cnf"), token
+        volumes = sts["spec"]["template"]["spec"].get("volumes") or []
+        name = next((v["secret"]["secretName"] for v in volumes if "secret" in v), None)
+        if name is None:
+            raise InvalidInput(
+                f"StatefulSet {sts['metadata']['name']} mounts no Secret; pass --secrets-dir"
+            )
+        secret = self._call(
+            f"read Secret {name}", self.core.read_namespaced_secret, name, self.namespace
+        )
+        data = secret.data or {}
+        if "client.cnf" not in data:
+            raise InvalidInput(f"Secret {name} has no client.cnf (docs/kubernetes.md)")
+        text = base64.b64decode(data["client.cnf"]).decode()
+        credentials = parse_option_text(text, f"Secret {name} client.cnf")
+        token = (
+            base64.b64decode(data["agent-token"]).decode().strip()
+            if "agent-token" in data
+            else None
+        )
+        return credentials, token
+
+    # -- restarting and upgrading ----------------------------------------------------------
+
+    def restart_member(
+        self, name: str, emit: Emit, timeout: float, previous_uid: str | None = None
+    ) -> ClusterSpec:
+        """Delete the member's pod and wait for its replacement to run; the refreshed cluster.
+
+        With ``previous_uid`` (a resumed step) the pod is deleted only if it is still that pod:
+        a member is never restarted twice.
+        """
+        pod = self.pod(name)
+        uid = (pod or {}).get("metadata", {}).get("uid")
+        if pod is not None and (previous_uid is None or uid == previous_uid):
+            self._call(f"delete pod {name}", self.core.delete_namespaced_pod, name, self.namespace)
+            emit({"event": "pod_deleted", "member": name, "uid": uid})
+        deadline = time.monotonic() + timeout
+        gone = previous_uid or uid
+        while True:
+            pod = self.pod(name)
+            if pod is not None and pod["metadata"].get("uid") != gone:
+                status = pod.get("status") or {}
+                if status.get("phase") == "Running" and status.get("podIP"):
+                    return self.spec()
+            if time.monotonic() > deadline:
+                raise OperationFailed(
+                    f"pod {name} was not replaced and running within {timeout:.0f}s", member=name
+                )
+            time.sleep(0.5)
+
+    def pod_uid(self, name: str) -> str | None:
+        pod = self.pod(name)
+        return None if pod is None else pod["metadata"].get("uid")
+
+    def set_image(self, image: str, emit: Emit) -> list[str]:
+        """Point every StatefulSet's database container at ``image`` (OnDelete: nothing
+        restarts until galeractl deletes the pods). Returns the StatefulSets changed."""
+        changed = []
+        for sts in self.statefulsets(refresh=True):
+            containers = sts["spec"]["template"]["spec"]["containers"]
+            index = next((i for i, c in enumerate(containers) if c["name"] == CONTAINER), None)
+            if index is None:
+                raise InvalidInput(
+                    f"StatefulSet {sts['metadata']['name']} has no container {CONTAINER!r}"
+                )
+            strategy = (sts["spec"].get("updateStrategy") or {}).get("type")
+            if strategy != "OnDelete":
+                raise InvalidInput(
+                    f"StatefulSet {sts['metadata']['name']} has updateStrategy {strategy}; "
+                    "galeractl rolls out only OnDelete StatefulSets (it decides the order)"
+                )
+            if containers[index].get("image") == image:
+                continue
+            patch = [
+                {
+                    "op": "test",
+                    "path": f"/spec/template/spec/containers/{index}/name",
+                    "value": CONTAINER,
+                },
+                {
+                    "op": "replace",
+                    "path": f"/spec/template/spec/containers/{index}/image",
+                    "value": image,
+                },
+            ]
+            name = sts["metadata"]["name"]
+            self._call(
+                f"patch StatefulSet {name}",
+                self.apps.patch_namespaced_stateful_set,
+                name,
+                self.namespace,
+                patch,
+            )
+            emit({"event": "image_patched", "statefulset": name, "image": image})
+            changed.append(name)
+        self._sets = None
+        return changed
+
+    # -- records, lease, events ------------------------------------------------------------
+
+    def progress_store(self, operation: str) -> ConfigMapStore:
+        return ConfigMapStore(self, f"{self.target.cluster}-galeractl-{operation}")
+
+    def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
+        """Take or renew the cluster's Lease; (held, holder). Only the holder may act."""
+        name = f"{self.target.cluster}-galeractl"
+        now = _iso()
+        try:
+            lease = self._call(
+                f"read Lease {name}", self.coordination.read_namespaced_lease, name, self.namespace
+            )
+        except _NotFound:
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": name, "labels": {CLUSTER_LABEL: self.target.cluster}},
+                "spec": {
+                    "holderIdentity": self.identity,
+                    "leaseDurationSeconds": duration,
+                    "acquireTime": now,
+                    "renewTime": now,
+                    "leaseTransitions": 0,
+                },
+            }
+            try:
+                self._call(
+                    f"create Lease {name}",
+                    self.coordination.create_namespaced_lease,
+                    self.namespace,
+                    body,
+                )
+            except Conflict:
+                return False, "another controller (it created the Lease first)"
+            return True, self.identity
+        data = self._dict(lease)
+        spec = data.get("spec") or {}
+        holder = spec.get("holderIdentity")
+        renewed = _parse_time(spec.get("renewTime")) or 0.0
+        length = float(spec.get("leaseDurationSeconds") or duration)
+        if holder and holder != self.identity and renewed + length > time.time():
+            return False, str(holder)
+        if holder != self.identity:
+            spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+            spec["acquireTime"] = now
+        spec.update(holderIdentity=self.identity, renewTime=now, leaseDurationSeconds=duration)
+        data["spec"] = spec
+        try:
+            self._call(
+                f"update Lease {name}",
+                self.coordination.replace_namespaced_lease,
+                name,
+                self.namespace,
+                data,
+            )
+        except Conflict:
+            return False, "another controller (it renewed the Lease first)"
+        return True, self.identity
+
+    def record(self, event: dict[str, Any]) -> None:
+        """A Kubernetes Event on the StatefulSet for a decision or a change; never fatal."""
+        reason = EVENT_REASONS.get(str(event.get("event")))
+        if reason is None:
+            return
+        sts = (self._sets or self.statefulsets())[0]
+        warning = event.get("event") == "failed" or event.get("ok") is False
+        message = _message(event)
+        now = _iso()
+        body = {
+            "metadata": {"generateName": f"{sts['metadata']['name']}.galeractl."},
+            "involvedObject": {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet",
+                "name": sts["metadata"]["name"],
+                "namespace": self.namespace,
+                "uid": sts["metadata"].get("uid"),
+            },
+            "reason": reason,
+            "message": message[:1000],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": "galeractl"},
+            "reportingComponent": "galeractl",
+            "reportingInstance": self.identity,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            self._call("create Event", self.core.create_namespaced_event, self.namespace, body)
+        except GaleraError as e:
+            log.warning("could not record an Event: %s", e)
+
+    def emitter(self, emit: Emit) -> Emit:
+        """``emit`` that also records decisions and changes as Kubernetes Events."""
+
+        def both(event: dict[str, Any]) -> None:
+            emit(event)
+            self.record(event)
+
+        return both
+
+
+class _NotFound(OperationFailed):
+    pass
+
+
+@dataclass
+class ConfigMapStore:
+    """An operation record in a ConfigMap; writes carry the ``resourceVersion`` they read."""
+
+    kube: Kubernetes
+    name: str
+    key: str = "progress.json"
+
+    @property
+    def where(self) -> str:
+        return f"ConfigMap {self.kube.namespace}/{self.name}"
+
+    def read(self) -> tuple[dict[str, Any], str | None]:
+        try:
+            cm = self.kube._call(
+                f"read {self.where}",
+                self.kube.core.read_namespaced_config_map,
+                self.name,
+                self.kube.namespace,
+            )
+        except _NotFound:
+            return {}, None
+        try:
+            data = json.loads((cm.data or {}).get(self.key) or "{}")
+        except ValueError:
+            data = {}
+        return (data if isinstance(data, dict) else {}), cm.metadata.resource_version
+
+    def write(self, data: dict[str, Any], version: str | None) -> str | None:
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": self.name,
+                "labels": {CLUSTER_LABEL: self.kube.target.cluster},
+            },
+            "data": {self.key: json.dumps(data, indent=1)},
+        }
+        if version is None:
+            answer = self.kube._call(
+                f"create {self.where}",
+                self.kube.core.create_namespaced_config_map,
+                self.kube.namespace,
+                body,
+            )
+        else:
+            body["metadata"]["resourceVersion"] = version
+            answer = self.kube._call(
+                f"update {self.where}",
+                self.kube.core.replace_namespaced_config_map,
+                self.name,
+                self.kube.namespace,
+                body,
+            )
+        return str(answer.metadata.resource_version) if answer.metadata else None
+
+
+def _ports(pod_spec: dict[str, Any]) -> dict[str, int]:
+    for container in pod_spec.get("containers") or []:
+        if container.get("name") == CONTAINER:
+            return {
+                str(p["name"]): int(p["containerPort"])
+                for p in container.get("ports") or []
+                if p.get("name")
+            }
+    return {}
+
+
+def _message(event: dict[str, Any]) -> str:
+    if event.get("reason"):
+        who = f"{event['member']}: " if event.get("member") else ""
+        return f"{who}{event['reason']}"
+    rest = {k: v for k, v in event.items() if k != "event"}
+    return f"{event.get('event')}: {json.dumps(rest, sort_keys=True, default=str)}"
+
+
+def _reason(e: Any) -> str:
+    try:
+        body = json.loads(e.body or "{}")
+    except (TypeError, ValueError):
+        body = {}
+    return str(body.get("message") or e.reason or f"HTTP {e.status}")
+
+
+def _default_namespace(target: Target) -> str:
+    if SERVICE_ACCOUNT_NS.exists() and not target.kubeconfig:
+        return SERVICE_ACCOUNT_NS.read_text().strip()
+    if target.api_url:
+        return "default"
+    try:
+        from kubernetes import config
+
+        _contexts, active = config.list_kube_config_contexts(config_file=target.kubeconfig)
+        if target.context:
+            active = next((c for c in _contexts if c["name"] == target.context), active)
+        return str((active.get("context") or {}).get("namespace") or "default")
+    except Exception:
+        return "default"
+
+
+def _api_client(target: Target) -> Any:
+    from kubernetes import client, config
+
+    if target.api_url:
+        configuration = client.Configuration()
+        configuration.host = target.api_url.rstrip("/")
+        return client.ApiClient(configuration)
+    try:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not target.kubeconfig:
+            config.load_incluster_config()
+            return client.ApiClient()
+        return config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
+    except config.ConfigException as e:
+        raise InvalidInput(f"Kubernetes configuration: {str(e).splitlines()[0]}") from None
+    except OSError as e:
+        raise InvalidInput(f"kubeconfig: {e.strerror}") from None
