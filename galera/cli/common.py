@@ -148,7 +148,9 @@ def load_spec(cluster: str | None) -> ClusterSpec:
         )
         return Kubernetes(target).spec()
 
-    return load_spec(cluster)
+    from galera import clusterfile
+
+    return clusterfile.load(cluster_path(cluster))
 
 
 output_option = click.option(

@@ -106,7 +106,7 @@ def test_bad_agent_config_names_the_key(tmp_path: Path) -> None:
     ("args", "expected"),
     [
         (["upgrade", "--set", "novalue"], "--set 'novalue': expected OPTION=VALUE"),
-        (["upgrade"], "upgrade needs at least one --set"),
+        (["upgrade"], "upgrade needs --image IMAGE or at least one --set"),
         (["exporter", "--label", "bad"], "--label 'bad': expected NAME=VALUE"),
         (["exporter", "--label", "member=x"], "not 'member'"),
         (["exporter", "--listen", "nowhere"], "--listen"),
