@@ -58,7 +58,7 @@ EVENT_REASONS = {
     "primary": "PrimaryFormed",
     "summary": "Summary",
     "failed": "Failed",
-    "lease": "Lease",
+    "standby": "Standby",
 }
 
 
@@ -129,8 +129,10 @@ class Kubernetes:
                 raise _NotFound(f"{what}: not found") from None
             raise OperationFailed(f"{what}: {reason}") from None
         except (HTTPError, OSError) as e:
+            cause = getattr(e, "reason", None) or e
+            detail = str(cause).rsplit(": ", 1)[-1] if str(cause) else e.__class__.__name__
             raise MemberUnreachable(
-                f"Kubernetes API {self.api.configuration.host}: {e.__class__.__name__}"
+                f"Kubernetes API {self.api.configuration.host}: unreachable ({detail})"
             ) from None
 
     def _dict(self, obj: Any) -> dict[str, Any]:
@@ -552,9 +554,11 @@ def _default_namespace(target: Target) -> str:
 def _api_client(target: Target) -> Any:
     from kubernetes import client, config
 
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # no retry chatter on stderr
     if target.api_url:
         configuration = client.Configuration()
         configuration.host = target.api_url.rstrip("/")
+        configuration.retries = 1
         return client.ApiClient(configuration)
     try:
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not target.kubeconfig:
