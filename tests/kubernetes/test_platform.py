@@ -137,7 +137,7 @@ def test_secret_without_client_cnf_is_named(api: tuple[Emulator, str]) -> None:
     emu, url = api
     seed_cluster(emu, {})
     emu.seed(SECRETS, apiserver.secret("galera-secrets", {"agent-token": "t"}))
-    with pytest.raises(InvalidInput, match="Secret galera-secrets has no client.cnf"):
+    with pytest.raises(InvalidInput, match=r"Secret galera-secrets has no client\.cnf"):
         kube(url).spec()
 
 

@@ -1,0 +1,185 @@
+"""Rollouts on Kubernetes, end to end except for the cluster itself: galeractl talks to an
+HTTP-level Kubernetes API double whose pods are real mariadbd members of a sandbox, and a
+kubelet stand-in replaces every pod galeractl deletes (the new container joins, as the
+rendered StatefulSet's agent does). The tests assert the requests galeractl made."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import kmock
+import pytest
+
+from galera.controller import members
+from galera.render import manifests
+from tests.helpers import Result, events, galeractl, kill_after, of
+from tests.integration.conftest import SandboxHandle, _up
+from tests.kubernetes import apiserver
+from tests.kubernetes.apiserver import (
+    CONFIGMAPS,
+    EVENTS,
+    NAMESPACE,
+    PODS,
+    SECRETS,
+    STATEFULSETS,
+    Emulator,
+    Kubelet,
+)
+
+pytestmark = pytest.mark.cluster
+NAMES = ["galera-0", "galera-1", "galera-2"]
+PROGRESS = "galera-galeractl-rolling"
+
+
+@pytest.fixture(scope="module")
+def sandbox_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Three members behind the API double (ports from 23800)."""
+    yield from _up(tmp_path_factory.mktemp("kube"), "--nodes", "3", "--base-port", "23800")
+
+
+@pytest.fixture
+def cluster(sandbox_kube: SandboxHandle) -> Iterator[tuple[Emulator, str, Kubelet]]:
+    """The rendered objects of a 3-member cluster, with pods at the sandbox's members."""
+    sandbox_kube.wait_synced()
+    spec = sandbox_kube.spec
+    credentials = spec.credentials()
+    with apiserver.serving() as (emu, url):
+        objs = manifests.objects({"namespace": NAMESPACE})
+        sts = next(o for o in objs if o["kind"] == "StatefulSet")
+        emu.seed(STATEFULSETS, sts)
+        client_cnf = f"[client]\nuser = {credentials.user}\npassword = {credentials.password}\n"
+        files = {"client.cnf": client_cnf, "agent-token": spec.agent_token() or ""}
+        emu.seed(SECRETS, apiserver.secret("galera-secrets", files))
+        ports = {
+            m.name: {"mysql": m.port, "agent": int(m.agent.rsplit(":", 1)[1])}
+            for m in spec.members
+            if not m.arbitrator
+        }
+        for ordinal, name in enumerate(NAMES):
+            emu.seed(PODS, apiserver.pod_for(sts, ordinal, "127.0.0.1", ports[name]))
+        with Kubelet(emu, "galera", members.agents(spec), ports) as kubelet:
+            yield emu, url, kubelet
+
+
+def kube(url: str, command: str, *args: str) -> Result:
+    return galeractl(
+        command, "--kube", "--kube-api", url, "-n", NAMESPACE, "--drain-seconds", "0.5", *args
+    )
+
+
+def deleted_pods(emu: Emulator) -> list[str]:
+    return [r.name for r in apiserver.requests(emu, "DELETE", PODS)]
+
+
+def test_rolling_restart_replaces_pods_one_at_a_time_in_the_safe_order(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    emu, url, kubelet = cluster
+    ssts = sandbox_kube.sandbox.full_ssts()
+    # The second write of the record loses a compare-and-swap race once: handled.
+    (
+        emu["put", kmock.resource(CONFIGMAPS), kmock.name(PROGRESS)][1:2]
+        << 409
+        << {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "Conflict",
+            "code": 409,
+            "message": "the object has been modified",
+        }
+    )
+    with sandbox_kube.writer() as writer:
+        writer.wait_for_acks(100)
+        result = kube(url, "rolling-restart", "--yes", "-o", "json")
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    assert result.code == 0, result.stderr + result.stdout
+    order = of(events(result), "plan")[0]["order"]
+    assert sorted(order) == NAMES
+    assert deleted_pods(emu) == order
+    assert kubelet.replaced == order
+    # One at a time: a pod is deleted only after the previous member was recorded Synced.
+    sequence = list(emu)
+    for before, after in itertools.pairwise(order):
+        delete_at = next(
+            i for i, r in enumerate(sequence) if r.method == "DELETE" and r.name == after
+        )
+        recorded = [
+            i
+            for i, r in enumerate(sequence)
+            if r.method == "PUT"
+            and r.name == PROGRESS
+            and before in (r.data.get("data", {}).get("progress.json") or "")
+            and '"done"' in r.data["data"]["progress.json"]
+            and f'"{before}"' in r.data["data"]["progress.json"].split('"done"')[1].split("]")[0]
+        ]
+        assert recorded and recorded[0] < delete_at, f"{after} deleted before {before} was Synced"
+    writes = apiserver.requests(emu, "PUT", CONFIGMAPS)
+    versions = [w.data["metadata"]["resourceVersion"] for w in writes]
+    assert all(versions)
+    # The write that lost the race was re-read and sent again with the same version.
+    assert versions[1] == versions[2]
+    record = emu.current(CONFIGMAPS, PROGRESS)
+    assert record is not None and '"state": "done"' in record["data"]["progress.json"]
+    reasons = [r.data["reason"] for r in apiserver.requests(emu, "POST", EVENTS)]
+    assert reasons.count("PodDeleted") == 3 and "Summary" in reasons
+    assert sandbox_kube.sandbox.full_ssts() == ssts, "a member rejoined by full SST"
+    check = sandbox_kube.check(writer.stats.acked)
+    assert check.ok, check.message
+
+
+def test_image_upgrade_patches_the_statefulset_before_any_pod_is_deleted(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    emu, url, _kubelet = cluster
+    image = "registry.example.com/galera-node:2.0"
+    result = kube(url, "upgrade", "--image", image, "--yes", "-o", "json")
+    assert result.code == 0, result.stderr + result.stdout
+    sequence = list(emu)
+    patch_at = next(i for i, r in enumerate(sequence) if r.method == "PATCH")
+    first_delete = next(i for i, r in enumerate(sequence) if r.method == "DELETE")
+    assert patch_at < first_delete
+    assert len(deleted_pods(emu)) == 3
+    for name in NAMES:
+        pod = emu.current(PODS, name)
+        assert pod is not None and pod["spec"]["containers"][0]["image"] == image
+    sandbox_kube.wait_synced()
+
+
+def test_a_failed_gate_deletes_no_pod_and_patches_nothing(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    emu, url, _kubelet = cluster
+    down = galeractl(
+        "sandbox", "kill", "galera-2", "--signal", "TERM", "--dir", str(sandbox_kube.root)
+    )
+    assert down.code == 0, down.stderr
+    try:
+        result = kube(url, "upgrade", "--image", "x/y:3", "--yes", "-o", "json")
+        assert result.code == 1, result.stderr + result.stdout
+        assert "refused before touching anything" in result.stderr
+        assert not deleted_pods(emu)
+        assert not apiserver.requests(emu, "PATCH", STATEFULSETS)
+    finally:
+        up = galeractl("sandbox", "start", "galera-2", "--dir", str(sandbox_kube.root))
+        assert up.code == 0, up.stderr
+        sandbox_kube.wait_synced()
+
+
+def test_killed_mid_rollout_then_resumed_never_replaces_a_pod_twice(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    emu, url, kubelet = cluster
+    args = ["--kube", "--kube-api", url, "-n", NAMESPACE, "--drain-seconds", "0.5", "--yes"]
+    first = kill_after("pod_deleted", "rolling-restart", *args)
+    sandbox_kube.wait_synced()
+    resumed = galeractl("rolling-restart", *args, "--resume", "-o", "json")
+    assert resumed.code == 0, resumed.stderr + resumed.stdout
+    deleted = deleted_pods(emu)
+    assert sorted(deleted) == NAMES, deleted
+    assert deleted[0] == first["member"]
+    assert kubelet.replaced == deleted
+    skipped_or_resumed: list[dict[str, Any]] = of(events(resumed), "resuming")
+    assert [e["member"] for e in skipped_or_resumed] == [first["member"]]
