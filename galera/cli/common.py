@@ -129,25 +129,33 @@ def cluster_option(func: Any) -> Any:
     return func
 
 
+def kube_platform() -> Any:
+    """The Kubernetes platform the --kube options describe, or None without --kube."""
+    meta = click.get_current_context().meta
+    if not meta.get("kube.kube"):
+        return None
+    from galera.platforms.kubernetes import Kubernetes, Target
+
+    secrets = meta.get("kube.secrets_dir")
+    target = Target(
+        cluster=meta.get("kube.statefulset") or "galera",
+        namespace=meta.get("kube.namespace"),
+        kubeconfig=meta.get("kube.kubeconfig"),
+        context=meta.get("kube.context"),
+        api_url=meta.get("kube.kube_api"),
+        secrets_dir=Path(secrets) if secrets else None,
+    )
+    return Kubernetes(target)
+
+
 def load_spec(cluster: str | None) -> ClusterSpec:
     """The cluster: discovered on Kubernetes with --kube, else read from the cluster file."""
-    meta = click.get_current_context().meta
-    if meta.get("kube.kube"):
+    platform = kube_platform()
+    if platform is not None:
         if cluster:
             raise InvalidInput("-c FILE and --kube exclude each other")
-        from galera.platforms.kubernetes import Kubernetes, Target
-
-        secrets = meta.get("kube.secrets_dir")
-        target = Target(
-            cluster=meta.get("kube.statefulset") or "galera",
-            namespace=meta.get("kube.namespace"),
-            kubeconfig=meta.get("kube.kubeconfig"),
-            context=meta.get("kube.context"),
-            api_url=meta.get("kube.kube_api"),
-            secrets_dir=Path(secrets) if secrets else None,
-        )
-        return Kubernetes(target).spec()
-
+        spec: ClusterSpec = platform.spec()
+        return spec
     from galera import clusterfile
 
     return clusterfile.load(cluster_path(cluster))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, load_spec
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, kube_platform, load_spec
+from galera.errors import InvalidInput
 
 
 def emitter(fmt: str) -> Any:
@@ -170,6 +172,14 @@ def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: flo
     default=None,
     help="Also serve the exporter's /metrics here (members rediscovered every cycle).",
 )
+@click.option(
+    "--apply",
+    "values_file",
+    metavar="FILE",
+    default=None,
+    help="With --kube: render the cluster from these values (galeractl render) and apply it "
+    "whenever the file changes; outdated pods are then rolled safely.",
+)
 @click.option("--cycles", type=click.IntRange(1), default=None, hidden=True)
 def controller(
     cluster: str | None,
@@ -179,6 +189,7 @@ def controller(
     member_down_grace: float,
     initialize: bool,
     metrics: str | None,
+    values_file: str | None,
     cycles: int | None,
 ) -> None:
     """Watch the cluster and recover it automatically: rejoin members that stay down while a
@@ -195,6 +206,13 @@ def controller(
         from galera.cli.exporter import address, serve
 
         address(metrics)
+    emit = emitter(fmt)
+    digest = ""
+    if values_file:
+        platform = kube_platform()
+        if platform is None:
+            raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")
+        digest = loop.apply_values(platform, Path(values_file), "", platform.emitter(emit))
     spec = load_spec(cluster)
     if metrics:
         collector = serve(spec, metrics, {})
@@ -206,8 +224,10 @@ def controller(
         spec,
         autopilot.Grace(no_primary_grace, member_down_grace),
         interval,
-        emitter(fmt),
+        emit,
         cycles=cycles,
         initialize=initialize,
         on_refresh=on_refresh,
+        values_file=Path(values_file) if values_file else None,
+        applied=digest,
     )

@@ -7,18 +7,21 @@ decision with its reason.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from galera.clusterfile import ClusterSpec
-from galera.controller import bootstrap, members, observe, rejoin
+from galera.clusterfile import ClusterSpec, load_yaml
+from galera.controller import bootstrap, members, observe, rejoin, rolling
 from galera.controller.progress import Progress
 from galera.domain import autopilot, quorum
-from galera.errors import GaleraError
+from galera.errors import GaleraError, InvalidInput
+from galera.render import manifests
 
 log = logging.getLogger("galera.controller")
 Emit = Callable[[dict[str, Any]], None]
@@ -85,12 +88,17 @@ def run(
     cycles: int | None = None,
     initialize: bool = False,
     on_refresh: Callable[[ClusterSpec], None] | None = None,
+    values_file: Path | None = None,
+    applied: str = "",
 ) -> None:
     """Watch forever (or ``cycles`` times). Every decision is logged and emitted.
 
     On a platform (Kubernetes) each cycle first takes or renews the Lease: a controller that
     does not hold it stands by and changes nothing. Members are rediscovered every cycle
     (a replaced pod has a new address) and every decision is also a Kubernetes Event.
+    With ``values_file`` the cluster's objects are rendered from it and applied whenever it
+    changes; members whose pods run an older template are then rolled, one at a time, when
+    the cluster is healthy (the StatefulSet is OnDelete: only this rollout replaces pods).
     """
     platform = spec.platform
     if platform is not None:
@@ -112,6 +120,8 @@ def run(
                         last = reason
                     time.sleep(interval)
                     continue
+                if values_file is not None:
+                    applied = apply_values(platform, values_file, applied, emit)
                 spec = platform.spec()
                 if on_refresh is not None:
                     on_refresh(spec)
@@ -133,6 +143,8 @@ def run(
             )
             last = decision.reason
         try:
+            if platform is not None and decision.kind is autopilot.Kind.WAIT:
+                _roll_outdated(spec, platform, observed, emit)
             if decision.kind is autopilot.Kind.BOOTSTRAP:
                 options = bootstrap.Options(initialize=may_initialize(spec, initialize))
                 bootstrap.run(spec, options, lambda _plan: True, emit)
@@ -144,3 +156,41 @@ def run(
             log.error("%s failed: %s", decision.kind.value, e)
             emit({"event": "failed", "action": decision.kind.value, "error": str(e)})
         time.sleep(interval)
+
+
+def apply_values(platform: Any, values_file: Path, applied: str, emit: Emit) -> str:
+    """Render and apply the values when they changed since the last apply; their digest."""
+    try:
+        text = values_file.read_text()
+    except OSError as e:
+        raise InvalidInput(f"--apply {values_file}: {e.strerror}") from None
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if digest == applied:
+        return applied
+    values = load_yaml(text) or {}
+    platform.apply(manifests.objects(values, str(values_file)), emit)
+    return digest
+
+
+def _roll_outdated(
+    spec: ClusterSpec, platform: Any, observed: autopilot.Observed, emit: Emit
+) -> None:
+    """Replace pods that run an older template, safely, once every member is in the Primary
+    component (the rolling gates check the rest: Synced, quorum, IST)."""
+    if observed.down_for or observed.split_brain:
+        return
+    record = Progress.load(spec, rolling.OPERATION)
+    outdated = platform.outdated()
+    if not outdated and not record.in_flight:
+        return
+    emit(
+        {
+            "event": "decision",
+            "action": "rollout",
+            "reason": f"{', '.join(outdated) or 'an interrupted rollout'} "
+            "run an older pod template: replacing them one at a time",
+            "members": outdated,
+        }
+    )
+    options = rolling.Options(members=tuple(outdated), resume=record.in_flight)
+    rolling.run(spec, options, lambda _order: True, emit)

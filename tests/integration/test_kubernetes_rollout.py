@@ -183,3 +183,17 @@ def test_killed_mid_rollout_then_resumed_never_replaces_a_pod_twice(
     assert kubelet.replaced == deleted
     skipped_or_resumed: list[dict[str, Any]] = of(events(resumed), "resuming")
     assert [e["member"] for e in skipped_or_resumed] == [first["member"]]
+
+
+def test_initialize_is_refused_on_a_member_that_holds_data(sandbox_kube: SandboxHandle) -> None:
+    """The first-installation path can never re-form a cluster that has data."""
+    from galera.errors import UnsafeOperation
+
+    agent = members.agents(sandbox_kube.spec)["galera-1"]
+    agent.stop()
+    try:
+        with pytest.raises(UnsafeOperation, match="data directory is not empty"):
+            agent.start("initialize")
+    finally:
+        agent.start("join")
+    sandbox_kube.wait_synced()

@@ -1,0 +1,116 @@
+"""The controller installs the cluster from values (the Helm chart's path): what it applies
+is exactly what ``galeractl render`` produces, it applies again only when the values
+change, and bad values change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import events, galeractl, of, one_line_error
+from tests.kubernetes import apiserver
+from tests.kubernetes.apiserver import NAMESPACE, SECRETS, Emulator
+
+HERE = Path(__file__).parent
+CLIENT_CNF = "[client]\nuser = monitor\npassword = pw\n"
+MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[Emulator, str]]:
+    with apiserver.serving() as (emu, url):
+        emu.seed(SECRETS, apiserver.secret("orders-secrets", {"client.cnf": CLIENT_CNF}))
+        emu.seed(SECRETS, apiserver.secret("galera-secrets", {"client.cnf": CLIENT_CNF}))
+        yield emu, url
+
+
+def controller(url: str, values: Path, *args: str) -> Any:
+    return galeractl(
+        "controller",
+        "--kube",
+        "--kube-api",
+        url,
+        "-n",
+        NAMESPACE,
+        "--apply",
+        str(values),
+        "-o",
+        "json",
+        "--interval",
+        "0.2",
+        "--cycles",
+        "1",
+        *args,
+    )
+
+
+def applied(emu: Emulator) -> dict[tuple[str, str], dict[str, Any]]:
+    """The last body galeractl sent for every object, by (kind, name)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in emu:
+        if r.method in ("PATCH", "POST") and isinstance(r.data, dict) and "kind" in r.data:
+            if r.data["kind"] in ("Event", "Lease"):
+                continue
+            out[r.data["kind"], r.data["metadata"]["name"]] = r.data
+    return out
+
+
+def multisite_values(tmp_path: Path) -> Path:
+    values = yaml.safe_load((HERE / "values" / "multisite.yaml").read_text())
+    values["monitoring"] = {
+        "serviceMonitor": {"enabled": False},
+        "prometheusRule": {"enabled": False},
+    }
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def test_applied_objects_are_exactly_what_render_produces(
+    api: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    emu, url = api
+    values = multisite_values(tmp_path)
+    result = controller(url, values, "--statefulset", "orders")
+    assert result.code == 0, result.stderr
+    rendered = list(yaml.safe_load_all(galeractl("render", "-f", str(values)).stdout))
+    sent = applied(emu)
+    assert sorted(sent) == sorted((o["kind"], o["metadata"]["name"]) for o in rendered)
+    for obj in rendered:
+        assert sent[obj["kind"], obj["metadata"]["name"]] == obj
+    patches = [r for r in emu if r.method == "PATCH" and r.resource == apiserver.STATEFULSETS]
+    assert all(r.params.get("fieldManager") == "galeractl" for r in patches)
+    assert of(events(result), "applied")
+
+
+def test_unchanged_values_are_not_applied_again(api: tuple[Emulator, str], tmp_path: Path) -> None:
+    emu, url = api
+    values = tmp_path / "values.yaml"
+    values.write_text("replicas: 3\n")
+    result = controller(url, values, "--cycles", "3")
+    assert result.code == 0, result.stderr
+    assert len(of(events(result), "applied")) == 1
+
+
+def test_bad_values_are_refused_and_nothing_is_applied(
+    api: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    emu, url = api
+    values = tmp_path / "values.yaml"
+    values.write_text("replicas: three\n")
+    result = controller(url, values)
+    assert result.code == 2
+    assert "replicas: 'three' is not of type 'integer'" in one_line_error(result)
+    assert not [r for r in emu if r.method in MUTATING]
+
+
+def test_apply_without_kube_is_bad_input(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("{}\n")
+    result = galeractl("controller", "--apply", str(values), "--cycles", "1", "-c", "x.yaml")
+    assert result.code == 2
+    assert "--apply needs --kube" in one_line_error(result)
