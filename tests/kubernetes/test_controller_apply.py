@@ -94,6 +94,8 @@ def test_unchanged_values_are_not_applied_again(api: tuple[Emulator, str], tmp_p
     result = controller(url, values, "--cycles", "3")
     assert result.code == 0, result.stderr
     assert len(of(events(result), "applied")) == 1
+    patches = [r for r in emu if r.method == "PATCH" and r.resource == apiserver.STATEFULSETS]
+    assert len(patches) == 1
 
 
 def test_bad_values_are_refused_and_nothing_is_applied(
