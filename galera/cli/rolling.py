@@ -40,7 +40,8 @@ def _options(func: Any) -> Any:
             type=click.FloatRange(0, 3600),
             default=2.0,
             show_default=True,
-            help="Seconds clients get after readiness turns false.",
+            help="At most this many seconds for clients to disconnect after readiness turns "
+            "false (the drain ends as soon as none is left).",
         ),
         click.option(
             "--allow-sst",

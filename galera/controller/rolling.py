@@ -54,6 +54,21 @@ def _write_rate(spec: ClusterSpec, before: Any, seconds: float = 0.5) -> float:
     return max(deltas, default=0) / seconds
 
 
+def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | None]:
+    """Readiness is false now: wait until the member's clients are gone (only galeractl's
+    own connection left), at most ``limit`` seconds. (seconds waited, connections left)."""
+    started = time.monotonic()
+    left: int | None = None
+    while True:
+        observation = observe.snapshot(spec).get(name)
+        if observation.status is not None:
+            left = max(observation.status.threads_connected - 1, 0)
+        waited = time.monotonic() - started
+        if left == 0 or waited >= limit:
+            return round(waited, 2), left
+        time.sleep(min(0.25, limit - waited))
+
+
 def run(
     spec: ClusterSpec, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
 ) -> dict[str, Any]:
@@ -183,8 +198,8 @@ def _restart_member(
             client.configure(settings, apply=True)
             emit({"event": "options_applied", "member": name})
         client.drain()
-        emit({"event": "drained", "member": name, "seconds": options.drain_seconds})
-        time.sleep(options.drain_seconds)
+        waited, left = _drain(spec, name, options.drain_seconds)
+        emit({"event": "drained", "member": name, "seconds": waited, "connections_left": left})
         client.stop()
         progress.data["current_step"] = "stopped"
         progress.save()
