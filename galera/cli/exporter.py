@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 
 from galera.cli.common import assignments, cluster_option, load_spec
-from galera.errors import InvalidInput
+from galera.errors import GaleraError, InvalidInput
 
 
 @click.command()
@@ -48,8 +49,12 @@ def exporter(
         if not name.isidentifier() or name == "member":
             raise InvalidInput(f"--label {name}: a label name, and not 'member'")
     spec = load_spec(cluster)
-    serve(spec, listen, const, conflict_interval)
+    collector = serve(spec, listen, const, conflict_interval)
     stop = threading.Event()
+    if spec.platform is not None:
+        threading.Thread(
+            target=_rediscover, args=(collector, stop), name="rediscover", daemon=True
+        ).start()
 
     def on_signal(_signum: int, _frame: Any) -> None:
         stop.set()
@@ -58,6 +63,15 @@ def exporter(
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"serving /metrics on {listen} for {len(spec.members)} members", err=True)
     stop.wait()
+
+
+def _rediscover(collector: Any, stop: threading.Event, interval: float = 15.0) -> None:
+    """On Kubernetes a replaced pod has a new address: rediscover the members now and then."""
+    while not stop.wait(interval):
+        try:
+            collector.spec = collector.spec.platform.spec()
+        except GaleraError as e:
+            logging.getLogger("galera.exporter").warning("rediscovery failed: %s", e)
 
 
 def serve(spec: Any, listen: str, const: dict[str, str], conflict_interval: float = 30.0) -> Any:
