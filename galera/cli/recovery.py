@@ -201,7 +201,7 @@ def controller(
     from galera.domain import autopilot
 
     logging.getLogger("galera").setLevel(logging.INFO)
-    on_refresh = None
+    on_refresh = on_lease = None
     if metrics:
         from galera.cli.exporter import address, serve
 
@@ -212,13 +212,19 @@ def controller(
         platform = kube_platform()
         if platform is None:
             raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")
-        digest = loop.apply_values(platform, Path(values_file), "", platform.emitter(emit))
+        digest, objects = loop.render_values(Path(values_file))  # bad values change nothing
+        # Only the Lease holder applies: standbys wait here until they lead.
+        loop.lead(platform, interval, platform.emitter(emit))
+        platform.apply(objects, platform.emitter(emit))
     spec = load_spec(cluster)
     if metrics:
         collector = serve(spec, metrics, {})
 
         def on_refresh(fresh: Any) -> None:
             collector.spec = fresh
+
+        def on_lease(held: bool) -> None:
+            collector.active = held
 
     loop.run(
         spec,
@@ -230,4 +236,5 @@ def controller(
         on_refresh=on_refresh,
         values_file=Path(values_file) if values_file else None,
         applied=digest,
+        on_lease=on_lease,
     )

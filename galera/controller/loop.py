@@ -70,6 +70,25 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
     )
 
 
+def lease_seconds(interval: float) -> int:
+    return max(15, int(interval * 3))
+
+
+def lead(platform: Any, interval: float, emit: Emit) -> None:
+    """Block until this controller holds the cluster's Lease (standbys wait here)."""
+    announced = ""
+    while True:
+        held, holder = platform.acquire_lease(duration=lease_seconds(interval))
+        if held:
+            return
+        reason = f"{holder} holds the Lease; standing by"
+        if reason != announced:
+            log.info("%s", reason)
+            emit({"event": "standby", "holder": holder, "reason": reason})
+            announced = reason
+        time.sleep(interval)
+
+
 def may_initialize(spec: ClusterSpec, allowed: bool) -> bool:
     """A brand-new cluster may be created only when asked for and only once: if a bootstrap
     record exists, the cluster held data before, and empty data directories everywhere
@@ -90,6 +109,7 @@ def run(
     on_refresh: Callable[[ClusterSpec], None] | None = None,
     values_file: Path | None = None,
     applied: str = "",
+    on_lease: Callable[[bool], None] | None = None,
 ) -> None:
     """Watch forever (or ``cycles`` times). Every decision is logged and emitted.
 
@@ -111,7 +131,9 @@ def run(
         now = time.monotonic()
         try:
             if platform is not None:
-                held, holder = platform.acquire_lease(duration=max(15, int(interval * 3)))
+                held, holder = platform.acquire_lease(duration=lease_seconds(interval))
+                if on_lease is not None:
+                    on_lease(held)
                 if not held:
                     reason = f"{holder} holds the Lease; standing by"
                     if reason != last:
@@ -158,17 +180,21 @@ def run(
         time.sleep(interval)
 
 
-def apply_values(platform: Any, values_file: Path, applied: str, emit: Emit) -> str:
-    """Render and apply the values when they changed since the last apply; their digest."""
+def render_values(values_file: Path) -> tuple[str, list[dict[str, Any]]]:
+    """The values' digest and the objects they render to (checked against the schema)."""
     try:
         text = values_file.read_text()
     except OSError as e:
         raise InvalidInput(f"--apply {values_file}: {e.strerror}") from None
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    if digest == applied:
-        return applied
     values = load_yaml(text) or {}
-    platform.apply(manifests.objects(values, str(values_file)), emit)
+    return hashlib.sha256(text.encode()).hexdigest(), manifests.objects(values, str(values_file))
+
+
+def apply_values(platform: Any, values_file: Path, applied: str, emit: Emit) -> str:
+    """Render and apply the values when they changed since the last apply; their digest."""
+    digest, objects = render_values(values_file)
+    if digest != applied:
+        platform.apply(objects, emit)
     return digest
 
 

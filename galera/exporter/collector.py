@@ -44,6 +44,9 @@ class GaleraCollector(Collector):
         self._errors: dict[str, int] = {m.name: 0 for m in spec.members if not m.arbitrator}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(len(spec.members), 1))
+        # A standby controller (another one holds the Lease) publishes only that fact, so
+        # that two controller replicas never double the cluster's series and alerts.
+        self.active = True
 
     def _labels(self, **labels: str) -> tuple[list[str], list[str]]:
         merged = {**self.const, **labels}
@@ -62,6 +65,15 @@ class GaleraCollector(Collector):
             return member, None, e.message
 
     def collect(self) -> Iterator[Metric]:
+        if not self.active:
+            leader = GaugeMetricFamily(
+                "galeractl_controller_leader",
+                "1 when this controller holds the cluster's Lease (and publishes its series)",
+                labels=list(self.const),
+            )
+            leader.add_metric(list(self.const.values()), 0)
+            yield leader
+            return
         started = time.perf_counter()
         data = [m for m in self.spec.members if not m.arbitrator]
         results = list(self._pool.map(self._read, data))

@@ -116,3 +116,57 @@ def test_apply_without_kube_is_bad_input(tmp_path: Path) -> None:
     result = galeractl("controller", "--apply", str(values), "--cycles", "1", "-c", "x.yaml")
     assert result.code == 2
     assert "--apply needs --kube" in one_line_error(result)
+
+
+def test_a_standby_controller_applies_nothing(api: tuple[Emulator, str], tmp_path: Path) -> None:
+    """Another controller holds the Lease: this one waits, and changes nothing."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    emu, url = api
+    emu.seed(
+        apiserver.LEASES,
+        {
+            "metadata": {"name": "galera-galeractl", "namespace": NAMESPACE},
+            "spec": {
+                "holderIdentity": "controller-b",
+                "renewTime": apiserver.now(),
+                "leaseDurationSeconds": 60,
+            },
+        },
+    )
+    values = tmp_path / "values.yaml"
+    values.write_text("replicas: 3\n")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galera",
+            "controller",
+            "--kube",
+            "--kube-api",
+            url,
+            "-n",
+            NAMESPACE,
+            "--apply",
+            str(values),
+            "-o",
+            "json",
+            "--interval",
+            "0.2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, _err = proc.communicate(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _err = proc.communicate()
+    assert '"event": "standby"' in out
+    # No StatefulSet exists yet to attach an Event to: nothing at all is written.
+    assert not [r for r in emu if r.method in MUTATING]

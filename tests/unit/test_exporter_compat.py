@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -70,3 +72,23 @@ def test_malformed_evs_latency_publishes_nothing(text: str) -> None:
 def test_any_status_text_maps_to_a_finite_number_or_nothing(text: str) -> None:
     number = compat.value(text)
     assert number is None or (number == number and abs(number) != float("inf"))
+
+
+def test_a_standby_controller_publishes_only_that_it_is_not_the_leader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from galera.clusterfile import parse
+    from galera.exporter.collector import GaleraCollector
+
+    monkeypatch.setenv("DB_PASSWORD", "x")
+    spec = parse(
+        "credentials: {user: monitor, password_env: DB_PASSWORD}\n"
+        "members: [{name: a, host: 127.0.0.1, port: 9}]\n",
+        tmp_path / "cluster.yaml",
+    )
+    collector = GaleraCollector(spec, {"cluster": "c"})
+    collector.active = False
+    families = list(collector.collect())
+    assert [f.name for f in families] == ["galeractl_controller_leader"]
+    assert families[0].samples[0].value == 0
+    assert families[0].samples[0].labels == {"cluster": "c"}
