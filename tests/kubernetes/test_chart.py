@@ -7,8 +7,6 @@ values, and the chart's schema and defaults kept in step with the templates'."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,19 +56,6 @@ MONITORING_PERMISSIONS = {
     ("monitoring.coreos.com", "servicemonitors"): {"get", "create", "patch"},
     ("monitoring.coreos.com", "prometheusrules"): {"get", "create", "patch"},
 }
-
-
-@pytest.fixture(scope="module")
-def helm() -> str:
-    found = str(ROOT / ".tools" / "bin" / "helm")
-    if not os.access(found, os.X_OK):
-        found = shutil.which("helm") or ""
-    if not found:
-        reason = "helm not found: run scripts/install-k8s-tools (.tools/bin/helm)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; the chart must be tested in CI")
-        pytest.skip(reason)
-    return found
 
 
 def run(helm: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.helpers import events, galeractl, of, one_line_error
-from tests.kubernetes import apiserver
+from tests.kubernetes import apiserver, test_chart
 from tests.kubernetes.apiserver import NAMESPACE, SECRETS, Emulator
 
 HERE = Path(__file__).parent
@@ -170,3 +170,33 @@ def test_a_standby_controller_applies_nothing(api: tuple[Emulator, str], tmp_pat
     assert '"event": "standby"' in out
     # No StatefulSet exists yet to attach an Event to: nothing at all is written.
     assert not [r for r in emu if r.method in MUTATING]
+
+
+def test_the_chart_installs_the_same_statefulset_that_render_produces(
+    api: tuple[Emulator, str], tmp_path: Path, helm: str
+) -> None:
+    """helm template → the chart's values ConfigMap → the controller's apply: the StatefulSet
+    that reaches the API is exactly `galeractl render` of the same galera values."""
+    chart_values = HERE / "values" / "chart-nontrivial.yaml"
+    objs = test_chart.template(helm, "-f", str(chart_values))
+    configmap = next(
+        o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-values")
+    )
+    values = tmp_path / "values.yaml"
+    values.write_text(configmap["data"]["values.yaml"])
+    emu, url = api
+    name = yaml.safe_load(values.read_text())["name"]
+    result = controller(url, values, "--statefulset", name)
+    assert result.code == 0, result.stderr
+    galera = yaml.safe_load(chart_values.read_text())["galera"]
+    (tmp_path / "galera.yaml").write_text(yaml.safe_dump(galera))
+    rendered = list(
+        yaml.safe_load_all(galeractl("render", "-f", str(tmp_path / "galera.yaml")).stdout)
+    )
+    sets = [o for o in rendered if o["kind"] == "StatefulSet"]
+    assert sets
+    sent = applied(emu)
+    for sts in sets:
+        # The controller places the objects in its namespace; nothing else differs.
+        placed = {**sts, "metadata": {**sts["metadata"], "namespace": NAMESPACE}}
+        assert sent["StatefulSet", sts["metadata"]["name"]] == placed
