@@ -197,3 +197,25 @@ def test_initialize_is_refused_on_a_member_that_holds_data(sandbox_kube: Sandbox
     finally:
         agent.start("join")
     sandbox_kube.wait_synced()
+
+
+def test_full_outage_bootstrap_keeps_its_record_in_a_configmap_and_reports_events(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    emu, url, _kubelet = cluster
+    sandbox_kube.kill_all()
+    result = galeractl(
+        "bootstrap", "--kube", "--kube-api", url, "-n", NAMESPACE, "--yes", "-o", "json"
+    )
+    assert result.code == 0, result.stderr + result.stdout
+    assert of(events(result), "summary")[0]["verdict"] == "healthy"
+    record = emu.current(CONFIGMAPS, "galera-galeractl-bootstrap")
+    assert record is not None
+    assert '"state": "done"' in record["data"]["progress.json"]
+    writes = apiserver.requests(emu, "PUT", CONFIGMAPS)
+    assert writes and all(w.data["metadata"]["resourceVersion"] for w in writes)
+    reasons = [r.data["reason"] for r in apiserver.requests(emu, "POST", EVENTS)]
+    assert {"Plan", "BootstrapMark", "PrimaryFormed", "Summary"} <= set(reasons)
+    assert not deleted_pods(emu), "a bootstrap never deletes pods"
+    status = galeractl("status", "--kube", "--kube-api", url, "-n", NAMESPACE, "-o", "json")
+    assert status.code == 0, status.stdout
