@@ -11,26 +11,22 @@ Every decision stays in the controller and the domain.
 from __future__ import annotations
 
 import base64
-import datetime
-import json
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
 from galera.errors import (
-    AccessDenied,
-    Conflict,
     GaleraError,
     InvalidInput,
-    MemberUnreachable,
     OperationFailed,
 )
+from galera.platforms import kube_records
+from galera.platforms.kube_api import Api, NotFound, Target
 from galera.render.manifests import (
     ARBITRATOR_COMPONENT,
     CLUSTER_LABEL,
@@ -43,105 +39,17 @@ from galera.render.manifests import (
 log = logging.getLogger("galera.kubernetes")
 Emit = Callable[[dict[str, Any]], None]
 CONTAINER = "mariadb"
-SERVICE_ACCOUNT_NS = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-# Events worth a Kubernetes Event: every decision and every change galeractl makes.
-EVENT_REASONS = {
-    "decision": "Decision",
-    "plan": "Plan",
-    "gate": "Gate",
-    "begin": "BootstrapBegin",
-    "marked": "BootstrapMark",
-    "started": "MemberStarted",
-    "stopped": "MemberStopped",
-    "pod_deleted": "PodDeleted",
-    "image_patched": "ImagePatched",
-    "synced": "MemberSynced",
-    "primary": "PrimaryFormed",
-    "summary": "Summary",
-    "failed": "Failed",
-    "standby": "Standby",
-    "applied": "Applied",
-    "rollout": "Rollout",
-}
 
 
-@dataclass(frozen=True)
-class Target:
-    """Which cluster, and how to reach the API server."""
-
-    cluster: str = "galera"
-    namespace: str | None = None
-    kubeconfig: str | None = None
-    context: str | None = None
-    api_url: str | None = None  # e.g. `kubectl proxy` (http://127.0.0.1:8001), or a test double
-    secrets_dir: Path | None = None
-    timeout: float = 10.0
-
-
-def _iso(t: float | None = None) -> str:
-    moment = datetime.datetime.fromtimestamp(time.time() if t is None else t, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(value: Any) -> float | None:
-    if isinstance(value, datetime.datetime):
-        return value.timestamp()
-    if not value:
-        return None
-    text = str(value).replace("Z", "+00:00")
-    try:
-        return datetime.datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
-class Kubernetes:
+class Kubernetes(Api):
     """The platform object a discovered :class:`ClusterSpec` carries (``spec.platform``)."""
 
     kind = "kubernetes"
 
     def __init__(self, target: Target, api_client: Any = None) -> None:
-        from kubernetes import client
-
-        self.target = target
-        self.api = api_client or _api_client(target)
-        self.core = client.CoreV1Api(self.api)
-        self.apps = client.AppsV1Api(self.api)
-        self.coordination = client.CoordinationV1Api(self.api)
-        self.namespace = target.namespace or _default_namespace(target)
+        super().__init__(target, api_client)
         self.identity = f"{socket.gethostname()}-{os.getpid()}"
         self._sets: list[dict[str, Any]] | None = None
-
-    # -- calls -------------------------------------------------------------------------
-
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """One API call; failures become one-line errors that name what was attempted."""
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
-        kwargs.setdefault("_request_timeout", self.target.timeout)
-        try:
-            return fn(*args, **kwargs)
-        except ApiException as e:
-            reason = _reason(e)
-            if e.status == 409:
-                raise Conflict(f"{what}: {reason}") from None
-            if e.status in (401, 403):
-                raise AccessDenied(f"{what}: {reason}") from None
-            if e.status == 404:
-                raise _NotFound(f"{what}: not found") from None
-            raise OperationFailed(f"{what}: {reason}") from None
-        except (HTTPError, OSError) as e:
-            cause = getattr(e, "reason", None) or e
-            detail = str(cause).rsplit(": ", 1)[-1] if str(cause) else e.__class__.__name__
-            raise MemberUnreachable(
-                f"Kubernetes API {self.api.configuration.host}: unreachable ({detail})"
-            ) from None
-
-    def _dict(self, obj: Any) -> dict[str, Any]:
-        data = self.api.sanitize_for_serialization(obj)
-        assert isinstance(data, dict)
-        return data
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -166,7 +74,7 @@ class Kubernetes:
                     self.namespace,
                 )
                 sets = [self._dict(one)]
-            except _NotFound:
+            except NotFound:
                 raise InvalidInput(
                     f"no StatefulSet of cluster {self.target.cluster!r} in namespace "
                     f"{self.namespace!r} (by label {selector} or by name)"
@@ -189,7 +97,7 @@ class Kubernetes:
             found = self._call(
                 f"read pod {name}", self.core.read_namespaced_pod, name, self.namespace
             )
-        except _NotFound:
+        except NotFound:
             return None
         return self._dict(found)
 
@@ -428,7 +336,7 @@ class Kubernetes:
                         obj,
                         **apply,
                     )
-            except _NotFound:
+            except NotFound:
                 # A real API server creates on apply; an older one or a test double may not.
                 if kind in calls:
                     self._call(f"create {kind} {name}", calls[kind][1], namespace, obj)
@@ -456,93 +364,20 @@ class Kubernetes:
 
     # -- records, lease, events ------------------------------------------------------------
 
-    def progress_store(self, operation: str) -> ConfigMapStore:
-        return ConfigMapStore(self, f"{self.target.cluster}-galeractl-{operation}")
+    def progress_store(self, operation: str) -> kube_records.ConfigMapStore:
+        return kube_records.ConfigMapStore(self, f"{self.target.cluster}-galeractl-{operation}")
 
     def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
         """Take or renew the cluster's Lease; (held, holder). Only the holder may act."""
-        name = f"{self.target.cluster}-galeractl"
-        now = _iso()
-        try:
-            lease = self._call(
-                f"read Lease {name}", self.coordination.read_namespaced_lease, name, self.namespace
-            )
-        except _NotFound:
-            body = {
-                "apiVersion": "coordination.k8s.io/v1",
-                "kind": "Lease",
-                "metadata": {"name": name, "labels": {CLUSTER_LABEL: self.target.cluster}},
-                "spec": {
-                    "holderIdentity": self.identity,
-                    "leaseDurationSeconds": duration,
-                    "acquireTime": now,
-                    "renewTime": now,
-                    "leaseTransitions": 0,
-                },
-            }
-            try:
-                self._call(
-                    f"create Lease {name}",
-                    self.coordination.create_namespaced_lease,
-                    self.namespace,
-                    body,
-                )
-            except Conflict:
-                return False, "another controller (it created the Lease first)"
-            return True, self.identity
-        data = self._dict(lease)
-        spec = data.get("spec") or {}
-        holder = spec.get("holderIdentity")
-        renewed = _parse_time(spec.get("renewTime")) or 0.0
-        length = float(spec.get("leaseDurationSeconds") or duration)
-        if holder and holder != self.identity and renewed + length > time.time():
-            return False, str(holder)
-        if holder != self.identity:
-            spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
-            spec["acquireTime"] = now
-        spec.update(holderIdentity=self.identity, renewTime=now, leaseDurationSeconds=duration)
-        data["spec"] = spec
-        try:
-            self._call(
-                f"update Lease {name}",
-                self.coordination.replace_namespaced_lease,
-                name,
-                self.namespace,
-                data,
-            )
-        except Conflict:
-            return False, "another controller (it renewed the Lease first)"
-        return True, self.identity
+        return kube_records.acquire_lease(self, self.identity, duration)
 
     def record(self, event: dict[str, Any]) -> None:
         """A Kubernetes Event on the StatefulSet for a decision or a change; never fatal."""
-        reason = EVENT_REASONS.get(str(event.get("event")))
-        if reason is None:
+        if str(event.get("event")) not in kube_records.EVENT_REASONS:
             return
-        sts = (self._sets or self.statefulsets())[0]
-        warning = event.get("event") == "failed" or event.get("ok") is False
-        message = _message(event)
-        now = _iso()
-        body = {
-            "metadata": {"generateName": f"{sts['metadata']['name']}.galeractl."},
-            "involvedObject": {
-                "apiVersion": "apps/v1",
-                "kind": "StatefulSet",
-                "name": sts["metadata"]["name"],
-                "namespace": self.namespace,
-                "uid": sts["metadata"].get("uid"),
-            },
-            "reason": reason,
-            "message": message[:1000],
-            "type": "Warning" if warning else "Normal",
-            "source": {"component": "galeractl"},
-            "reportingComponent": "galeractl",
-            "reportingInstance": self.identity,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
         try:
+            sts = (self._sets or self.statefulsets())[0]
+            body = kube_records.event_body(event, sts, self.namespace, self.identity)
             self._call("create Event", self.core.create_namespaced_event, self.namespace, body)
         except GaleraError as e:
             log.warning("could not record an Event: %s", e)
@@ -561,67 +396,6 @@ class Kubernetes:
         return both
 
 
-class _NotFound(OperationFailed):
-    pass
-
-
-@dataclass
-class ConfigMapStore:
-    """An operation record in a ConfigMap; writes carry the ``resourceVersion`` they read."""
-
-    kube: Kubernetes
-    name: str
-    key: str = "progress.json"
-
-    @property
-    def where(self) -> str:
-        return f"ConfigMap {self.kube.namespace}/{self.name}"
-
-    def read(self) -> tuple[dict[str, Any], str | None]:
-        try:
-            cm = self.kube._call(
-                f"read {self.where}",
-                self.kube.core.read_namespaced_config_map,
-                self.name,
-                self.kube.namespace,
-            )
-        except _NotFound:
-            return {}, None
-        try:
-            data = json.loads((cm.data or {}).get(self.key) or "{}")
-        except ValueError:
-            data = {}
-        return (data if isinstance(data, dict) else {}), cm.metadata.resource_version
-
-    def write(self, data: dict[str, Any], version: str | None) -> str | None:
-        body: dict[str, Any] = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": self.name,
-                "labels": {CLUSTER_LABEL: self.kube.target.cluster},
-            },
-            "data": {self.key: json.dumps(data, indent=1)},
-        }
-        if version is None:
-            answer = self.kube._call(
-                f"create {self.where}",
-                self.kube.core.create_namespaced_config_map,
-                self.kube.namespace,
-                body,
-            )
-        else:
-            body["metadata"]["resourceVersion"] = version
-            answer = self.kube._call(
-                f"update {self.where}",
-                self.kube.core.replace_namespaced_config_map,
-                self.name,
-                self.kube.namespace,
-                body,
-            )
-        return str(answer.metadata.resource_version) if answer.metadata else None
-
-
 def _ports(pod_spec: dict[str, Any]) -> dict[str, int]:
     for container in pod_spec.get("containers") or []:
         if container.get("name") == CONTAINER:
@@ -638,55 +412,3 @@ def _image(pod_spec: dict[str, Any]) -> str | None:
         if container.get("name") == CONTAINER:
             return str(container.get("image"))
     return None
-
-
-def _message(event: dict[str, Any]) -> str:
-    if event.get("reason"):
-        who = f"{event['member']}: " if event.get("member") else ""
-        return f"{who}{event['reason']}"
-    rest = {k: v for k, v in event.items() if k != "event"}
-    return f"{event.get('event')}: {json.dumps(rest, sort_keys=True, default=str)}"
-
-
-def _reason(e: Any) -> str:
-    try:
-        body = json.loads(e.body or "{}")
-    except (TypeError, ValueError):
-        body = {}
-    return str(body.get("message") or e.reason or f"HTTP {e.status}")
-
-
-def _default_namespace(target: Target) -> str:
-    if SERVICE_ACCOUNT_NS.exists() and not target.kubeconfig:
-        return SERVICE_ACCOUNT_NS.read_text().strip()
-    if target.api_url:
-        return "default"
-    try:
-        from kubernetes import config
-
-        _contexts, active = config.list_kube_config_contexts(config_file=target.kubeconfig)
-        if target.context:
-            active = next((c for c in _contexts if c["name"] == target.context), active)
-        return str((active.get("context") or {}).get("namespace") or "default")
-    except Exception:
-        return "default"
-
-
-def _api_client(target: Target) -> Any:
-    from kubernetes import client, config
-
-    logging.getLogger("urllib3").setLevel(logging.ERROR)  # no retry chatter on stderr
-    if target.api_url:
-        configuration = client.Configuration()
-        configuration.host = target.api_url.rstrip("/")
-        configuration.retries = 1
-        return client.ApiClient(configuration)
-    try:
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and not target.kubeconfig:
-            config.load_incluster_config()
-            return client.ApiClient()
-        return config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
-    except config.ConfigException as e:
-        raise InvalidInput(f"Kubernetes configuration: {str(e).splitlines()[0]}") from None
-    except OSError as e:
-        raise InvalidInput(f"kubeconfig: {e.strerror}") from None

@@ -1,0 +1,184 @@
+"""What the Kubernetes platform keeps in the API: operation records in ConfigMaps (with
+``resourceVersion`` compare-and-swap), the controllers' Lease, and Events for decisions."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from galera.errors import Conflict
+from galera.platforms.kube_api import Api, NotFound, iso, parse_time
+from galera.render.manifests import CLUSTER_LABEL
+
+# Events worth a Kubernetes Event: every decision and every change galeractl makes.
+EVENT_REASONS = {
+    "decision": "Decision",
+    "plan": "Plan",
+    "gate": "Gate",
+    "begin": "BootstrapBegin",
+    "marked": "BootstrapMark",
+    "started": "MemberStarted",
+    "stopped": "MemberStopped",
+    "pod_deleted": "PodDeleted",
+    "image_patched": "ImagePatched",
+    "synced": "MemberSynced",
+    "primary": "PrimaryFormed",
+    "summary": "Summary",
+    "failed": "Failed",
+    "standby": "Standby",
+    "applied": "Applied",
+    "rollout": "Rollout",
+}
+
+
+@dataclass
+class ConfigMapStore:
+    """An operation record in a ConfigMap; writes carry the ``resourceVersion`` they read."""
+
+    kube: Api
+    name: str
+    key: str = "progress.json"
+
+    @property
+    def where(self) -> str:
+        return f"ConfigMap {self.kube.namespace}/{self.name}"
+
+    def read(self) -> tuple[dict[str, Any], str | None]:
+        try:
+            cm = self.kube._call(
+                f"read {self.where}",
+                self.kube.core.read_namespaced_config_map,
+                self.name,
+                self.kube.namespace,
+            )
+        except NotFound:
+            return {}, None
+        try:
+            data = json.loads((cm.data or {}).get(self.key) or "{}")
+        except ValueError:
+            data = {}
+        return (data if isinstance(data, dict) else {}), cm.metadata.resource_version
+
+    def write(self, data: dict[str, Any], version: str | None) -> str | None:
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": self.name,
+                "labels": {CLUSTER_LABEL: self.kube.target.cluster},
+            },
+            "data": {self.key: json.dumps(data, indent=1)},
+        }
+        if version is None:
+            answer = self.kube._call(
+                f"create {self.where}",
+                self.kube.core.create_namespaced_config_map,
+                self.kube.namespace,
+                body,
+            )
+        else:
+            body["metadata"]["resourceVersion"] = version
+            answer = self.kube._call(
+                f"update {self.where}",
+                self.kube.core.replace_namespaced_config_map,
+                self.name,
+                self.kube.namespace,
+                body,
+            )
+        return str(answer.metadata.resource_version) if answer.metadata else None
+
+
+def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
+    name = f"{kube.target.cluster}-galeractl"
+    now = iso()
+    try:
+        lease = kube._call(
+            f"read Lease {name}", kube.coordination.read_namespaced_lease, name, kube.namespace
+        )
+    except NotFound:
+        body = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "labels": {CLUSTER_LABEL: kube.target.cluster}},
+            "spec": {
+                "holderIdentity": identity,
+                "leaseDurationSeconds": duration,
+                "acquireTime": now,
+                "renewTime": now,
+                "leaseTransitions": 0,
+            },
+        }
+        try:
+            kube._call(
+                f"create Lease {name}",
+                kube.coordination.create_namespaced_lease,
+                kube.namespace,
+                body,
+            )
+        except Conflict:
+            return False, "another controller (it created the Lease first)"
+        return True, identity
+    data = kube._dict(lease)
+    spec = data.get("spec") or {}
+    holder = spec.get("holderIdentity")
+    renewed = parse_time(spec.get("renewTime")) or 0.0
+    length = float(spec.get("leaseDurationSeconds") or duration)
+    if holder and holder != identity and renewed + length > time.time():
+        return False, str(holder)
+    if holder != identity:
+        spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+        spec["acquireTime"] = now
+    spec.update(holderIdentity=identity, renewTime=now, leaseDurationSeconds=duration)
+    data["spec"] = spec
+    try:
+        kube._call(
+            f"update Lease {name}",
+            kube.coordination.replace_namespaced_lease,
+            name,
+            kube.namespace,
+            data,
+        )
+    except Conflict:
+        return False, "another controller (it renewed the Lease first)"
+    return True, identity
+
+
+def event_body(
+    event: dict[str, Any], sts: dict[str, Any], namespace: str, identity: str
+) -> dict[str, Any] | None:
+    """The Event for a decision or a change on the StatefulSet, or None for other events."""
+    reason = EVENT_REASONS.get(str(event.get("event")))
+    if reason is None:
+        return None
+    warning = event.get("event") == "failed" or event.get("ok") is False
+    message = _message(event)
+    now = iso()
+    return {
+        "metadata": {"generateName": f"{sts['metadata']['name']}.galeractl."},
+        "involvedObject": {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "name": sts["metadata"]["name"],
+            "namespace": namespace,
+            "uid": sts["metadata"].get("uid"),
+        },
+        "reason": reason,
+        "message": message[:1000],
+        "type": "Warning" if warning else "Normal",
+        "source": {"component": "galeractl"},
+        "reportingComponent": "galeractl",
+        "reportingInstance": identity,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+
+
+def _message(event: dict[str, Any]) -> str:
+    if event.get("reason"):
+        who = f"{event['member']}: " if event.get("member") else ""
+        return f"{who}{event['reason']}"
+    rest = {k: v for k, v in event.items() if k != "event"}
+    return f"{event.get('event')}: {json.dumps(rest, sort_keys=True, default=str)}"
