@@ -28,8 +28,8 @@ def api() -> Iterator[tuple[Emulator, str]]:
         yield emu, url
 
 
-def controller(url: str, values: Path, *args: str) -> Any:
-    return galeractl(
+def controller_args(url: str, values: Path) -> list[str]:
+    return [
         "controller",
         "--kube",
         "--kube-api",
@@ -42,10 +42,13 @@ def controller(url: str, values: Path, *args: str) -> Any:
         "json",
         "--interval",
         "0.2",
-        "--cycles",
-        "1",
-        *args,
-    )
+    ]
+
+
+def controller(url: str, values: Path, *args: str) -> Any:
+    """One or a few cycles of the controller (--cycles 1 unless given)."""
+    cycles = [] if "--cycles" in args else ["--cycles", "1"]
+    return galeractl(*controller_args(url, values), *cycles, *args)
 
 
 def applied(emu: Emulator) -> dict[tuple[str, str], dict[str, Any]]:
@@ -140,23 +143,7 @@ def test_a_standby_controller_applies_nothing(api: tuple[Emulator, str], tmp_pat
     values = tmp_path / "values.yaml"
     values.write_text("replicas: 3\n")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "galera",
-            "controller",
-            "--kube",
-            "--kube-api",
-            url,
-            "-n",
-            NAMESPACE,
-            "--apply",
-            str(values),
-            "-o",
-            "json",
-            "--interval",
-            "0.2",
-        ],
+        [sys.executable, "-m", "galera", *controller_args(url, values)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
