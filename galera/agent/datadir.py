@@ -55,14 +55,27 @@ class DataDir:
         return state is None or state.empty
 
     def grastate(self) -> grastate.Grastate | None:
-        """The parsed ``grastate.dat``; None when absent. Corrupt files raise, naming line."""
+        """The parsed ``grastate.dat``; None when absent. Corrupt files raise, naming line.
+
+        An empty file in a data directory without system tables is what a join attempt that
+        never reached a cluster leaves behind (Galera creates it before connecting): it holds
+        no history and counts as absent. An empty file beside data is corruption.
+        """
         try:
             text = self.grastate_path.read_text(errors="replace")
         except FileNotFoundError:
             return None
         except OSError as e:
             raise InvalidInput(f"{self.grastate_path}: {e.strerror}", member=self.member) from None
+        if not text.strip() and not (self.datadir / "mysql").exists():
+            return None
         return grastate.parse(text, str(self.grastate_path))
+
+    def discard_empty_grastate(self) -> None:
+        """Remove the empty ``grastate.dat`` a failed first join left (it holds nothing), so
+        that a member being initialised does not carry it next to its new data."""
+        if self.pristine() and self.grastate_path.exists():
+            self.grastate_path.unlink()
 
     def set_safe_to_bootstrap(self) -> None:
         """Set ``safe_to_bootstrap: 1`` (Galera refuses ``--wsrep-new-cluster`` without it)."""

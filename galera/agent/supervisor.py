@@ -114,7 +114,15 @@ class Supervisor:
                         "bootstrapped through a mark (galeractl bootstrap)",
                         member=self.config.name,
                     )
+                init_file = self.config.init_file
+                if init_file is not None and not init_file.is_file():
+                    raise InvalidInput(
+                        f"init_file {init_file} does not exist: the new cluster would have "
+                        "none of its users",
+                        member=self.config.name,
+                    )
                 log.warning("initialising a brand-new cluster from this empty member")
+                self.data.discard_empty_grastate()
                 mode = "new-cluster"
             self._want_running = True
             self._restarts = 0

@@ -56,8 +56,21 @@ def sandbox() -> None:
     type=float,
     help="Seconds to wait for the members to be Synced.",
 )
+@click.option(
+    "--first-install",
+    is_flag=True,
+    help="Form the cluster as a first installation on Kubernetes does: every member starts "
+    "empty in join mode, 'bootstrap --initialize' creates the cluster on the first and the "
+    "others join by full SST (slower than the default seeding).",
+)
 def up(
-    nodes: int, root: str | None, netns: bool, arbitrator: bool, base_port: int, timeout: float
+    nodes: int,
+    root: str | None,
+    netns: bool,
+    arbitrator: bool,
+    base_port: int,
+    timeout: float,
+    first_install: bool,
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
@@ -71,6 +84,7 @@ def up(
         base_port=base_port,
         timeout=timeout,
         progress=lambda m: click.echo(f"  {m}", err=True),
+        first_install=first_install,
     )
     click.echo(
         f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "

@@ -143,8 +143,8 @@ def run(
         if name != plan.member:
             _quiet(client.unmark)
     if plan.initialize:
-        if chosen.running:  # a join attempt that found nobody: stop it first
-            clients[plan.member].stop()
+        if chosen.running:  # a join attempt that found nobody (no data to keep): end it
+            clients[plan.member].stop(timeout=5)
         clients[plan.member].start("initialize")
         progress.step("started")
         emit({"event": "started", "member": plan.member, "mode": "initialize"})

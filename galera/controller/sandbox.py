@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from galera.controller import waiting
+from galera.controller import bootstrap, members, waiting
 from galera.errors import GaleraError
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 
@@ -21,20 +22,29 @@ def up(
     base_port: int = 23300,
     timeout: float = 180.0,
     progress: Callable[[str], None] = lambda _m: None,
+    first_install: bool = False,
 ) -> Sandbox:
     """Create and start a sandbox; returns once every member is Synced.
 
     The first member starts as a new cluster, the others join in parallel. If anything fails
     after processes were started, everything started is stopped again (the directory is
-    kept for its logs).
+    kept for its logs). With ``first_install`` the cluster is formed the way a first
+    installation on Kubernetes is: see :func:`_first_install`.
     """
     sandbox = Sandbox.prepare(root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port)
     try:
         sandbox.create_network()
-        progress("seeding galera-0 (one initialisation shared by all members)")
-        sandbox.seed()
         first, *rest = [m.name for m in sandbox.data_members]
         spec = sandbox.spec()
+        if first_install:
+            _first_install(sandbox, timeout, progress)
+            if arbitrator:
+                progress("starting garbd (arbitrator)")
+                sandbox.launch_arbitrator()
+                _wait_for_arbitrator(sandbox, timeout)
+            return sandbox
+        progress("seeding galera-0 (one initialisation shared by all members)")
+        sandbox.seed()
         progress(f"starting {first} as the first member of a new cluster")
         sandbox.launch_agent(first, "new-cluster")
         waiting.wait_for(
@@ -64,6 +74,37 @@ def up(
         sandbox.down(purge=False)
         raise
     return sandbox
+
+
+def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], None]) -> None:
+    """Every member starts empty in join mode and finds nobody; ``bootstrap --initialize``
+    then creates the cluster on the first member (system tables, the users of its
+    ``init_file``) and the others join it by full SST: the Kubernetes first installation."""
+    names = [m.name for m in sandbox.data_members]
+    for name in names:
+        progress(f"starting {name} empty, in join mode")
+        sandbox.launch_agent(name, "join")
+    spec = sandbox.spec()
+    clients = members.agents(spec)
+    deadline = time.monotonic() + timeout
+    for name, client in clients.items():
+        while True:
+            try:
+                client.live()
+                break
+            except GaleraError:
+                sandbox.check_agents([name])
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    progress("every member is empty: bootstrap --initialize")
+
+    def report(event: dict[str, object]) -> None:
+        if event.get("event") in ("plan", "started", "primary", "synced"):
+            progress(f"{event['event']}: {event.get('reason') or event.get('member') or ''}")
+
+    options = bootstrap.Options(initialize=True, timeout=timeout, pc_recovery_grace=2.0)
+    bootstrap.run(spec, options, lambda _plan: True, report)
 
 
 def _wait_for_arbitrator(sandbox: Sandbox, timeout: float) -> None:

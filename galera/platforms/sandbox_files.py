@@ -122,6 +122,9 @@ def write_files(sb: Sandbox) -> None:
             "listen": f"{m.address}:{m.agent_port}",
             "token_file": str(sb.token_file),
             "credentials_file": str(sb.client_cnf),
+            # The users of a brand-new cluster (used only by an `initialize` start; the
+            # default seeding creates them itself and removes the file).
+            "init_file": str(sb.root / "seed.sql"),
             "rundir": str(m.home),
             "config_file": str(m.home / "my.cnf"),
             "restart": "always",

@@ -302,3 +302,44 @@ def test_json_that_is_not_a_mark_is_removed_and_refused(tmp_path: Path, content:
     with pytest.raises(UnsafeOperation, match="corrupt"):
         d.consume_mark(HERE)
     assert not d.mark_path.exists()
+
+
+# --- Brand-new members: what a first join attempt leaves, and what counts as pristine --------
+
+
+def test_an_empty_grastate_left_by_a_failed_first_join_counts_as_absent(tmp_path: Path) -> None:
+    d = data_dir(tmp_path, grastate="")
+    assert d.grastate() is None
+    assert d.pristine()
+    d.discard_empty_grastate()
+    assert not d.grastate_path.exists()
+
+
+def test_an_empty_grastate_beside_data_is_corruption(tmp_path: Path) -> None:
+    d = data_dir(tmp_path, grastate="")
+    (d.datadir / "mysql").mkdir()
+    with pytest.raises(InvalidInput, match=r"grastate\.dat"):
+        d.grastate()
+    assert not d.pristine()
+    d.discard_empty_grastate()
+    assert d.grastate_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("grastate", "system_tables", "pristine"),
+    [
+        (None, False, True),
+        (grastate_text("00000000-0000-0000-0000-000000000000", -1), False, True),
+        (grastate_text(UUID_A, 42), False, False),
+        (None, True, False),
+        ("garbage\n", False, False),
+    ],
+    ids=["nothing", "zero-uuid", "a-history", "system-tables", "corrupt"],
+)
+def test_pristine_means_no_data_and_no_history(
+    tmp_path: Path, grastate: str | None, system_tables: bool, pristine: bool
+) -> None:
+    d = data_dir(tmp_path, grastate=grastate)
+    if system_tables:
+        (d.datadir / "mysql").mkdir()
+    assert d.pristine() is pristine
