@@ -69,7 +69,7 @@ def _rediscover(collector: Any, stop: threading.Event, interval: float = 15.0) -
     """On Kubernetes a replaced pod has a new address: rediscover the members now and then."""
     while not stop.wait(interval):
         try:
-            collector.spec = collector.spec.platform.spec()
+            collector.rediscovered(collector.spec.platform.spec())
         except GaleraError as e:
             logging.getLogger("galera.exporter").warning("rediscovery failed: %s", e)
 

@@ -221,7 +221,7 @@ def controller(
         collector = serve(spec, metrics, {})
 
         def on_refresh(fresh: Any) -> None:
-            collector.spec = fresh
+            collector.rediscovered(fresh)
 
         def on_lease(held: bool) -> None:
             collector.active = held

@@ -48,6 +48,12 @@ class GaleraCollector(Collector):
         # that two controller replicas never double the cluster's series and alerts.
         self.active = True
 
+    def rediscovered(self, spec: ClusterSpec) -> None:
+        """The same members at new addresses (on Kubernetes a replaced pod has a new IP)."""
+        self.spec = spec
+        if self.watcher is not None:
+            self.watcher.update(spec)
+
     def _labels(self, **labels: str) -> tuple[list[str], list[str]]:
         merged = {**self.const, **labels}
         return list(merged), list(merged.values())

@@ -40,6 +40,14 @@ class ConflictWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="conflicts", daemon=True)
 
+    def update(self, spec: ClusterSpec) -> None:
+        """New agent addresses (a replaced pod): the counts and what was seen are kept."""
+        token = spec.agent_token()
+        for m in spec.members:
+            client = self.clients.get(m.name)
+            if client is not None and m.agent and client.url != m.agent.rstrip("/"):
+                self.clients[m.name] = AgentClient(m.agent, token, member=m.name, timeout=10)
+
     def start(self) -> None:
         self._thread.start()
 

@@ -92,3 +92,32 @@ def test_a_standby_controller_publishes_only_that_it_is_not_the_leader(
     assert [f.name for f in families] == ["galeractl_controller_leader"]
     assert families[0].samples[0].value == 0
     assert families[0].samples[0].labels == {"cluster": "c"}
+
+
+def test_rediscovered_members_keep_their_conflict_counts_at_new_addresses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from galera.clusterfile import ClusterSpec, parse
+    from galera.exporter.collector import GaleraCollector
+    from galera.exporter.conflicts import ConflictWatcher
+
+    monkeypatch.setenv("DB_PASSWORD", "x")
+
+    def spec_at(ip: str) -> ClusterSpec:
+        return parse(
+            "credentials: {user: monitor, password_env: DB_PASSWORD}\n"
+            f"members: [{{name: a, host: {ip}, agent: 'http://{ip}:8008'}},"
+            " {name: b, host: 10.0.0.2, agent: 'http://10.0.0.2:8008'}]\n",
+            tmp_path / "cluster.yaml",
+        )
+
+    before = spec_at("10.0.0.1")
+    watcher = ConflictWatcher(before)
+    watcher.counts[("a", "shop.stock")] = 3
+    collector = GaleraCollector(before, {}, watcher)
+    untouched = watcher.clients["b"]
+    collector.rediscovered(spec_at("10.0.9.9"))
+    assert watcher.clients["a"].url == "http://10.0.9.9:8008"
+    assert watcher.clients["b"] is untouched
+    assert watcher.snapshot() == {("a", "shop.stock"): 3}
+    assert collector.spec.member("a").host == "10.0.9.9"
