@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,9 @@ def controller(
     from galera.domain import autopilot
 
     logging.getLogger("galera").setLevel(logging.INFO)
+    # SIGTERM (a pod being replaced) ends the loop through its cleanup: the Lease is
+    # released so that the next controller takes over at once.
+    signal.signal(signal.SIGTERM, lambda _n, _f: sys.exit(0))
     on_refresh = on_lease = None
     if metrics:
         from galera.cli.exporter import address, serve

@@ -126,58 +126,63 @@ def run(
     clock = Clock()
     last = ""
     count = 0
-    while cycles is None or count < cycles:
-        count += 1
-        now = time.monotonic()
-        try:
-            if platform is not None:
-                held, holder = platform.acquire_lease(duration=lease_seconds(interval))
-                if on_lease is not None:
-                    on_lease(held)
-                if not held:
-                    reason = f"{holder} holds the Lease; standing by"
-                    if reason != last:
-                        log.info("%s", reason)
-                        emit({"event": "standby", "holder": holder, "reason": reason})
-                        last = reason
-                    time.sleep(interval)
-                    continue
-                if values_file is not None:
-                    applied = apply_values(platform, values_file, applied, emit)
-                spec = platform.spec()
-                if on_refresh is not None:
-                    on_refresh(spec)
-            observed = observe_cycle(spec, clock, now)
-            decision = autopilot.decide(observed, grace)
-        except GaleraError as e:
-            log.error("cycle failed: %s", e)
+    try:
+        while cycles is None or count < cycles:
+            count += 1
+            now = time.monotonic()
+            try:
+                if platform is not None:
+                    held, holder = platform.acquire_lease(duration=lease_seconds(interval))
+                    if on_lease is not None:
+                        on_lease(held)
+                    if not held:
+                        reason = f"{holder} holds the Lease; standing by"
+                        if reason != last:
+                            log.info("%s", reason)
+                            emit({"event": "standby", "holder": holder, "reason": reason})
+                            last = reason
+                        time.sleep(interval)
+                        continue
+                    if values_file is not None:
+                        applied = apply_values(platform, values_file, applied, emit)
+                    spec = platform.spec()
+                    if on_refresh is not None:
+                        on_refresh(spec)
+                observed = observe_cycle(spec, clock, now)
+                decision = autopilot.decide(observed, grace)
+            except GaleraError as e:
+                log.error("cycle failed: %s", e)
+                time.sleep(interval)
+                continue
+            if decision.reason != last or decision.kind is not autopilot.Kind.WAIT:
+                log.info("decision: %s: %s", decision.kind.value, decision.reason)
+                emit(
+                    {
+                        "event": "decision",
+                        "action": decision.kind.value,
+                        "reason": decision.reason,
+                        "members": list(decision.members),
+                    }
+                )
+                last = decision.reason
+            try:
+                if platform is not None and decision.kind is autopilot.Kind.WAIT:
+                    _roll_outdated(spec, platform, observed, emit)
+                if decision.kind is autopilot.Kind.BOOTSTRAP:
+                    options = bootstrap.Options(initialize=may_initialize(spec, initialize))
+                    bootstrap.run(spec, options, lambda _plan: True, emit)
+                    clock.no_primary_since = None
+                elif decision.kind is autopilot.Kind.REJOIN:
+                    rejoin.run(spec, list(decision.members), emit)
+                    clock.down_since = {}
+            except GaleraError as e:
+                log.error("%s failed: %s", decision.kind.value, e)
+                emit({"event": "failed", "action": decision.kind.value, "error": str(e)})
             time.sleep(interval)
-            continue
-        if decision.reason != last or decision.kind is not autopilot.Kind.WAIT:
-            log.info("decision: %s: %s", decision.kind.value, decision.reason)
-            emit(
-                {
-                    "event": "decision",
-                    "action": decision.kind.value,
-                    "reason": decision.reason,
-                    "members": list(decision.members),
-                }
-            )
-            last = decision.reason
-        try:
-            if platform is not None and decision.kind is autopilot.Kind.WAIT:
-                _roll_outdated(spec, platform, observed, emit)
-            if decision.kind is autopilot.Kind.BOOTSTRAP:
-                options = bootstrap.Options(initialize=may_initialize(spec, initialize))
-                bootstrap.run(spec, options, lambda _plan: True, emit)
-                clock.no_primary_since = None
-            elif decision.kind is autopilot.Kind.REJOIN:
-                rejoin.run(spec, list(decision.members), emit)
-                clock.down_since = {}
-        except GaleraError as e:
-            log.error("%s failed: %s", decision.kind.value, e)
-            emit({"event": "failed", "action": decision.kind.value, "error": str(e)})
-        time.sleep(interval)
+
+    finally:
+        if platform is not None:
+            platform.release_lease()  # the next controller need not wait
 
 
 def render_values(values_file: Path) -> tuple[str, list[dict[str, Any]]]:

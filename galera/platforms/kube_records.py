@@ -90,8 +90,13 @@ class ConfigMapStore:
         return str(answer.metadata.resource_version) if answer.metadata else None
 
 
+def lease_name(kube: Api) -> str:
+    return f"{kube.target.cluster}-galeractl"
+
+
 def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
-    name = f"{kube.target.cluster}-galeractl"
+    """Take the Lease if it is free, expired or ours; renew it if ours. (held, holder)"""
+    name = lease_name(kube)
     now = iso()
     try:
         lease = kube._call(
@@ -143,6 +148,35 @@ def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
     except Conflict:
         return False, "another controller (it renewed the Lease first)"
     return True, identity
+
+
+def release_lease(kube: Api, identity: str) -> bool:
+    """Give the Lease up (a controller that stops): the next one need not wait for it to
+    expire. Only our own Lease is touched; a conflict means somebody else has it."""
+    name = lease_name(kube)
+    try:
+        lease = kube._call(
+            f"read Lease {name}", kube.coordination.read_namespaced_lease, name, kube.namespace
+        )
+    except NotFound:
+        return False
+    data = kube._dict(lease)
+    spec = data.get("spec") or {}
+    if spec.get("holderIdentity") != identity:
+        return False
+    spec.update(holderIdentity=None, leaseDurationSeconds=1, renewTime=iso())
+    data["spec"] = spec
+    try:
+        kube._call(
+            f"release Lease {name}",
+            kube.coordination.replace_namespaced_lease,
+            name,
+            kube.namespace,
+            data,
+        )
+    except Conflict:
+        return False
+    return True
 
 
 def event_body(

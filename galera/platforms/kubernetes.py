@@ -371,6 +371,14 @@ class Kubernetes(Api):
         """Take or renew the cluster's Lease; (held, holder). Only the holder may act."""
         return kube_records.acquire_lease(self, self.identity, duration)
 
+    def release_lease(self) -> None:
+        """Give the Lease up on the way out (never fatal: it also expires by itself)."""
+        try:
+            if kube_records.release_lease(self, self.identity):
+                log.info("released the Lease")
+        except GaleraError as e:
+            log.warning("could not release the Lease: %s", e)
+
     def record(self, event: dict[str, Any]) -> None:
         """A Kubernetes Event on the StatefulSet for a decision or a change; never fatal."""
         if str(event.get("event")) not in kube_records.EVENT_REASONS:

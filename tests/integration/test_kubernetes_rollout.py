@@ -219,3 +219,56 @@ def test_full_outage_bootstrap_keeps_its_record_in_a_configmap_and_reports_event
     assert not deleted_pods(emu), "a bootstrap never deletes pods"
     status = galeractl("status", "--kube", "--kube-api", url, "-n", NAMESPACE, "-o", "json")
     assert status.code == 0, status.stdout
+
+
+def test_controller_rolls_pods_whose_template_changed_only_when_healthy(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    """`helm upgrade` changes the pod template (OnDelete: nothing restarts); the controller
+    replaces the outdated pods itself, safely, and only while every member is in the Primary
+    component."""
+    emu, url, kubelet = cluster
+    sts = emu.current(STATEFULSETS, "galera")
+    assert sts is not None
+    sts["spec"]["template"]["metadata"]["annotations"][manifests.CONFIG_HASH] = "changed"
+    emu.seed(STATEFULSETS, sts)
+    args = [
+        "controller",
+        "--kube",
+        "--kube-api",
+        url,
+        "-n",
+        NAMESPACE,
+        "-o",
+        "json",
+        "--interval",
+        "0.2",
+        "--cycles",
+        "1",
+    ]
+
+    down = galeractl(
+        "sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", str(sandbox_kube.root)
+    )
+    assert down.code == 0, down.stderr
+    try:
+        degraded = galeractl(*args, "--member-down-grace", "600")
+        assert degraded.code == 0, degraded.stderr
+        assert not [e for e in of(events(degraded), "decision") if e["action"] == "rollout"]
+        assert not deleted_pods(emu)
+    finally:
+        up = galeractl("sandbox", "start", "galera-1", "--dir", str(sandbox_kube.root))
+        assert up.code == 0, up.stderr
+    sandbox_kube.wait_synced()
+
+    healthy = galeractl(*args)
+    assert healthy.code == 0, healthy.stderr + healthy.stdout
+    (decision,) = [e for e in of(events(healthy), "decision") if e["action"] == "rollout"]
+    assert sorted(decision["members"]) == NAMES
+    assert sorted(deleted_pods(emu)) == NAMES
+    assert kubelet.replaced == deleted_pods(emu)
+    for name in NAMES:
+        pod = emu.current(PODS, name)
+        assert pod is not None
+        assert pod["metadata"]["annotations"][manifests.CONFIG_HASH] == "changed"
+    sandbox_kube.wait_synced()

@@ -232,6 +232,22 @@ def test_a_free_lease_is_created_and_then_renewed(api: tuple[Emulator, str]) -> 
     assert renewed.data["metadata"]["resourceVersion"]
 
 
+def test_a_stopping_controller_releases_the_lease_for_the_next_one(
+    api: tuple[Emulator, str],
+) -> None:
+    emu, url = api
+    seed_cluster(emu, {})
+    first, second = kube(url), kube(url)
+    second.identity = "controller-c"
+    assert first.acquire_lease()[0]
+    assert second.acquire_lease() == (False, first.identity)
+    first.release_lease()
+    assert second.acquire_lease() == (True, "controller-c")
+    first.release_lease()  # no longer ours: nothing is written
+    holders = [r.data["spec"].get("holderIdentity") for r in apiserver.requests(emu, "PUT", LEASES)]
+    assert holders == [None, "controller-c"]
+
+
 def test_a_lease_held_by_another_live_controller_is_honoured(api: tuple[Emulator, str]) -> None:
     emu, url = api
     seed_cluster(emu, {})
