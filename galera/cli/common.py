@@ -90,6 +90,7 @@ _CLUSTER_OPTIONS = [
         "--statefulset",
         default="galera",
         show_default=True,
+        envvar="GALERACTL_STATEFULSET",
         expose_value=False,
         callback=_remember,
         metavar="NAME",
@@ -99,6 +100,7 @@ _CLUSTER_OPTIONS = [
     click.option(
         "-n",
         "--namespace",
+        envvar="GALERACTL_NAMESPACE",
         expose_value=False,
         callback=_remember,
         help="With --kube: the namespace (default: the context's, or the pod's own).",
@@ -114,6 +116,7 @@ _CLUSTER_OPTIONS = [
     ),
     click.option(
         "--secrets-dir",
+        envvar="GALERACTL_SECRETS_DIR",
         expose_value=False,
         callback=_remember,
         metavar="DIR",

@@ -90,7 +90,7 @@ class Kind:
         """galeractl inside the controller pod (in-cluster config), -o json where it helps."""
         out = self.kubectl(
             "exec",
-            "deploy/galeractl-controller",
+            "deploy/galeractl",
             "--",
             "galeractl",
             *args,

@@ -45,7 +45,6 @@ PERMISSIONS = {
     ("", "pods"): {"get", "list", "watch", "delete"},
     ("", "services"): {"get", "list", "watch", "create", "patch", "update"},
     ("", "configmaps"): {"get", "list", "watch", "create", "patch", "update"},
-    ("", "secrets"): {"get"},
     ("", "events"): {"create", "patch"},
     ("apps", "statefulsets"): {"get", "list", "watch", "create", "patch"},
     ("apps", "deployments"): {"get", "list", "watch", "create", "patch"},
@@ -163,7 +162,7 @@ def test_rbac_is_namespaced_and_least_privilege(
     helm: str, case: str, setting: str, monitoring: set[str]
 ) -> None:
     """Exactly what the controller uses (the cluster's monitoring objects only if it applies
-    them), in the release's namespace; one Secret, by name, read-only."""
+    them), in the release's namespace; no access to Secrets (the cluster's is mounted)."""
     objs = template(helm, *CASES[case], *(("--set", setting) if setting else ()))
     assert not of_kind(objs, "ClusterRole")
     assert not of_kind(objs, "ClusterRoleBinding")
@@ -176,16 +175,8 @@ def test_rbac_is_namespaced_and_least_privilege(
             for resource in rule["resources"]:
                 assert (group, resource) not in granted, f"{group}/{resource} granted twice"
                 granted[(group, resource)] = set(rule["verbs"])
-        if "secrets" in rule["resources"]:
-            secret = merged(case, "galera")["secretName"]
-            assert rule == {
-                "apiGroups": [""],
-                "resources": ["secrets"],
-                "resourceNames": [secret],
-                "verbs": ["get"],
-            }
-        else:
-            assert "resourceNames" not in rule
+        assert "secrets" not in rule["resources"], "the Secret is mounted, never read"
+        assert "resourceNames" not in rule
     wanted = {**PERMISSIONS}
     wanted.update({k: v for k, v in MONITORING_PERMISSIONS.items() if k[1] in monitoring})
     assert granted == wanted
