@@ -115,6 +115,15 @@ _CLUSTER_OPTIONS = [
         help="With --kube: talk to this API URL without credentials (e.g. kubectl proxy).",
     ),
     click.option(
+        "--port-forward",
+        is_flag=True,
+        envvar="GALERACTL_PORT_FORWARD",
+        expose_value=False,
+        callback=_remember,
+        help="With --kube from outside the cluster: reach every member's SQL and agent ports "
+        "through `kubectl port-forward` (your kubeconfig and permissions).",
+    ),
+    click.option(
         "--secrets-dir",
         envvar="GALERACTL_SECRETS_DIR",
         expose_value=False,
@@ -147,6 +156,7 @@ def kube_platform() -> Any:
         context=meta.get("kube.context"),
         api_url=meta.get("kube.kube_api"),
         secrets_dir=Path(secrets) if secrets else None,
+        port_forward=bool(meta.get("kube.port_forward")),
     )
     return Kubernetes(target)
 

@@ -29,6 +29,7 @@ class Target:
     api_url: str | None = None  # e.g. `kubectl proxy` (http://127.0.0.1:8001), or a test double
     secrets_dir: Path | None = None
     timeout: float = 10.0
+    port_forward: bool = False  # reach members through `kubectl port-forward` (from outside)
 
 
 def iso(t: float | None = None) -> str:

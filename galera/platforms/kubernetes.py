@@ -25,7 +25,7 @@ from galera.errors import (
     InvalidInput,
     OperationFailed,
 )
-from galera.platforms import kube_records
+from galera.platforms import kube_forward, kube_records
 from galera.platforms.kube_api import Api, NotFound, Target
 from galera.render.manifests import (
     ARBITRATOR_COMPONENT,
@@ -50,6 +50,11 @@ class Kubernetes(Api):
         super().__init__(target, api_client)
         self.identity = f"{socket.gethostname()}-{os.getpid()}"
         self._sets: list[dict[str, Any]] | None = None
+        self.forwarder = (
+            kube_forward.Forwarder(self.namespace, target.kubeconfig, target.context)
+            if target.port_forward
+            else None
+        )
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -116,12 +121,16 @@ class Kubernetes(Api):
                 pod = pods.get(name)
                 host = ((pod or {}).get("status") or {}).get("podIP") or f"{name}.{service}"
                 pod_ports = _ports(pod["spec"]) if pod else ports
+                mysql, agent = pod_ports.get("mysql", 3306), pod_ports.get("agent", 8008)
+                if self.forwarder is not None and pod is not None and _running(pod):
+                    local = self.forwarder.local(name, pod["metadata"]["uid"], [mysql, agent])
+                    host, mysql, agent = "127.0.0.1", local[mysql], local[agent]
                 members.append(
                     MemberSpec(
                         name=name,
                         host=host,
-                        port=pod_ports.get("mysql", 3306),
-                        agent=f"http://{host}:{pod_ports.get('agent', 8008)}",
+                        port=mysql,
+                        agent=f"http://{host}:{agent}",
                         weight=weight,
                     )
                 )
@@ -413,6 +422,10 @@ def _ports(pod_spec: dict[str, Any]) -> dict[str, int]:
                 if p.get("name")
             }
     return {}
+
+
+def _running(pod: dict[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") == "Running"
 
 
 def _image(pod_spec: dict[str, Any]) -> str | None:

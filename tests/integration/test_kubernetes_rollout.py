@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import kmock
@@ -31,6 +32,7 @@ from tests.kubernetes.apiserver import (
 pytestmark = pytest.mark.cluster
 NAMES = ["galera-0", "galera-1", "galera-2"]
 PROGRESS = "galera-galeractl-rolling"
+FAKE_KUBECTL = Path(__file__).parents[1] / "kubernetes" / "bin" / "kubectl-port-forward"
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +274,34 @@ def test_controller_rolls_pods_whose_template_changed_only_when_healthy(
         assert pod is not None
         assert pod["metadata"]["annotations"][manifests.CONFIG_HASH] == "changed"
     sandbox_kube.wait_synced()
+
+
+def test_from_outside_the_cluster_members_are_reached_through_port_forwards(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet], tmp_path: Path
+) -> None:
+    """Pod IPs do not route from here (127.0.0.2: nothing listens): every member is reached
+    through `kubectl port-forward`, reopened for each replaced pod."""
+    emu, url, _kubelet = cluster
+    for name in NAMES:
+        pod = emu.current(PODS, name)
+        assert pod is not None
+        pod["status"]["podIP"] = "127.0.0.2"
+        emu.seed(PODS, pod)
+    log = tmp_path / "kubectl.log"
+    env = {"GALERACTL_KUBECTL": str(FAKE_KUBECTL), "FAKE_KUBECTL_LOG": str(log)}
+    args = ["--kube", "--kube-api", url, "-n", NAMESPACE]
+
+    direct = galeractl("status", *args, "-o", "json")
+    assert direct.code == 1  # nothing answers at the pod IPs
+    status = galeractl("status", *args, "--port-forward", "-o", "json", env=env)
+    assert status.code == 0, status.stderr + status.stdout
+    assert log.read_text().count("port-forward") == 3  # one per pod
+
+    roll = galeractl(
+        "rolling-restart", *args, "--port-forward", "--yes", "--drain-seconds", "0.5", env=env
+    )
+    assert roll.code == 0, roll.stderr + roll.stdout
+    forwarded = [line.split() for line in log.read_text().splitlines()]
+    pods = [next(a for a in line if a.startswith("pod/")) for line in forwarded[3:]]
+    # One forward per pod at the start of the rollout, and one more per replaced pod.
+    assert sorted(pods) == sorted([f"pod/{n}" for n in NAMES] * 2)

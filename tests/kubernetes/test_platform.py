@@ -127,6 +127,23 @@ def test_cli_with_kube_reports_bad_input_in_one_line(
     assert message in one_line_error(result)
 
 
+def test_port_forward_without_kubectl_is_one_line(api: tuple[Emulator, str]) -> None:
+    emu, url = api
+    seed_cluster(emu, {})
+    result = galeractl(
+        "status",
+        "--kube",
+        "--kube-api",
+        url,
+        "-n",
+        NAMESPACE,
+        "--port-forward",
+        env={"GALERACTL_KUBECTL": "/nonexistent/kubectl"},
+    )
+    assert result.code == 2
+    assert "--port-forward needs kubectl" in one_line_error(result)
+
+
 def test_unreachable_api_server_is_one_line() -> None:
     result = galeractl("status", "--kube", "--kube-api", "http://127.0.0.1:9", "-n", "db")
     assert result.code != 0
