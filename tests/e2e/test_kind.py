@@ -57,3 +57,26 @@ def test_rolling_upgrade_replaces_every_pod_once_and_stays_healthy(kind_cluster:
     assert set(after) == set(before)
     assert all(after[name] != before[name] for name in before), "a pod was not replaced"
     kind_cluster.wait_healthy()
+
+
+def test_status_from_outside_the_cluster_through_port_forwards(kind_cluster: Kind) -> None:
+    """galeractl on the host: the Secret read through the API, members through kubectl."""
+    from tests.e2e.conftest import NAMESPACE, TOOLS
+    from tests.helpers import galeractl
+
+    result = galeractl(
+        "status",
+        "--kube",
+        "--context",
+        f"kind-{kind_cluster.name}",
+        "-n",
+        NAMESPACE,
+        "--statefulset",
+        "galera",
+        "--port-forward",
+        "-o",
+        "json",
+        env={"GALERACTL_KUBECTL": str(TOOLS / "kubectl")} if (TOOLS / "kubectl").exists() else {},
+    )
+    assert result.code == 0, result.stderr
+    assert result.json()["cluster"]["verdict"] == "healthy"
