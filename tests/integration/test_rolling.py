@@ -71,13 +71,17 @@ def test_upgrade_applies_a_server_option_on_every_member(sandbox_rolling: Sandbo
         "-o",
         "json",
         "--drain-seconds",
-        "0.5",
+        "60",
         "--yes",
         "--set",
         "max_connections=157",
     )
     assert result.code == 0, result.stderr + result.stdout
     assert [variable(sandbox_rolling, "max_connections", n) for n in NAMES] == ["157"] * 3
+    # No client was connected: each drain ended at once instead of waiting its 60 s.
+    drained = of(events(result), "drained")
+    assert [e["connections_left"] for e in drained] == [0, 0, 0]
+    assert all(e["seconds"] < 60 for e in drained)  # ended before its limit
 
 
 def test_unknown_option_is_rejected_before_any_restart(sandbox_rolling: SandboxHandle) -> None:
