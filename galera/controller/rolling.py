@@ -12,6 +12,7 @@ restarting a member twice.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from galera.clusterfile import ClusterSpec
 from galera.controller import members, observe, waiting
 from galera.controller.progress import Progress
 from galera.domain import rolling
+from galera.domain.snapshot import Snapshot
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 
 Emit = Callable[[dict[str, Any]], None]
@@ -43,15 +45,33 @@ class Stopped(UnsafeOperation):
     """The rollout stopped at a gate or a failed step; later members were not touched."""
 
 
-def _write_rate(spec: ClusterSpec, before: Any, seconds: float = 0.5) -> float:
-    time.sleep(seconds)
-    after = observe.snapshot(spec)
-    deltas = [
-        a.status.last_committed - b.status.last_committed
-        for a, b in zip(after.data_members, before.data_members, strict=True)
-        if a.status is not None and b.status is not None
-    ]
-    return max(deltas, default=0) / seconds
+class WriteRate:
+    """Commits per second, for the IST forecast: from the last polls of the previous
+    member's wait when they span enough time (no extra wait), else from a short sample."""
+
+    MIN_GAP = 0.2
+
+    def __init__(self) -> None:
+        self.polls: deque[Snapshot] = deque(maxlen=8)
+
+    def seen(self, snapshot: Snapshot) -> None:
+        self.polls.append(snapshot)
+
+    def measure(self, spec: ClusterSpec, now: Snapshot) -> float:
+        older = [p for p in self.polls if now.taken_at - p.taken_at >= self.MIN_GAP]
+        before, after = (older[-1], now) if older else (now, None)
+        if after is None:
+            time.sleep(0.25)
+            after = observe.snapshot(spec)
+        self.polls.clear()
+        gap = max(after.taken_at - before.taken_at, 1e-3)
+        deltas = [
+            a.status.last_committed - b.status.last_committed
+            for a in after.data_members
+            for b in before.data_members
+            if a.name == b.name and a.status is not None and b.status is not None
+        ]
+        return max(deltas, default=0) / gap
 
 
 def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | None]:
@@ -129,12 +149,13 @@ def run(
         platform.set_image(image, emit)  # OnDelete: no pod restarts until we delete it
 
     done: list[str] = list(progress.data.get("done", []))
+    rates = WriteRate()
     for name in order:
         if name in done:
             emit({"event": "skipped", "member": name, "reason": "done before the interruption"})
             continue
         try:
-            spec = _restart_member(spec, clients, progress, name, settings, options, emit)
+            spec = _restart_member(spec, clients, progress, name, settings, options, emit, rates)
         except GaleraError as e:
             progress.finish("failed", failed_member=name, error=str(e))
             raise
@@ -158,6 +179,7 @@ def _restart_member(
     settings: dict[str, str],
     options: Options,
     emit: Emit,
+    rates: WriteRate,
 ) -> ClusterSpec:
     """One member: gates, drain, graceful stop, start (or pod replacement), Synced again.
     Returns the cluster as it is afterwards (on Kubernetes the pod has a new address)."""
@@ -182,7 +204,7 @@ def _restart_member(
         emit({"event": "gate", "member": name, "ok": gate.ok, "reason": gate.reason})
         if not gate.ok:
             raise Stopped(f"stopped before {name}: {gate.reason}", member=name)
-        rate = _write_rate(spec, snapshot)
+        rate = rates.measure(spec, snapshot)
         ist = rolling.forecast_ist(snapshot, name, rate, options.expected_downtime)
         emit({"event": "ist_forecast", "member": name, "ist": ist.ist, "reason": ist.reason})
         if not ist.ist and not options.allow_sst:
@@ -222,7 +244,13 @@ def _restart_member(
             emit({"event": "started", "member": name})
     names = [o.name for o in snapshot.data_members]
     try:
-        waiting.wait_for(spec, names, timeout=options.step_timeout, what=f"{name} back and Synced")
+        waiting.wait_for(
+            spec,
+            names,
+            timeout=options.step_timeout,
+            what=f"{name} back and Synced",
+            on_poll=rates.seen,
+        )
     except OperationFailed as e:
         tail = (client.status().get("process") or {}).get("error_log_tail") or []
         detail = f"; its error log ends: {' | '.join(tail[-3:])}" if tail else ""
