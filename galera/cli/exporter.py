@@ -76,24 +76,35 @@ def _rediscover(collector: Any, stop: threading.Event, interval: float = 15.0) -
 
 def serve(spec: Any, listen: str, const: dict[str, str], conflict_interval: float = 30.0) -> Any:
     """Start serving /metrics for ``spec`` in background threads; the collector."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    registry = start_server(listen)
+    collector = collector_for(spec, const, conflict_interval)
+    registry.register(collector)
+    return collector
 
-    from galera.exporter.collector import GaleraCollector
-    from galera.exporter.conflicts import ConflictWatcher
+
+def start_server(listen: str) -> Any:
+    """An HTTP server for /metrics of an (empty) registry, in a background thread."""
+    from prometheus_client import CollectorRegistry, start_http_server
 
     host, port = address(listen)
     registry = CollectorRegistry()
-    watcher = None
-    if spec.agent_token() and any(m.agent for m in spec.members):
-        watcher = ConflictWatcher(spec, interval=conflict_interval)
-        watcher.start()
-    collector = GaleraCollector(spec, const, watcher)
-    registry.register(collector)
     try:
         start_http_server(port, addr=host, registry=registry)
     except OSError as e:
         raise InvalidInput(f"--listen {listen}: {e.strerror}") from None
-    return collector
+    return registry
+
+
+def collector_for(spec: Any, const: dict[str, str], conflict_interval: float = 30.0) -> Any:
+    """The cluster's collector, with its conflict watcher when the agents can be read."""
+    from galera.exporter.collector import GaleraCollector
+    from galera.exporter.conflicts import ConflictWatcher
+
+    watcher = None
+    if spec.agent_token() and any(m.agent for m in spec.members):
+        watcher = ConflictWatcher(spec, interval=conflict_interval)
+        watcher.start()
+    return GaleraCollector(spec, const, watcher)
 
 
 def address(listen: str) -> tuple[str, int]:

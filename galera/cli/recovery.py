@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, kube_platform, load_spec
-from galera.errors import InvalidInput
+from galera.errors import GaleraError, InvalidInput
 
 
 def emitter(fmt: str) -> Any:
@@ -206,23 +206,41 @@ def controller(
     # released so that the next controller takes over at once.
     signal.signal(signal.SIGTERM, lambda _n, _f: sys.exit(0))
     on_refresh = on_lease = None
+    emit = emitter(fmt)
     if metrics:
-        from galera.cli.exporter import address, serve
+        from galera.cli.exporter import address, collector_for, start_server
+        from galera.exporter.collector import Standby
 
         address(metrics)
-    emit = emitter(fmt)
+    platform = kube_platform() if values_file else None
     digest = ""
+    objects: list[Any] = []
     if values_file:
-        platform = kube_platform()
         if platform is None:
             raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")
         digest, objects = loop.render_values(Path(values_file))  # bad values change nothing
+    registry = standby = None
+    if metrics:
+        # Serving at once: a standby waiting for the Lease answers its probes too.
+        registry = start_server(metrics)
+        standby = Standby()
+        registry.register(standby)
+    if platform is not None:
         # Only the Lease holder applies: standbys wait here until they lead.
         loop.lead(platform, interval, platform.emitter(emit))
-        platform.apply(objects, platform.emitter(emit))
+        try:
+            platform.apply(objects, platform.emitter(emit))
+        except GaleraError as e:
+            # A cluster that exists is still watched and recovered; the apply is retried.
+            log_error = f"applying the values failed: {e}"
+            click.echo(f"galeractl: {log_error}", err=True)
+            platform.emitter(emit)({"event": "failed", "action": "apply", "error": str(e)})
+            digest = ""
     spec = load_spec(cluster)
-    if metrics:
-        collector = serve(spec, metrics, {})
+    if registry is not None:
+        collector = collector_for(spec, {})
+        registry.unregister(standby)
+        registry.register(collector)
 
         def on_refresh(fresh: Any) -> None:
             collector.rediscovered(fresh)

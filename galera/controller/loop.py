@@ -46,7 +46,7 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
             return False
         return True
 
-    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+    with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
         answers = dict(zip(clients, pool.map(reachable, clients), strict=True))
     comps = quorum.components(snapshot)
     primary = tuple(
@@ -91,12 +91,17 @@ def lead(platform: Any, interval: float, emit: Emit) -> None:
 
 def may_initialize(spec: ClusterSpec, allowed: bool) -> bool:
     """A brand-new cluster may be created only when asked for and only once: if a bootstrap
-    record exists, the cluster held data before, and empty data directories everywhere
-    mean lost or wrongly mounted volumes, which a person must look at."""
+    record shows the cluster was formed (a bootstrap of data, or an initialisation that
+    reached Primary), empty data directories everywhere mean lost or wrongly mounted
+    volumes, which a person must look at. An initialisation that never got that far (say
+    init.sql was missing) may be tried again; the plan still needs every member empty."""
     if not allowed:
         return False
     record = Progress.load(spec, "bootstrap")
-    return not record.data
+    if not record.data:
+        return True
+    steps = {str(s.get("step")) for s in record.data.get("steps") or []}
+    return record.data.get("position") == "new" and "primary" not in steps
 
 
 def run(
@@ -144,7 +149,14 @@ def run(
                         time.sleep(interval)
                         continue
                     if values_file is not None:
-                        applied = apply_values(platform, values_file, applied, emit)
+                        try:
+                            applied = apply_values(platform, values_file, applied, emit)
+                        except GaleraError as e:
+                            # Recovery goes on with the objects as they are; retried later.
+                            if f"apply: {e}" != last:
+                                log.error("applying the values failed: %s", e)
+                                emit({"event": "failed", "action": "apply", "error": str(e)})
+                                last = f"apply: {e}"
                     spec = platform.spec()
                     if on_refresh is not None:
                         on_refresh(spec)
@@ -191,7 +203,11 @@ def render_values(values_file: Path) -> tuple[str, list[dict[str, Any]]]:
         text = values_file.read_text()
     except OSError as e:
         raise InvalidInput(f"--apply {values_file}: {e.strerror}") from None
-    values = load_yaml(text) or {}
+    try:
+        values = load_yaml(text) or {}
+    except Exception as e:  # yaml.YAMLError: the values ConfigMap was edited by hand
+        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        raise InvalidInput(f"--apply {values_file}: not valid YAML: {first}") from None
     return hashlib.sha256(text.encode()).hexdigest(), manifests.objects(values, str(values_file))
 
 

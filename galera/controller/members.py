@@ -62,6 +62,12 @@ def _report(
             primary=primary,
             error="a state transfer into it was interrupted; data incomplete",
         )
+    if not running and g.get("present") is False and g.get("pristine") is False:
+        return MemberReport(
+            member.name,
+            error="no grastate.dat beside existing data: its position is unknown "
+            "(run --wsrep-recover by hand, or restore the file)",
+        )
     state = None
     if g.get("present"):
         state = Grastate(

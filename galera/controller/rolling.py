@@ -93,6 +93,12 @@ def run(
     spec: ClusterSpec, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
 ) -> dict[str, Any]:
     platform = spec.platform
+    if options.options and platform is not None:
+        raise InvalidInput(
+            "--set with --kube: a replaced pod starts from the ConfigMap, so options set "
+            "through the agents would not last; change mariadb.options in the values "
+            "(galeractl render / the chart) and the new pod template is rolled out"
+        )
     if options.image and platform is None:
         raise InvalidInput(
             "--image needs --kube: on VMs and in the sandbox the installed mariadbd is used "
@@ -109,6 +115,12 @@ def run(
         if not progress.in_flight:
             raise InvalidInput("no interrupted rollout to resume")
         order = [str(n) for n in progress.data["order"]]
+        gone = [n for n in order if n not in clients]
+        if gone:
+            raise InvalidInput(
+                f"the interrupted rollout names {', '.join(gone)}, no longer members of the "
+                f"cluster; check the record in {progress.store.where} and remove it"
+            )
         settings = {str(k): str(v) for k, v in progress.data.get("options", {}).items()}
         image = progress.data.get("image") or None
     else:

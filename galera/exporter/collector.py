@@ -28,6 +28,22 @@ from galera.exporter.conflicts import ConflictWatcher
 _STATES = [s.label for s in LocalState]
 
 
+class Standby(Collector):
+    """What a controller that does not hold the Lease publishes: only that fact."""
+
+    def __init__(self, const_labels: dict[str, str] | None = None) -> None:
+        self.const = dict(const_labels or {})
+
+    def collect(self) -> Iterator[Metric]:
+        leader = GaugeMetricFamily(
+            "galeractl_controller_leader",
+            "1 when this controller holds the cluster's Lease (and publishes its series)",
+            labels=list(self.const),
+        )
+        leader.add_metric(list(self.const.values()), 0)
+        yield leader
+
+
 class GaleraCollector(Collector):
     """A prometheus_client collector for every member of one cluster file."""
 
@@ -72,13 +88,7 @@ class GaleraCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         if not self.active:
-            leader = GaugeMetricFamily(
-                "galeractl_controller_leader",
-                "1 when this controller holds the cluster's Lease (and publishes its series)",
-                labels=list(self.const),
-            )
-            leader.add_metric(list(self.const.values()), 0)
-            yield leader
+            yield from Standby(self.const).collect()
             return
         started = time.perf_counter()
         data = [m for m in self.spec.members if not m.arbitrator]

@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,11 +117,14 @@ class Forwarder:
         if self.context:
             cmd += ["--context", self.context]
         cmd += [f"pod/{pod}", *(f":{port}" for port in remote)]
+        # stderr to a file, not a pipe: kubectl logs every failed connection there, and an
+        # unread pipe that fills up would freeze the forward.
+        errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below, child keeps it
         process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             text=True,
             preexec_fn=_die_with_parent,
         )
@@ -140,12 +144,14 @@ class Forwarder:
         threading.Thread(target=read, name=f"forward-{pod}", daemon=True).start()
         if not ready.wait(START_TIMEOUT) or not set(remote) <= set(forward.ports):
             forward.close()
-            lines = (process.stderr.read() if process.stderr else "").strip().splitlines()
+            errors.seek(0)
+            lines = errors.read().strip().splitlines()
             error = lines[-1] if lines else ""
             raise MemberUnreachable(
                 f"kubectl port-forward pod/{pod} did not start{': ' + error if error else ''}",
                 member=pod,
             )
+        errors.close()  # the child keeps its own descriptor
         log.info("forwarding pod %s: %s", pod, forward.ports)
         return forward
 

@@ -134,6 +134,9 @@ class Kubernetes(Api):
                         weight=weight,
                     )
                 )
+        if not members:
+            names = ", ".join(s["metadata"]["name"] for s in sets)
+            raise InvalidInput(f"StatefulSet {names} has 0 replicas: no member to manage")
         members += self._arbitrators()
         credentials, token = self._secrets(sets[0])
         return ClusterSpec(

@@ -47,7 +47,7 @@ def test_full_outage_is_recovered_from_the_most_advanced_member(kind_cluster: Ki
     assert {m["cluster_state_uuid"] for m in status["members"]} == {uuid_before}
 
 
-def test_rolling_upgrade_replaces_every_pod_once_and_stays_healthy(kind_cluster: Kind) -> None:
+def test_rolling_restart_replaces_every_pod_once_and_stays_healthy(kind_cluster: Kind) -> None:
     before = kind_cluster.pod_uids()
     result = kind_cluster.galeractl(
         "upgrade", "--set", "max_connections=321", "--yes", "--drain-seconds", "2", "-o", "json"

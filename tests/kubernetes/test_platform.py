@@ -144,6 +144,18 @@ def test_port_forward_without_kubectl_is_one_line(api: tuple[Emulator, str]) -> 
     assert "--port-forward needs kubectl" in one_line_error(result)
 
 
+def test_upgrade_set_is_refused_on_kubernetes(api: tuple[Emulator, str]) -> None:
+    emu, url = api
+    seed_cluster(emu, {})
+    result = galeractl(
+        "upgrade", "--kube", "--kube-api", url, "-n", NAMESPACE, "--set", "max_connections=9",
+        "--yes",
+    )
+    assert result.code == 2
+    assert "mariadb.options in the values" in one_line_error(result)
+    assert not [r for r in emu if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+
+
 def test_unreachable_api_server_is_one_line() -> None:
     result = galeractl("status", "--kube", "--kube-api", "http://127.0.0.1:9", "-n", "db")
     assert result.code != 0
