@@ -104,6 +104,8 @@ def run(
             "--image needs --kube: on VMs and in the sandbox the installed mariadbd is used "
             "(upgrade the package, then run a rolling restart)"
         )
+    if options.image:
+        platform.set_image(options.image, emit, check_only=True)  # before touching anything
     if platform is not None and not options.dry_run:
         emit = platform.emitter(emit)
     clients = members.agents(spec)

@@ -39,6 +39,7 @@ from galera.render.manifests import (
 log = logging.getLogger("galera.kubernetes")
 Emit = Callable[[dict[str, Any]], None]
 CONTAINER = "mariadb"
+APPLIED_FROM = "galeractl.io/applied-from"  # set on what the controller applies from values
 
 
 class Kubernetes(Api):
@@ -223,9 +224,10 @@ class Kubernetes(Api):
         pod = self.pod(name)
         return None if pod is None else pod["metadata"].get("uid")
 
-    def set_image(self, image: str, emit: Emit) -> list[str]:
+    def set_image(self, image: str, emit: Emit, check_only: bool = False) -> list[str]:
         """Point every StatefulSet's database container at ``image`` (OnDelete: nothing
-        restarts until galeractl deletes the pods). Returns the StatefulSets changed."""
+        restarts until galeractl deletes the pods). Returns the StatefulSets changed.
+        ``check_only`` checks that the change is allowed and changes nothing."""
         changed = []
         for sts in self.statefulsets(refresh=True):
             containers = sts["spec"]["template"]["spec"]["containers"]
@@ -234,13 +236,19 @@ class Kubernetes(Api):
                 raise InvalidInput(
                     f"StatefulSet {sts['metadata']['name']} has no container {CONTAINER!r}"
                 )
+            if (sts["metadata"].get("annotations") or {}).get(APPLIED_FROM):
+                raise InvalidInput(
+                    f"StatefulSet {sts['metadata']['name']} is applied by the galeractl "
+                    "controller from its values: change galera.image there (helm upgrade), "
+                    "or the controller would put the old image back"
+                )
             strategy = (sts["spec"].get("updateStrategy") or {}).get("type")
             if strategy != "OnDelete":
                 raise InvalidInput(
                     f"StatefulSet {sts['metadata']['name']} has updateStrategy {strategy}; "
                     "galeractl rolls out only OnDelete StatefulSets (it decides the order)"
                 )
-            if containers[index].get("image") == image:
+            if check_only or containers[index].get("image") == image:
                 continue
             patch = [
                 {
@@ -301,7 +309,8 @@ class Kubernetes(Api):
                 raise InvalidInput(
                     f"values: namespace {namespace!r} is not the controller's {self.namespace!r}"
                 )
-            obj = {**obj, "metadata": {**meta, "namespace": namespace}}
+            annotations = {**(meta.get("annotations") or {}), APPLIED_FROM: "values"}
+            obj = {**obj, "metadata": {**meta, "namespace": namespace, "annotations": annotations}}
             kind, name = obj["kind"], meta["name"]
             apply = {
                 "field_manager": "galeractl",

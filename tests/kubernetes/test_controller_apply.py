@@ -4,6 +4,7 @@ change, and bad values change nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,19 @@ def controller(url: str, values: Path, *args: str) -> Any:
 
 
 def applied(emu: Emulator) -> dict[tuple[str, str], dict[str, Any]]:
-    """The last body galeractl sent for every object, by (kind, name)."""
+    """The last body galeractl sent for every object, by (kind, name), without the mark
+    the controller adds (galeractl.io/applied-from)."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for r in emu:
         if r.method in ("PATCH", "POST") and isinstance(r.data, dict) and "kind" in r.data:
             if r.data["kind"] in ("Event", "Lease"):
                 continue
-            out[r.data["kind"], r.data["metadata"]["name"]] = r.data
+            body = json.loads(json.dumps(r.data))
+            annotations = body["metadata"].get("annotations") or {}
+            assert annotations.pop("galeractl.io/applied-from") == "values"
+            if not annotations:
+                body["metadata"].pop("annotations", None)
+            out[body["kind"], body["metadata"]["name"]] = body
     return out
 
 
@@ -187,3 +194,25 @@ def test_the_chart_installs_the_same_statefulset_that_render_produces(
         # The controller places the objects in its namespace; nothing else differs.
         placed = {**sts, "metadata": {**sts["metadata"], "namespace": NAMESPACE}}
         assert sent["StatefulSet", sts["metadata"]["name"]] == placed
+
+
+def test_an_image_upgrade_of_a_controller_managed_statefulset_is_refused(
+    api: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    """The controller would put the values' image back: the change belongs in the values."""
+    emu, url = api
+    values = tmp_path / "values.yaml"
+    values.write_text("replicas: 3\n")
+    assert controller(url, values).code == 0
+    sts = emu.current(apiserver.STATEFULSETS, "galera")
+    assert sts is not None
+    for ordinal in range(3):  # the StatefulSet controller's pods (loopback: nothing answers)
+        emu.seed(apiserver.PODS, apiserver.pod_for(sts, ordinal, f"127.0.0.{ordinal + 10}"))
+    before = len([r for r in emu if r.method in MUTATING])
+    result = galeractl(
+        "upgrade", "--kube", "--kube-api", url, "-n", NAMESPACE, "--image", "x/y:2", "--yes"
+    )
+    assert result.code == 2
+    assert "change galera.image there" in one_line_error(result)
+    mutations = [r for r in emu if r.method in MUTATING][before:]
+    assert not [r for r in mutations if r.method in ("PATCH", "DELETE")]

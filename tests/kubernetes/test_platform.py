@@ -45,7 +45,7 @@ def seed_cluster(emu: Emulator, values: dict[str, Any], pods: bool = True) -> li
     if pods:
         for i, sts in enumerate(o for o in objs if o["kind"] == "StatefulSet"):
             for ordinal in range(sts["spec"]["replicas"]):
-                emu.seed(PODS, apiserver.pod_for(sts, ordinal, f"10.0.{i}.{ordinal + 10}"))
+                emu.seed(PODS, apiserver.pod_for(sts, ordinal, f"127.0.{i}.{ordinal + 10}"))
     return objs
 
 
@@ -76,10 +76,10 @@ def test_members_are_the_pods_of_every_group_with_their_weights_and_the_arbitrat
     spec = kube(url, "orders").spec()
     data = [m for m in spec.members if not m.arbitrator]
     assert [m.name for m in data] == ["orders-a-0", "orders-a-1", "orders-b-0", "orders-b-1"]
-    assert [m.host for m in data] == ["10.0.0.10", "10.0.0.11", "10.0.1.10", "10.0.1.11"]
+    assert [m.host for m in data] == ["127.0.0.10", "127.0.0.11", "127.0.1.10", "127.0.1.11"]
     assert [m.weight for m in data] == [2, 2, 1, 1]
     assert {m.port for m in data} == {3306}
-    assert data[0].agent == "http://10.0.0.10:8008"
+    assert data[0].agent == "http://127.0.0.10:8008"
     assert [m.name for m in spec.members if m.arbitrator] == ["orders-arbitrator"]
     assert spec.credentials().user == "monitor"
     assert spec.agent_token() == "tok"
@@ -148,7 +148,14 @@ def test_upgrade_set_is_refused_on_kubernetes(api: tuple[Emulator, str]) -> None
     emu, url = api
     seed_cluster(emu, {})
     result = galeractl(
-        "upgrade", "--kube", "--kube-api", url, "-n", NAMESPACE, "--set", "max_connections=9",
+        "upgrade",
+        "--kube",
+        "--kube-api",
+        url,
+        "-n",
+        NAMESPACE,
+        "--set",
+        "max_connections=9",
         "--yes",
     )
     assert result.code == 2
