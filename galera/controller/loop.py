@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,42 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
         no_primary_for=0.0 if clock.no_primary_since is None else now - clock.no_primary_since,
         down_for={n: now - t for n, t in clock.down_since.items()},
     )
+
+
+class LeaseKeeper:
+    """Renews the Lease in the background while this controller holds it, so that a long
+    step (a bootstrap, a whole rollout) never outlives the Lease and a standby never starts
+    acting beside it. Every renewal goes through one lock."""
+
+    def __init__(self, platform: Any, duration: int) -> None:
+        self.platform = platform
+        self.duration = duration
+        self.held = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
+        self._thread.start()
+
+    def renew(self) -> tuple[bool, str]:
+        with self._lock:
+            try:
+                self.held, holder = self.platform.acquire_lease(duration=self.duration)
+            except GaleraError:
+                self.held = False
+                raise
+            return self.held, holder
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.duration / 3):
+            if self.held:
+                try:
+                    self.renew()
+                except GaleraError as e:
+                    log.warning("could not renew the Lease: %s", e)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 def lease_seconds(interval: float) -> int:
@@ -131,13 +168,16 @@ def run(
     clock = Clock()
     last = ""
     count = 0
+    keeper: LeaseKeeper | None = None
     try:
         while cycles is None or count < cycles:
             count += 1
             now = time.monotonic()
             try:
                 if platform is not None:
-                    held, holder = platform.acquire_lease(duration=lease_seconds(interval))
+                    if keeper is None:
+                        keeper = LeaseKeeper(platform, lease_seconds(interval))
+                    held, holder = keeper.renew()
                     if on_lease is not None:
                         on_lease(held)
                     if not held:
@@ -193,6 +233,8 @@ def run(
             time.sleep(interval)
 
     finally:
+        if keeper is not None:
+            keeper.stop()
         if platform is not None:
             platform.release_lease()  # the next controller need not wait
 
@@ -227,6 +269,9 @@ def _roll_outdated(
     if observed.down_for or observed.split_brain:
         return
     record = Progress.load(spec, rolling.OPERATION)
+    owner = record.owned_elsewhere()
+    if owner is not None:
+        return  # a rollout another galeractl (a pipeline) is carrying out: not ours to touch
     outdated = platform.outdated()
     if not outdated and not record.in_flight:
         return

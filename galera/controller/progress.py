@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import Any, Protocol
 
 from galera.clusterfile import ClusterSpec
 from galera.errors import Conflict, UnsafeOperation
+
+OWNER = f"{socket.gethostname()}-{os.getpid()}"  # who carries out a run (this process)
 
 
 class Store(Protocol):
@@ -99,15 +102,26 @@ class Progress:
         return str(value) if value else None
 
     def start(self, **data: Any) -> None:
-        """A new run: a fresh record with its own run id."""
+        """A new run: a fresh record with its own run id and owner."""
         self.data = {
             "state": "in_progress",
             "run": uuid.uuid4().hex,
+            "owner": OWNER,
             "started_at": time.time(),
             "steps": [],
             **data,
         }
         self.save()
+
+    def owned_elsewhere(self, stale_after: float = 600.0) -> str | None:
+        """The owner of a run in flight that another live process is carrying out (its
+        record was written less than ``stale_after`` seconds ago), or None."""
+        owner = self.data.get("owner")
+        if not self.in_flight or not owner or owner == OWNER:
+            return None
+        if time.time() - float(self.data.get("heartbeat") or 0) > stale_after:
+            return None
+        return str(owner)
 
     def begin(self, member: str, position: str, reason: str) -> None:
         self.start(member=member, position=position, reason=reason)
@@ -121,6 +135,7 @@ class Progress:
         self.save()
 
     def save(self) -> None:
+        self.data["heartbeat"] = time.time()
         try:
             self.version = self.store.write(self.data, self.version)
         except Conflict:

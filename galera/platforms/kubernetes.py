@@ -21,6 +21,7 @@ from typing import Any
 
 from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
 from galera.errors import (
+    Conflict,
     GaleraError,
     InvalidInput,
     OperationFailed,
@@ -204,8 +205,24 @@ class Kubernetes(Api):
         pod = self.pod(name)
         uid = (pod or {}).get("metadata", {}).get("uid")
         if pod is not None and (previous_uid is None or uid == previous_uid):
-            self._call(f"delete pod {name}", self.core.delete_namespaced_pod, name, self.namespace)
-            emit({"event": "pod_deleted", "member": name, "uid": uid})
+            try:  # only this pod: never its replacement, whoever replaced it meanwhile
+                self._call(
+                    f"delete pod {name}",
+                    self.core.delete_namespaced_pod,
+                    name,
+                    self.namespace,
+                    body={"preconditions": {"uid": uid}},
+                )
+                emit({"event": "pod_deleted", "member": name, "uid": uid})
+            except (Conflict, NotFound):
+                emit(
+                    {
+                        "event": "pod_replaced",
+                        "member": name,
+                        "uid": uid,
+                        "reason": "the pod was already replaced; not deleting its successor",
+                    }
+                )
         deadline = time.monotonic() + timeout
         gone = previous_uid or uid
         while True:

@@ -129,13 +129,32 @@ def test_peers_are_published_before_ready_and_clients_only_reach_ready_members(
 
 
 @pytest.mark.parametrize("case", sorted(VALUES))
-def test_disruption_budget_allows_one_member_down_across_every_group(case: str) -> None:
+def test_disruption_budget_allows_one_voting_member_down_across_groups_and_garbd(
+    case: str,
+) -> None:
     objs = rendered(case)
     (pdb,) = of_kind(objs, "PodDisruptionBudget")
     assert pdb["spec"]["maxUnavailable"] == 1
-    selector = pdb["spec"]["selector"]["matchLabels"]
-    for sts in of_kind(objs, "StatefulSet"):
-        assert selector.items() <= sts["spec"]["template"]["metadata"]["labels"].items()
+    selector = pdb["spec"]["selector"]
+
+    def selected(labels: dict[str, str]) -> bool:
+        exprs = selector.get("matchExpressions", [])
+        return selector["matchLabels"].items() <= labels.items() and all(
+            labels.get(e["key"]) in e["values"] for e in exprs
+        )
+
+    voters = of_kind(objs, "StatefulSet") + of_kind(objs, "Deployment")
+    assert voters
+    for workload in voters:
+        assert selected(workload["spec"]["template"]["metadata"]["labels"])
+
+
+def test_garbd_never_shares_a_node_with_a_data_member() -> None:
+    (garbd,) = of_kind(rendered("multisite"), "Deployment")
+    affinity = garbd["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    (term,) = affinity["preferredDuringSchedulingIgnoredDuringExecution"]  # multisite: preferred
+    labels = term["podAffinityTerm"]["labelSelector"]["matchLabels"]
+    assert labels["app.kubernetes.io/component"] == "database"
 
 
 @pytest.mark.parametrize("case", sorted(VALUES))

@@ -209,3 +209,33 @@ def test_a_corrupt_record_is_replaced_by_the_next_begin(tmp_path: Path) -> None:
     path_for(spec).write_text("{garbage")
     begun(spec)
     assert Progress.load(spec).in_flight
+
+
+# --- Who carries out a run in flight --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("owner", "age", "state", "expected"),
+    [
+        ("pipeline-42", 5.0, "in_progress", "pipeline-42"),
+        ("pipeline-42", 3600.0, "in_progress", None),
+        (None, 5.0, "in_progress", None),
+        ("pipeline-42", 5.0, "done", None),
+    ],
+    ids=["another-live-run", "stale", "no-owner-recorded", "finished"],
+)
+def test_a_run_in_flight_is_owned_elsewhere_only_while_its_owner_writes(
+    tmp_path: Path, owner: str | None, age: float, state: str, expected: str | None
+) -> None:
+    import time
+
+    progress = Progress.load(spec_in(tmp_path), "rolling")
+    progress.data = {"state": state, "owner": owner, "heartbeat": time.time() - age}
+    assert progress.owned_elsewhere() == expected
+
+
+def test_our_own_run_is_not_owned_elsewhere(tmp_path: Path) -> None:
+    progress = Progress.load(spec_in(tmp_path), "rolling")
+    progress.start(order=["a"], done=[])
+    assert progress.owned_elsewhere() is None
+    assert Progress.load(spec_in(tmp_path), "rolling").data["heartbeat"] > 0
