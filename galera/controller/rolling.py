@@ -74,6 +74,13 @@ class WriteRate:
         return max(deltas, default=0) / gap
 
 
+def _running(client: Any) -> bool:
+    try:
+        return (client.status().get("process") or {}).get("state") == "running"
+    except GaleraError:
+        return False
+
+
 def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | None]:
     """Readiness is false now: wait until the member's clients are gone (only galeractl's
     own connection left), at most ``limit`` seconds. (seconds waited, connections left)."""
@@ -203,6 +210,10 @@ def _restart_member(
         "stopped",
         "started",
     )
+    if interrupted and progress.data.get("current_step") == "stopped" and _running(client):
+        # Stopped by the interrupted run, then brought back meanwhile (a rejoin): this step
+        # starts over, gates and drain included, rather than taking it down unchecked.
+        interrupted = False
     snapshot = observe.snapshot(spec)
     if interrupted:
         emit(

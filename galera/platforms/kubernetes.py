@@ -293,18 +293,26 @@ class Kubernetes(Api):
         return changed
 
     def outdated(self) -> list[str]:
-        """Members whose pod runs an older pod template than its StatefulSet (image or
-        configuration): what a rollout must replace. Missing pods are not listed."""
+        """Members whose pod runs an older pod template than its StatefulSet: what a rollout
+        must replace. The StatefulSet's ``updateRevision`` against each pod's
+        ``controller-revision-hash`` (any template change), else image and configuration
+        hash. Missing pods are not listed."""
         pods = self.pods()
         stale = []
         for sts in self.statefulsets(refresh=True):
             template = sts["spec"]["template"]
             want_image = _image(template["spec"])
             want_hash = (template["metadata"].get("annotations") or {}).get(CONFIG_HASH)
+            revision = (sts.get("status") or {}).get("updateRevision")
             for ordinal in range(int(sts["spec"].get("replicas", 1))):
                 name = f"{sts['metadata']['name']}-{ordinal}"
                 pod = pods.get(name)
                 if pod is None:
+                    continue
+                have = (pod["metadata"].get("labels") or {}).get("controller-revision-hash")
+                if revision and have:  # the API server's own record: any template change
+                    if have != revision:
+                        stale.append(name)
                     continue
                 have_hash = (pod["metadata"].get("annotations") or {}).get(CONFIG_HASH)
                 if _image(pod["spec"]) != want_image or have_hash != want_hash:

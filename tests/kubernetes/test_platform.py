@@ -394,3 +394,28 @@ def test_image_patch_is_a_guarded_json_patch_of_the_database_container(
     assert sts is not None
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"].endswith("galera-node:2.0")
     assert not apiserver.requests(emu, "DELETE", PODS)
+
+
+def test_outdated_pods_by_revision_catch_any_template_change(api: tuple[Emulator, str]) -> None:
+    emu, url = api
+    objs = seed_cluster(emu, {})
+    sts = next(o for o in objs if o["kind"] == "StatefulSet")
+    sts["status"] = {"replicas": 3, "updateRevision": "galera-7f9c"}
+    emu.seed(STATEFULSETS, sts)
+    for ordinal, revision in enumerate(["galera-5d1a", "galera-7f9c", "galera-7f9c"]):
+        pod = apiserver.pod_for(sts, ordinal, f"127.0.0.{ordinal + 10}")
+        pod["metadata"]["labels"]["controller-revision-hash"] = revision
+        emu.seed(PODS, pod)
+    assert kube(url).outdated() == ["galera-0"]
+
+
+def test_outdated_pods_without_revisions_compare_image_and_configuration(
+    api: tuple[Emulator, str],
+) -> None:
+    emu, url = api
+    objs = seed_cluster(emu, {})
+    assert kube(url).outdated() == []
+    sts = next(o for o in objs if o["kind"] == "StatefulSet")
+    sts["spec"]["template"]["spec"]["containers"][0]["image"] = "x/y:2"
+    emu.seed(STATEFULSETS, sts)
+    assert kube(url).outdated() == ["galera-0", "galera-1", "galera-2"]
