@@ -210,9 +210,16 @@ def _restart_member(
         "stopped",
         "started",
     )
-    if interrupted and progress.data.get("current_step") == "stopped" and _running(client):
-        # Stopped by the interrupted run, then brought back meanwhile (a rejoin): this step
-        # starts over, gates and drain included, rather than taking it down unchecked.
+    if (
+        interrupted
+        and progress.data.get("current_step") == "stopped"
+        and platform is not None
+        and _running(client)
+        and platform.pod_uid(name) == progress.data.get("pod_uid")
+    ):
+        # Stopped by the interrupted run, then started again in the same pod (a rejoin):
+        # the pod still has to be replaced, and that starts over, gates and drain included.
+        # (A replaced pod, or a member restarted elsewhere, is only waited for.)
         interrupted = False
     snapshot = observe.snapshot(spec)
     if interrupted:
