@@ -78,7 +78,10 @@ class AgentClient:
 
     def stop(self, timeout: float | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        return self._request("POST", "/v1/stop", body, timeout=(timeout or 120) + 10)[1]
+        # Without a timeout the agent's own stop_timeout applies (300 s on Kubernetes, a large
+        # buffer pool takes long to flush): wait for the answer as long as it may take.
+        wait = (timeout if timeout is not None else 3600) + 10
+        return self._request("POST", "/v1/stop", body, timeout=wait)[1]
 
     def recover(self, timeout: float = 900) -> dict[str, Any]:
         """Run ``--wsrep-recover`` on the member; returns ``{"position": ..., "seconds": ...}``."""
