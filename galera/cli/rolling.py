@@ -55,6 +55,7 @@ def _options(func: Any) -> Any:
 
 
 def _run(
+    *,
     cluster: str | None,
     fmt: str,
     members: str,
@@ -94,23 +95,13 @@ def _run(
 
 @click.command(name="rolling-restart")
 @_options
-def rolling_restart(
-    cluster: str | None,
-    fmt: str,
-    members: str,
-    dry_run: bool,
-    yes: bool,
-    resume: bool,
-    step_timeout: float,
-    drain_seconds: float,
-    allow_sst: bool,
-) -> None:
+def rolling_restart(**common: Any) -> None:
     """Restart members one at a time without losing quorum or writes.
 
     Exit 0 when every member was restarted and the cluster is Synced; 1 when a gate or a
     step stopped the rollout (later members untouched); 2 on bad input.
     """
-    _run(cluster, fmt, members, dry_run, yes, resume, step_timeout, drain_seconds, allow_sst, {})
+    _run(**common, settings={})
 
 
 @click.command()
@@ -129,39 +120,15 @@ def rolling_restart(
     help="With --kube: the new node image; the StatefulSet is patched (OnDelete) and pods "
     "are replaced one at a time in the safe order.",
 )
-def upgrade(
-    cluster: str | None,
-    fmt: str,
-    members: str,
-    dry_run: bool,
-    yes: bool,
-    resume: bool,
-    step_timeout: float,
-    drain_seconds: float,
-    allow_sst: bool,
-    options_set: tuple[str, ...],
-    image: str | None,
-) -> None:
+def upgrade(options_set: tuple[str, ...], image: str | None, **common: Any) -> None:
     """A rolling restart that applies new server options on each member.
 
     Every member validates the options with mariadbd before anything restarts; unknown or
     malformed options are rejected with exit 2 and nothing changes.
     """
     settings = parse_assignments(options_set, "--set", "OPTION=VALUE")
-    if not settings and not image and not resume:
+    if not settings and not image and not common["resume"]:
         raise InvalidInput("upgrade needs --image IMAGE or at least one --set OPTION=VALUE")
     if image is not None and (not image.strip() or any(c.isspace() for c in image)):
         raise InvalidInput(f"--image {image!r}: not an image reference")
-    _run(
-        cluster,
-        fmt,
-        members,
-        dry_run,
-        yes,
-        resume,
-        step_timeout,
-        drain_seconds,
-        allow_sst,
-        settings,
-        image,
-    )
+    _run(**common, settings=settings, image=image)

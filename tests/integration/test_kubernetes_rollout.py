@@ -234,20 +234,7 @@ def test_controller_rolls_pods_whose_template_changed_only_when_healthy(
     assert sts is not None
     sts["spec"]["template"]["metadata"]["annotations"][manifests.CONFIG_HASH] = "changed"
     emu.seed(STATEFULSETS, sts)
-    args = [
-        "controller",
-        "--kube",
-        "--kube-api",
-        url,
-        "-n",
-        NAMESPACE,
-        "-o",
-        "json",
-        "--interval",
-        "0.2",
-        "--cycles",
-        "1",
-    ]
+    args = [*apiserver.kube_args(url, "controller"), "--interval", "0.2", "--cycles", "1"]
 
     down = galeractl(
         "sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", str(sandbox_kube.root)

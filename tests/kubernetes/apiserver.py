@@ -189,6 +189,11 @@ def serving() -> Iterator[tuple[Emulator, str]]:
         loop.close()
 
 
+def kube_args(url: str, *command: str) -> list[str]:
+    """``galeractl COMMAND --kube`` against the double, in its namespace, with JSON events."""
+    return [*command, "--kube", "--kube-api", url, "-n", NAMESPACE, "-o", "json"]
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

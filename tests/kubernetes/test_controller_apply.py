@@ -30,20 +30,7 @@ def api() -> Iterator[tuple[Emulator, str]]:
 
 
 def controller_args(url: str, values: Path) -> list[str]:
-    return [
-        "controller",
-        "--kube",
-        "--kube-api",
-        url,
-        "-n",
-        NAMESPACE,
-        "--apply",
-        str(values),
-        "-o",
-        "json",
-        "--interval",
-        "0.2",
-    ]
+    return [*apiserver.kube_args(url, "controller"), "--apply", str(values), "--interval", "0.2"]
 
 
 def controller(url: str, values: Path, *args: str) -> Any:

@@ -325,18 +325,7 @@ def test_controller_without_the_lease_stands_by_and_changes_nothing(
     seed_cluster(emu, {})
     emu.seed(LEASES, lease("controller-b", apiserver.now()))
     result = galeractl(
-        "controller",
-        "--kube",
-        "--kube-api",
-        url,
-        "-n",
-        NAMESPACE,
-        "-o",
-        "json",
-        "--cycles",
-        "2",
-        "--interval",
-        "0.2",
+        *apiserver.kube_args(url, "controller"), "--cycles", "2", "--interval", "0.2"
     )
     assert result.code == 0, result.stderr
     standby = of(events(result), "standby")
