@@ -87,6 +87,16 @@ class DataDir:
         tmp.write_text(updated.render())
         os.replace(tmp, self.grastate_path)
 
+    def restore_after_join(self, position: Position) -> None:
+        """After a join attempt that received nothing: ``grastate.dat`` back at ``position``
+        and no ``sst_in_progress`` marker (the data never changed)."""
+        restored = grastate.Grastate("2.1", position.uuid, position.seqno, False)
+        tmp = self.grastate_path.with_suffix(".tmp")
+        tmp.write_text(restored.render())
+        os.replace(tmp, self.grastate_path)
+        (self.datadir / "sst_in_progress").unlink(missing_ok=True)
+        self.clean_stale_sst()
+
     @property
     def sst_interrupted(self) -> bool:
         """A state transfer into this directory was interrupted: its data is incomplete."""
@@ -178,7 +188,19 @@ class DataDir:
             raise UnsafeOperation(
                 "the bootstrap mark is corrupt; it was removed", member=self.member
             ) from None
-        if current is not None and current != marked:
+        if self.sst_interrupted:
+            raise UnsafeOperation(
+                "a state transfer into this member was interrupted: its data is incomplete "
+                "and must not form a cluster",
+                member=self.member,
+            )
+        if current is None:
+            raise UnsafeOperation(
+                f"the bootstrap mark is for position {marked} but this member's position is "
+                "unknown now; run 'galeractl bootstrap' again",
+                member=self.member,
+            )
+        if current != marked:
             raise UnsafeOperation(
                 f"the bootstrap mark is for position {marked} but the member "
                 f"is at {current}; run 'galeractl bootstrap' again",

@@ -10,14 +10,12 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import signal
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from galera import sql
+from galera import proc, sql
 from galera.agent.config import AgentConfig
 from galera.agent.supervisor import Supervisor
 from galera.clusterfile import Credentials, read_option_file
@@ -286,16 +284,12 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
         (config.listen_host, config.listen_port), make_handler(agent, token)
     )
     server.daemon_threads = True
-    stopping = threading.Event()
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            log.info("received signal %d: stopping mariadbd and exiting", signum)
-            threading.Thread(target=server.shutdown, daemon=True).start()
+    def on_stop(signum: int) -> None:  # in the signal-watching thread, not in a handler
+        log.info("received signal %d: stopping mariadbd and exiting", signum)
+        server.shutdown()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    proc.Shutdown(on_stop).install()
     supervisor.run_in_background()
     mode = start_mode or config.start
     if mode != "none":

@@ -18,8 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from galera import proc
 from galera.agent.config import RUN_MODES, AgentConfig
 from galera.agent.datadir import DataDir
+from galera.agent.joinwatch import JoinWatch
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.render import MemberConfig, render_member_config
@@ -69,6 +71,7 @@ class Supervisor:
         self._recovering = False
         self._draining = False
         self._recovered: Position | None = None
+        self._join: JoinWatch | None = None
         self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
         self.heartbeat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
@@ -97,6 +100,7 @@ class Supervisor:
         with self._lock:
             if self._recovering:
                 raise UnsafeOperation("a --wsrep-recover is in progress", member=self.config.name)
+            self._notice_exit()
             if self._alive():
                 pid = self._child.pid if self._child else "?"
                 raise UnsafeOperation(
@@ -139,6 +143,7 @@ class Supervisor:
         member stays down afterwards until something starts it).
         """
         with self._lock:
+            self._notice_exit()
             if self._alive() or self._recovering:
                 raise UnsafeOperation(
                     "mariadbd is running; recovery needs it stopped", member=self.config.name
@@ -223,6 +228,9 @@ class Supervisor:
                 state = ProcessState.BACKOFF
             else:
                 state = ProcessState.STOPPED
+            joining = None
+            if alive and self._mode == "join" and self._join is not None:
+                joining = self._join.untouched_at()
             exit_info = None
             if self._last_exit is not None:
                 exit_info = {
@@ -242,6 +250,7 @@ class Supervisor:
                 "recovered": str(self._recovered) if self._recovered else None,
                 "bootstrap_mark": self.data.mark(),
                 "sst_interrupted": self.data.sst_interrupted,
+                "joining_from": str(joining) if joining else None,
                 "draining": self._draining,
                 "overrides": self.data.overrides(),
                 "error_log_tail": self.error_log_tail(),
@@ -369,6 +378,11 @@ class Supervisor:
                 cmd.append(f"--init-file={self.config.init_file}")
             cmd.append("--wsrep-new-cluster")
         cmd += self._start_position()
+        # Where a joiner starts from (unknown after an interrupted state transfer).
+        started_from = (
+            self._current_position() if mode == "join" and not self.data.sst_interrupted else None
+        )
+        watch = JoinWatch(Path(self.config.server.log_error), started_from)  # before it logs
         out = open(self.config.rundir / "mariadbd.out", "ab")  # noqa: SIM115
         try:
             self._child = subprocess.Popen(
@@ -385,6 +399,7 @@ class Supervisor:
         finally:
             out.close()
         self._mode = mode
+        self._join = watch
         self._recovered = None
         self._started_at = time.monotonic()
         log.info("started mariadbd (pid %d) in %s mode", self._child.pid, mode)
@@ -417,6 +432,36 @@ class Supervisor:
             return
         if self._last_exit is None or self._last_exit.at < self._started_at:
             self._last_exit = _Exit(self._child.returncode, time.monotonic(), expected)
+            self._after_exit()  # once per exit
+
+    def _notice_exit(self) -> None:
+        """An exit the policy thread has not seen yet is recorded (and cleaned up after)
+        before anything replaces the child."""
+        if self._child is not None and not self._alive():
+            self._record_exit(expected=not self._want_running)
+
+    def _after_exit(self) -> None:
+        """mariadbd is gone: nothing it started may outlive it. An SST script left running
+        (a joiner's listener, when mariadbd was killed) makes the next start fail with
+        "previous SST script still running" or find its port taken. mariadbd leads its own
+        session; its helpers stay in it even when they make process groups of their own."""
+        if self._child is not None:
+            leftovers = proc.kill_session(self._child.pid)
+            if leftovers:
+                log.warning("killed %d process(es) mariadbd left behind", len(leftovers))
+        self._undo_untouched_join()
+
+    def _undo_untouched_join(self) -> None:
+        """A join attempt that ended before any donor was assigned changed nothing but the
+        markers mariadbd and the SST script left (grastate.dat zeroed, ``sst_in_progress``):
+        put them back, so the member reports its real position instead of an interrupted
+        transfer, and the next join can be an IST."""
+        join, self._join = self._join, None
+        position = join.untouched_at() if join is not None else None
+        if position is None:
+            return
+        self.data.restore_after_join(position)
+        log.info("the join attempt received nothing: grastate.dat back at %s", position)
 
     def _loop(self) -> None:
         while not self._halt.wait(0.2):
@@ -424,6 +469,8 @@ class Supervisor:
             if os.getpid() == 1:
                 self._reap_orphans()
             with self._lock:
+                if self._join is not None:
+                    self._join.scan()  # latch what the log shows while it is fresh
                 self._apply_policy()
 
     def _apply_policy(self) -> None:
@@ -434,6 +481,7 @@ class Supervisor:
             code = self._child.returncode
             log.warning("mariadbd (pid %d) exited with code %s", self._child.pid, code)
             self._last_exit = _Exit(code, now, expected=not self._want_running)
+            self._after_exit()
             if now - self._started_at > 60:
                 self._backoff = 1.0
             self._next_restart = now + self._backoff

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from typing import Any
 
 import click
 
+from galera import proc
 from galera.cli.common import assignments, cluster_option, load_spec
 from galera.errors import GaleraError, InvalidInput
 
@@ -49,20 +49,14 @@ def exporter(
         if not name.isidentifier() or name == "member":
             raise InvalidInput(f"--label {name}: a label name, and not 'member'")
     spec = load_spec(cluster)
+    shutdown = proc.Shutdown().install()
     collector = serve(spec, listen, const, conflict_interval)
-    stop = threading.Event()
     if spec.platform is not None:
         threading.Thread(
-            target=_rediscover, args=(collector, stop), name="rediscover", daemon=True
+            target=_rediscover, args=(collector, shutdown.event), name="rediscover", daemon=True
         ).start()
-
-    def on_signal(_signum: int, _frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     click.echo(f"serving /metrics on {listen} for {len(spec.members)} members", err=True)
-    stop.wait()
+    shutdown.wait()
 
 
 def _rediscover(collector: Any, stop: threading.Event, interval: float = 15.0) -> None:

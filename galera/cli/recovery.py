@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from galera import proc
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, kube_platform, load_spec
 from galera.errors import GaleraError, InvalidInput
 
@@ -202,9 +202,10 @@ def controller(
     from galera.domain import autopilot
 
     logging.getLogger("galera").setLevel(logging.INFO)
-    # SIGTERM (a pod being replaced) ends the loop through its cleanup: the Lease is
-    # released so that the next controller takes over at once.
-    signal.signal(signal.SIGTERM, lambda _n, _f: sys.exit(0))
+    # SIGTERM (a pod being replaced) or Ctrl-C ends the loop through its cleanup: the Lease
+    # is released so that the next controller takes over at once. A second signal never
+    # interrupts that cleanup.
+    proc.Shutdown(interrupt=True).install()
     on_refresh = on_lease = None
     emit = emitter(fmt)
     if metrics:

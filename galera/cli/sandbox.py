@@ -112,12 +112,14 @@ def down(root: str | None, purge: bool) -> None:
 @click.option(
     "--signal",
     "signame",
-    type=click.Choice(["KILL", "TERM"], case_sensitive=False),
+    type=click.Choice(["KILL", "TERM", "STOP", "CONT"], case_sensitive=False),
     default="KILL",
     show_default=True,
+    help="KILL or TERM: the agent holds it down until 'sandbox start'; STOP pauses it (a "
+    "frozen VM, a long stall) until CONT.",
 )
 def kill(member: str, root: str | None, signame: str) -> None:
-    """Fault injection: signal MEMBER's server; its agent does not restart it."""
+    """Fault injection: signal MEMBER's server (crash, graceful stop, pause, resume)."""
     sb = _load(root)
     sb.kill(member, signame)
     click.echo(f"sent SIG{signame.upper()} to {member}")

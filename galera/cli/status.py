@@ -33,6 +33,7 @@ def _table(report: dict[str, Any]) -> str:
     lines = [
         f"cluster {c['name']}: {c['verdict']} ({c['reason']})",
         f"quorum: {c['quorum']}",
+        *(f"stale view: {v['reason']}" for v in c.get("stale_views") or []),
         "",
     ]
     rows = []

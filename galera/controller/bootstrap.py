@@ -21,7 +21,7 @@ from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec
 from galera.controller import joining, members, waiting
 from galera.controller.progress import Progress
-from galera.domain import health
+from galera.domain import health, premises
 from galera.domain.bootstrap import BootstrapPlan, MemberReport, plan_bootstrap
 from galera.errors import GaleraError, OperationFailed, UnsafeOperation
 
@@ -67,6 +67,7 @@ def decide(
                 "position": str(r.position) if r.position else None,
                 "empty": r.empty,
                 "safe_to_bootstrap": r.safe_to_bootstrap,
+                "joining_from": str(r.joining_from) if r.joining_from else None,
                 "error": r.error,
             }
         )
@@ -109,6 +110,7 @@ def run(
                     [chosen.name],
                     timeout=min(options.timeout, 120),
                     what=f"{chosen.name} Primary",
+                    premise=premises.server_alive(chosen.name),
                 )
                 chosen = MemberReport(chosen.name, running=True, primary=True)
             except OperationFailed:
@@ -135,6 +137,7 @@ def run(
         raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
 
     assert plan.member is not None
+    reports = _stop_waiting_joiners(spec, clients, plan, reports, options, emit)
     chosen = next(r for r in reports if r.name == plan.member)
     position = str(plan.position) if plan.position else "new"
     progress.begin(plan.member, position, plan.reason)
@@ -148,11 +151,21 @@ def run(
         clients[plan.member].start("initialize")
         progress.step("started")
         emit({"event": "started", "member": plan.member, "mode": "initialize"})
-    elif chosen.running:
-        _pc_bootstrap(spec, plan.member)
-        progress.step("pc_bootstrap")
-        emit({"event": "pc_bootstrap", "member": plan.member})
+    elif chosen.running and _pc_bootstrap_taken(spec, plan.member, progress, emit):
+        pass
     else:
+        if chosen.running:
+            # pc.bootstrap was ignored (a member left half-joined by a donor that went away
+            # keeps a Primary view of its own that no quorum backs): a graceful stop writes
+            # its position to grastate.dat, and it starts again in bootstrap mode.
+            emit(
+                {
+                    "event": "restarting",
+                    "member": plan.member,
+                    "reason": "pc.bootstrap was not taken; restarting it in bootstrap mode",
+                }
+            )
+            clients[plan.member].stop()
         clients[plan.member].mark(str(plan.position))
         progress.step("marked")
         emit({"event": "marked", "member": plan.member, "position": str(plan.position)})
@@ -160,11 +173,52 @@ def run(
         progress.step("started")
         emit({"event": "started", "member": plan.member, "mode": "bootstrap"})
     waiting.wait_for(
-        spec, [plan.member], timeout=options.timeout, what=f"{plan.member} Primary and Synced"
+        spec,
+        [plan.member],
+        timeout=options.timeout,
+        what=f"{plan.member} Primary and Synced",
+        premise=premises.server_alive(plan.member),
     )
     progress.step("primary")
     emit({"event": "primary", "member": plan.member})
     return _join_rest(spec, clients, progress, plan.member, options, emit)
+
+
+def _stop_waiting_joiners(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    plan: BootstrapPlan,
+    reports: list[MemberReport],
+    options: Options,
+    emit: Emit,
+) -> list[MemberReport]:
+    """Stop the joiners still asking a gone Primary component for a state transfer: they
+    keep the old view, and left running they would clash with the new Primary component.
+    They received nothing; their agents put grastate.dat back at their start positions.
+    The members are read and the plan made again: unless it is the same plan (nothing
+    Primary, the same member at the same position), nothing is bootstrapped."""
+    waiting_joiners = [r for r in reports if r.running and r.joining_from is not None]
+    if not waiting_joiners:
+        return reports
+    for r in waiting_joiners:
+        clients[r.name].stop(timeout=3)  # it ignores SIGTERM there: then SIGKILL
+        emit(
+            {
+                "event": "stopped",
+                "member": r.name,
+                "reason": f"its join attempt from {r.joining_from} received nothing",
+            }
+        )
+    again = members.gather(spec, clients, recover=False, emit=emit)
+    replanned = plan_bootstrap(
+        again, options.allow_missing, options.force_member, initialize=options.initialize
+    )
+    if (replanned.member, replanned.position) != (plan.member, plan.position):
+        raise UnsafeOperation(
+            f"after stopping the waiting joiners the plan changed ({replanned.reason}); "
+            "nothing was bootstrapped: run it again"
+        )
+    return again
 
 
 def _join_rest(
@@ -180,8 +234,14 @@ def _join_rest(
     progress.step("joining", members=started)
     try:
         snapshot = waiting.wait_for(
-            spec, list(clients), timeout=options.timeout, what="every member Synced"
+            spec,
+            list(clients),
+            timeout=options.timeout,
+            what="every member Synced",
+            premise=premises.a_primary_exists,
         )
+    except waiting.Outrun:
+        raise  # the record stays in flight: the next bootstrap decides afresh
     except OperationFailed as e:
         progress.finish("failed", error=e.message)
         raise
@@ -225,6 +285,22 @@ def _wait_for_pc_recovery(
         if any(r.primary for r in reports):
             return reports
     return None
+
+
+def _pc_bootstrap_taken(
+    spec: ClusterSpec, name: str, progress: Progress, emit: Emit, settle: float = 10.0
+) -> bool:
+    """Make a running, non-Primary member Primary in place; whether it took."""
+    _pc_bootstrap(spec, name)
+    progress.step("pc_bootstrap")
+    emit({"event": "pc_bootstrap", "member": name})
+    try:
+        waiting.wait_for(
+            spec, [name], condition=waiting.primary, timeout=settle, what=f"{name} Primary"
+        )
+    except OperationFailed:
+        return False
+    return True
 
 
 def _pc_bootstrap(spec: ClusterSpec, name: str) -> None:

@@ -46,7 +46,7 @@ def report(spec: ClusterSpec, since_seconds: float, top: int = 10) -> dict[str, 
             lines = clients[name].log()
         except GaleraError as e:
             return name, [], e.message
-        entries = [e for e in conflicts.parse(lines) if _normal(e.at) >= cutoff]
+        entries = [e for e in conflicts.parse(lines) if e.at >= cutoff]
         return name, entries, None
 
     with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
@@ -75,9 +75,3 @@ def report(spec: ClusterSpec, since_seconds: float, top: int = 10) -> dict[str, 
         "tables": [{"table": t, "conflicts": n} for t, n in summary.tables],
         "statements": [{"statement": s, "count": n} for s, n in summary.statements],
     }
-
-
-def _normal(stamp: str) -> str:
-    """``2026-11-25 9:01:02`` → ``2026-11-25 09:01:02`` (MariaDB pads hours inconsistently)."""
-    day, _, clock = stamp.partition(" ")
-    return f"{day} {clock.zfill(8)}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from galera.clusterfile import ClusterSpec, load_yaml
-from galera.controller import bootstrap, members, observe, rejoin, rolling
+from galera.controller import bootstrap, members, observe, rejoin, rolling, waiting
 from galera.controller.progress import Progress
 from galera.domain import autopilot, quorum
 from galera.errors import GaleraError, InvalidInput
@@ -37,7 +37,7 @@ class Clock:
 
 
 def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Observed:
-    snapshot = observe.snapshot(spec)
+    snapshot = observe.confirmed_snapshot(spec)  # a split brain is one seen on two reads
     clients = members.agents(spec, timeout=3.0)
 
     def reachable(name: str) -> bool:
@@ -49,9 +49,15 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
 
     with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
         answers = dict(zip(clients, pool.map(reachable, clients), strict=True))
-    comps = quorum.components(snapshot)
+    brain = quorum.split_brain(snapshot)
+    stale = {name for view in brain.stale for name in view.reporters}
+    # A member left in a stale view is not in the Primary component (it will notice soon).
     primary = tuple(
-        sorted({o.name for o in snapshot.data_members if o.status is not None and o.status.primary})
+        sorted(
+            o.name
+            for o in snapshot.data_members
+            if o.status is not None and o.status.primary and o.name not in stale
+        )
     )
     if primary:
         clock.no_primary_since = None
@@ -64,7 +70,7 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
     return autopilot.Observed(
         members=tuple(o.name for o in snapshot.data_members),
         primary_members=primary,
-        split_brain=len(comps) > 1,
+        split_brain=brain.detected,
         unreachable_agents=tuple(n for n, ok in answers.items() if not ok),
         no_primary_for=0.0 if clock.no_primary_since is None else now - clock.no_primary_since,
         down_for={n: now - t for n, t in clock.down_since.items()},
@@ -227,6 +233,14 @@ def run(
                 elif decision.kind is autopilot.Kind.REJOIN:
                     rejoin.run(spec, list(decision.members), emit)
                     clock.down_since = {}
+            except waiting.Outrun as e:
+                # The cluster moved on while the step waited: decide again at once. When
+                # the Primary component left, its absence is counted from then.
+                log.info("%s abandoned: %s; deciding again", decision.kind.value, e)
+                emit({"event": "abandoned", "action": decision.kind.value, "reason": str(e)})
+                if decision.kind is autopilot.Kind.REJOIN and clock.no_primary_since is None:
+                    clock.no_primary_since = e.since
+                continue
             except GaleraError as e:
                 log.error("%s failed: %s", decision.kind.value, e)
                 emit({"event": "failed", "action": decision.kind.value, "error": str(e)})

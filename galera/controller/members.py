@@ -10,7 +10,7 @@ from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec, MemberSpec
 from galera.domain.bootstrap import MemberReport
 from galera.domain.grastate import Grastate
-from galera.domain.position import Position
+from galera.domain.position import ZERO_UUID, Position
 from galera.errors import GaleraError, InvalidInput
 
 Emit = Callable[[dict[str, Any]], None]
@@ -32,12 +32,13 @@ def agents(spec: ClusterSpec, timeout: float = 10.0) -> dict[str, AgentClient]:
     return clients
 
 
-def _report(
+def report_of(
     member: MemberSpec,
     body: dict[str, Any] | None,
     error: str | None,
     recovered: Position | None = None,
 ) -> MemberReport:
+    """What one member's agent status (``GET /v1/status``) says for a bootstrap decision."""
     if body is None:
         return MemberReport(member.name, error=error)
     process = body.get("process") or {}
@@ -45,8 +46,14 @@ def _report(
     wsrep = body.get("wsrep") or {}
     primary = running and str(wsrep.get("cluster_status", "")).lower() == "primary"
     live = None
-    if running and wsrep.get("cluster_state_uuid") and wsrep.get("last_committed", -1) >= 0:
-        live = Position(str(wsrep["cluster_state_uuid"]), int(wsrep["last_committed"]))
+    # The history the member's data belongs to: its own state UUID. A non-Primary member
+    # reports the zero UUID as the cluster's; that says nothing about its data, and must
+    # never make it look empty (an empty member is overwritten by SST without a question).
+    uuids = [str(wsrep.get(k) or "") for k in ("local_state_uuid", "cluster_state_uuid")]
+    history = next((u for u in uuids if u and u != ZERO_UUID), None)
+    committed = wsrep.get("last_committed")
+    if running and history and isinstance(committed, int) and committed >= 0:
+        live = Position(history, committed)
     g = body.get("grastate") or {}
     if g.get("error"):
         return MemberReport(
@@ -55,6 +62,11 @@ def _report(
             primary=primary,
             error=f"corrupt grastate.dat: {g['error']}",
         )
+    joining = Position.parse(str(process["joining_from"])) if process.get("joining_from") else None
+    if running and joining is not None:
+        # Started in join mode, nothing applied yet (it waits for a donor): its data is
+        # still at the position it started from, whatever grastate.dat says meanwhile.
+        return MemberReport(member.name, running=True, primary=primary, joining_from=joining)
     if process.get("sst_interrupted"):
         return MemberReport(
             member.name,
@@ -106,7 +118,7 @@ def gather(
 
     with ThreadPoolExecutor(max_workers=len(members)) as pool:
         bodies = list(pool.map(status, members))
-    reports = [_report(m, b, e) for m, (b, e) in zip(members, bodies, strict=True)]
+    reports = [report_of(m, b, e) for m, (b, e) in zip(members, bodies, strict=True)]
     if not recover:
         return reports
 
@@ -136,7 +148,7 @@ def gather(
                 "seconds": answer.get("seconds"),
             }
         )
-        return _report(member, body, None, recovered=position)
+        return report_of(member, body, None, recovered=position)
 
     todo = [i for i, r in enumerate(reports) if needs(r)]
     if todo:

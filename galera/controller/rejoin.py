@@ -7,7 +7,7 @@ from typing import Any
 
 from galera.clusterfile import ClusterSpec
 from galera.controller import joining, members, observe, waiting
-from galera.domain import health
+from galera.domain import health, premises
 from galera.errors import UnsafeOperation
 
 Emit = Callable[[dict[str, Any]], None]
@@ -19,7 +19,8 @@ def run(
     """Start the stopped members among ``names`` (default: every data member) in join mode.
 
     Refused when no Primary component exists (that is ``bootstrap``'s job). Members that are
-    already healthy are never touched.
+    already healthy are never touched. Raises :class:`waiting.Outrun` when the Primary
+    component leaves while the members join: then there is nothing left to join.
     """
     for name in names or []:
         spec.member(name)
@@ -39,7 +40,13 @@ def run(
     todo = [n for n in wanted if n not in healthy]
     started = joining.start_joiners(spec, clients, todo, emit)
     if todo:
-        waiting.wait_for(spec, todo, timeout=timeout, what="rejoined members Synced")
+        waiting.wait_for(
+            spec,
+            todo,
+            timeout=timeout,
+            what="rejoined members Synced",
+            premise=premises.a_primary_exists,
+        )
     summary = {"event": "summary", "started": started, "waited": todo, "untouched": skipped}
     emit(summary)
     return summary

@@ -20,7 +20,7 @@ from typing import Any
 from galera.clusterfile import ClusterSpec
 from galera.controller import members, observe, waiting
 from galera.controller.progress import Progress
-from galera.domain import rolling
+from galera.domain import premises, rolling
 from galera.domain.snapshot import Snapshot
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 
@@ -177,6 +177,15 @@ def run(
             continue
         try:
             spec = _restart_member(spec, clients, progress, name, settings, options, emit, rates)
+        except waiting.Outrun as e:
+            # Not a failure of the step: the cluster changed under it. The record stays in
+            # flight; --resume (or the controller, once the cluster is whole) finishes it.
+            raise waiting.Outrun(
+                f"{e.message}; the rollout is left in flight: resume it with --resume once "
+                "every member is back",
+                member=name,
+                since=e.since,
+            ) from None
         except GaleraError as e:
             progress.finish("failed", failed_member=name, error=str(e))
             raise
@@ -282,7 +291,11 @@ def _restart_member(
             timeout=options.step_timeout,
             what=f"{name} back and Synced",
             on_poll=rates.seen,
+            premise=premises.others_stay_primary(name),
+            premise_grace=5.0,  # a peer's read may time out once under load
         )
+    except waiting.Outrun:
+        raise
     except OperationFailed as e:
         tail = (client.status().get("process") or {}).get("error_log_tail") or []
         detail = f"; its error log ends: {' | '.join(tail[-3:])}" if tail else ""

@@ -8,13 +8,29 @@ from collections.abc import Callable, Iterable
 from galera.clusterfile import ClusterSpec
 from galera.controller import observe
 from galera.domain import health
+from galera.domain.premises import Premise
 from galera.domain.snapshot import Observation, Snapshot
 from galera.errors import OperationFailed
+
+
+class Outrun(OperationFailed):
+    """The cluster outran the step: what the wait was for no longer makes sense (its premise
+    failed). Nothing was lost by stopping; the caller returns for a fresh decision.
+    ``since`` is when the premise first failed (``time.monotonic()``)."""
+
+    def __init__(self, message: str, *, since: float, member: str | None = None) -> None:
+        super().__init__(message, member=member)
+        self.since = since
 
 
 def synced(observation: Observation) -> bool:
     """The member is healthy by clustercheck rules: Synced, Primary and ready."""
     return observation.status is not None and health.check_status(observation.status)[0]
+
+
+def primary(observation: Observation) -> bool:
+    """The member answers and is in a Primary component."""
+    return observation.status is not None and observation.status.primary
 
 
 def non_primary(observation: Observation) -> bool:
@@ -49,17 +65,24 @@ def wait_for(
     interval: float = 0.2,
     what: str = "Synced",
     on_poll: Callable[[Snapshot], None] | None = None,
+    premise: Premise | None = None,
+    premise_grace: float = 2.0,
 ) -> Snapshot:
     """Poll until every member in ``names`` satisfies ``condition``; return that snapshot.
 
     Raises :class:`OperationFailed` naming the members still not there, with their state,
-    when ``timeout`` passes.
+    when ``timeout`` passes, and :class:`Outrun` as soon as ``premise`` (what the caller's
+    decision assumed) has failed on every poll for ``premise_grace`` seconds and at least
+    three polls in a row: a moment of disagreement during a view change, or one slow read,
+    does not end the wait; a cluster that moved on does.
     """
     wanted = list(names)
     for name in wanted:
         spec.member(name)
     credentials = spec.credentials()
     deadline = time.monotonic() + timeout
+    failing_since: float | None = None
+    failing_polls = 0
     while True:
         snap = observe.snapshot(spec, credentials)
         if on_poll is not None:
@@ -67,7 +90,16 @@ def wait_for(
         missing = [snap.get(n) for n in wanted if not condition(snap.get(n))]
         if not missing:
             return snap
-        if time.monotonic() > deadline:
+        broken = premise(snap) if premise is not None else None
+        now = time.monotonic()
+        if broken is None:
+            failing_since, failing_polls = None, 0
+        else:
+            failing_polls += 1
+            failing_since = now if failing_since is None else failing_since
+            if failing_polls >= 3 and now - failing_since >= premise_grace:
+                raise Outrun(f"stopped waiting for {what}: {broken}", since=failing_since)
+        if now > deadline:
             detail = "; ".join(f"{o.name}: {_describe(o)}" for o in missing)
             raise OperationFailed(f"timed out after {timeout:.0f}s waiting for {what}: {detail}")
         time.sleep(interval)

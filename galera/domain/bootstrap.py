@@ -26,7 +26,9 @@ class MemberReport:
     """What one expected member reported for a bootstrap decision.
 
     ``error`` is set when the member could not report at all (agent unreachable, corrupt
-    ``grastate.dat``, recovery failed); such a member has no position.
+    ``grastate.dat``, recovery failed); such a member has no position. ``joining_from`` is
+    set for a server running in join mode that has applied nothing since it started (it
+    waits for a state transfer): its data is still at that position.
     """
 
     name: str
@@ -36,12 +38,15 @@ class MemberReport:
     recovered: Position | None = None
     live_position: Position | None = None
     error: str | None = None
+    joining_from: Position | None = None
 
     @property
     def empty(self) -> bool:
         """Never held data of any history: no ``grastate.dat`` or the zero UUID."""
         if self.error is not None:
             return False
+        if self.joining_from is not None:
+            return self.joining_from.empty
         if self.live_position is not None:
             return self.live_position.empty
         return self.grastate is None or self.grastate.empty
@@ -53,6 +58,8 @@ class MemberReport:
             return None
         if self.live_position is not None and self.live_position.known:
             return self.live_position
+        if self.running and self.joining_from is not None:
+            return self.joining_from
         if self.grastate is not None and not self.grastate.needs_recovery:
             return self.grastate.position
         if self.recovered is not None and self.recovered.known:
@@ -116,16 +123,24 @@ def _refuse(reason: str, **fields: object) -> BootstrapPlan:
 
 
 def rank(reports: Sequence[MemberReport]) -> list[MemberReport]:
-    """Candidates, best first: highest seqno, then ``safe_to_bootstrap``, then file order.
+    """Candidates, best first: highest seqno, then ``safe_to_bootstrap``, then stopped
+    before running, then file order.
 
     The tie-break is deterministic: among members at the same seqno the one Galera marked
-    ``safe_to_bootstrap`` (it left the cluster last) wins, then the one listed first.
+    ``safe_to_bootstrap`` (it left the cluster last) wins, then one that is stopped (it
+    starts cleanly in bootstrap mode, where a running one may ignore ``pc.bootstrap``),
+    then the one listed first.
     """
     order = {r.name: i for i, r in enumerate(reports)}
     candidates = [r for r in reports if r.position is not None]
     return sorted(
         candidates,
-        key=lambda r: (-r.position.seqno, not r.safe_to_bootstrap, order[r.name]),  # type: ignore[union-attr]
+        key=lambda r: (
+            -r.position.seqno,  # type: ignore[union-attr]
+            not r.safe_to_bootstrap,
+            r.running,
+            order[r.name],
+        ),
     )
 
 
@@ -230,12 +245,25 @@ def plan_bootstrap(
     if ties:
         tied_safe = [r for r in ranked if r.position == best.position and r.safe_to_bootstrap]
         only_safe = best.safe_to_bootstrap and len(tied_safe) == 1
-        why = "it is marked safe_to_bootstrap" if only_safe else "it is listed first"
+        tied = [r for r in ranked if r.position == best.position]
+        if only_safe:
+            why = "it is marked safe_to_bootstrap"
+        elif not best.running and any(r.running for r in tied):
+            why = "it is stopped and starts cleanly in bootstrap mode"
+        else:
+            why = "it is listed first"
         reason += f" (tied with {', '.join(ties)}; {why})"
     if missing:
         reason += f"; going ahead without {', '.join(missing)} as allowed (--allow-missing)"
     if empty:
         reason += f"; {', '.join(empty)} hold no data and will receive a full SST"
+    waiting = [r.name for r in reports if r.running and r.joining_from is not None]
+    if waiting:
+        reason += (
+            f"; {', '.join(waiting)} {'waits' if len(waiting) == 1 else 'wait'} for a donor "
+            "that has gone (nothing received): stopped first, it would clash with the new "
+            "Primary component"
+        )
     return BootstrapPlan(
         Action.BOOTSTRAP,
         reason + f"; bootstrapping {best.name}",

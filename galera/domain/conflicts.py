@@ -22,7 +22,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2})\s+(\d+)\s+\[\w+\]\s+(.*)$")
+# MariaDB pads the hour with a space: "2026-12-02  0:32:29" before 10 o'clock.
+_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2}:\d{2})\s+(\d+)\s+\[\w+\]\s+(.*)$")
 _START = re.compile(r"WSREP: cluster conflict due to (.+?) for threads")
 _THD = re.compile(r"THD:\s*(\d+).*?mode:\s*([^,]+).*?seqno:\s*(-?\d+)")
 _TABLE = re.compile(
@@ -89,10 +90,11 @@ def parse(lines: Iterable[str]) -> list[Conflict]:
         line = raw.rstrip("\n")
         stamped = _STAMP.match(line)
         if stamped:
-            message = stamped.group(3)
+            message = stamped.group(4)
             start = _START.search(message)
             if start:
-                current = Conflict(at=stamped.group(1), cause=start.group(1))
+                at = f"{stamped.group(1)} {stamped.group(2).zfill(8)}"  # 2026-12-02 00:32:29
+                current = Conflict(at=at, cause=start.group(1))
                 entries.append(current)
                 side = None
             elif current is not None and "WSREP: Winning thread" in message:

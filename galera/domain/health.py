@@ -56,7 +56,7 @@ def member_verdict(
 ) -> MemberVerdict:
     """The verdict for one expected member of the snapshot."""
     if observation.member.arbitrator:
-        present = any(observation.name in c.members for c in quorum.components(snapshot))
+        present = any(observation.name in c.members for c in quorum.primary_components(snapshot))
         reason = (
             "arbitrator in the Primary component"
             if present
@@ -68,6 +68,11 @@ def member_verdict(
             observation.name, False, f"unreachable: {observation.error or 'no answer'}"
         )
     ok, reason = check_status(observation.status, policy)
+    stale = next(
+        (v for v in quorum.split_brain(snapshot).stale if observation.name in v.reporters), None
+    )
+    if ok and stale is not None:
+        return MemberVerdict(observation.name, False, f"stale view: {stale.reason}")
     return MemberVerdict(observation.name, ok, reason)
 
 
@@ -93,7 +98,9 @@ class ClusterHealth:
 def cluster_verdict(snapshot: Snapshot, policy: HealthPolicy = HealthPolicy()) -> ClusterHealth:
     """The cluster's verdict from one snapshot.
 
-    - ``split_brain``: more than one Primary component.
+    - ``split_brain``: more than one Primary component that can commit (disjoint views or
+      different histories); a member left behind in an older, overlapping view is a stale
+      view and makes the cluster ``degraded`` at most.
     - ``down``: no data member answered.
     - ``non_primary``: members answered, none is in a Primary component.
     - ``healthy``: one Primary component holding every expected member, all healthy.

@@ -24,6 +24,7 @@ class Component:
     size: int
     weight: int
     member_weights: tuple[int, ...]
+    addresses: frozenset[str] = frozenset()
 
     def describe(self) -> str:
         names = ", ".join(sorted(self.members)) or ", ".join(self.reporters)
@@ -104,6 +105,7 @@ def components(snapshot: Snapshot) -> list[Component]:
                 size=size,
                 weight=reported_weight or sum(weights),
                 member_weights=weights,
+                addresses=frozenset(a for s in statuses for a in s.incoming_addresses if a),
             )
         )
     result.sort(key=lambda c: (-c.size, c.reporters))
@@ -111,21 +113,131 @@ def components(snapshot: Snapshot) -> list[Component]:
 
 
 @dataclass(frozen=True)
+class StaleView:
+    """Members still reporting a Primary view the cluster has already left behind.
+
+    A member paused (SIGSTOP, a long GC-like stall, a frozen VM) wakes up believing in the
+    view it last saw, while the others have formed a newer one without it. The two views
+    overlap, and a member can be in only one component, so at most one of them can commit:
+    this is a stale view, gone at the member's next view change, not a split brain.
+    """
+
+    reporters: tuple[str, ...]
+    view: Component
+    current: Component
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "members": list(self.reporters),
+            "view": sorted(self.view.members),
+            "conf_id": self.view.conf_id,
+            "current": sorted(self.current.members),
+            "reason": self.reason,
+        }
+
+
+def _overlap(a: Component, b: Component) -> bool:
+    """Whether two Primary views of one history provably share a member (so both cannot
+    commit). Without memberships (``mysql.wsrep_cluster_members`` unreadable) the members'
+    incoming addresses say it; with neither, nothing is proven and it counts as a split."""
+    if a.state_uuid != b.state_uuid:
+        return False  # two histories: both can commit, whatever they list
+    if a.members and b.members:
+        return bool(a.members & b.members)
+    if a.addresses and b.addresses:
+        return bool(a.addresses & b.addresses)
+    return False
+
+
+def _refuted(view: Component, other: Component) -> frozenset[str]:
+    """Members ``view`` lists that answer from ``other``, a view not listing its reporters."""
+    answering = view.members & set(other.reporters)
+    if answering and not set(view.reporters) <= other.members:
+        return frozenset(answering)
+    return frozenset()
+
+
+def _stale_of(a: Component, b: Component) -> tuple[Component, Component, frozenset[str]]:
+    """Of two overlapping views, (the stale one, the current one, members refuting it)."""
+    refutes_a, refutes_b = _refuted(a, b), _refuted(b, a)
+    if bool(refutes_a) != bool(refutes_b):
+        return (a, b, refutes_a) if refutes_a else (b, a, refutes_b)
+    if a.conf_id is not None and b.conf_id is not None and a.conf_id != b.conf_id:
+        return (a, b, refutes_a) if a.conf_id < b.conf_id else (b, a, refutes_b)
+    # No way to tell which is newer: the smaller view is taken as the stale one.
+    return (b, a, refutes_b) if (b.size, b.reporters) < (a.size, a.reporters) else (a, b, refutes_a)
+
+
+def _stale_reason(stale: Component, current: Component, refuting: frozenset[str]) -> str:
+    who = ", ".join(stale.reporters)
+    verb = "reports" if len(stale.reporters) == 1 else "report"
+    if refuting:
+        why = f"{', '.join(sorted(refuting))} no longer list {who}"
+    else:
+        why = f"it overlaps the newer view {current.describe()}"
+    return f"{who} still {verb} the older view {stale.describe()}; {why}: a stale view"
+
+
+def classify(snapshot: Snapshot) -> tuple[list[Component], list[StaleView]]:
+    """The snapshot's Primary components split into current ones and stale views.
+
+    Two views of one history that share a member cannot both commit: the one refuted by its
+    own members (they answer from a view that does not list its reporters), else the one
+    with the older configuration id, is stale. What remains are the components that can
+    commit; more than one of those is a split brain.
+    """
+    found = components(snapshot)
+    stale: dict[int, StaleView] = {}
+    for i, a in enumerate(found):
+        for j in range(i + 1, len(found)):
+            b = found[j]
+            if not _overlap(a, b):
+                continue
+            old, new, refuting = _stale_of(a, b)
+            index = found.index(old)
+            if index not in stale:
+                reason = _stale_reason(old, new, refuting)
+                stale[index] = StaleView(old.reporters, old, new, reason)
+    if found and len(stale) == len(found):
+        # Views refuting one another in a cycle: the newest configuration stays current.
+        newest = max(range(len(found)), key=lambda k: (found[k].conf_id or 0, found[k].size))
+        del stale[newest]
+    current = [c for k, c in enumerate(found) if k not in stale]
+    return current, [stale[k] for k in sorted(stale)]
+
+
+def primary_components(snapshot: Snapshot) -> list[Component]:
+    """The Primary components that can commit (stale views left out), largest first."""
+    return classify(snapshot)[0]
+
+
+@dataclass(frozen=True)
 class SplitBrain:
-    """Whether more than one Primary component exists, and a sentence saying which."""
+    """Whether more than one Primary component can commit, and a sentence saying which.
+
+    ``components`` are the current components; ``stale`` the views left behind (never a
+    split brain by themselves).
+    """
 
     detected: bool
     components: tuple[Component, ...]
     reason: str
+    stale: tuple[StaleView, ...] = ()
 
 
 def split_brain(snapshot: Snapshot) -> SplitBrain:
-    """More than one Primary component among the members is a split brain."""
-    found = tuple(components(snapshot))
+    """Split brain: Primary components that can each commit, i.e. disjoint memberships or
+    different histories. Overlapping views are a stale view, reported in ``stale``."""
+    current, stale = classify(snapshot)
+    found = tuple(current)
     if len(found) <= 1:
-        return SplitBrain(False, found, "at most one Primary component")
+        reason = "at most one Primary component"
+        if stale:
+            reason += "; " + "; ".join(v.reason for v in stale)
+        return SplitBrain(False, found, reason, tuple(stale))
     described = "; ".join(c.describe() for c in found)
-    return SplitBrain(True, found, f"{len(found)} Primary components: {described}")
+    return SplitBrain(True, found, f"{len(found)} Primary components: {described}", tuple(stale))
 
 
 @dataclass(frozen=True)
@@ -164,7 +276,7 @@ def assess(snapshot: Snapshot) -> Quorum:
     """Quorum arithmetic for the snapshot's Primary component (if exactly one exists)."""
     expected_size = len(snapshot.observations)
     expected_weight = snapshot.expected_weight
-    found = components(snapshot)
+    found = primary_components(snapshot)
     if len(found) != 1:
         reason = (
             f"split brain: {split_brain(snapshot).reason}"

@@ -14,6 +14,7 @@ def status_report(
     """``{"cluster": {...}, "members": [...]}`` for ``galeractl status -o json``."""
     verdict = health.cluster_verdict(snapshot, policy)
     q = quorum.assess(snapshot)
+    stale = quorum.split_brain(snapshot).stale
     by_name = {v.name: v for v in verdict.members}
     members = []
     for o in snapshot.observations:
@@ -57,6 +58,7 @@ def status_report(
             "weight": q.weight,
             "quorum_margin": {"members": q.margin_members, "weight": q.margin_weight},
             "quorum": q.reason,
+            "stale_views": [v.as_dict() for v in stale],
             "taken_at": snapshot.taken_at,
         },
         "members": members,

@@ -174,6 +174,7 @@ class MemberStatus:
             "cluster_size": self.cluster_size,
             "cluster_conf_id": self.conf_id,
             "cluster_state_uuid": self.state_uuid,
+            "local_state_uuid": self.local_state_uuid,
             "last_committed": self.last_committed,
             "cluster_weight": self.cluster_weight,
             "weight": self.weight,

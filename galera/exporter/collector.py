@@ -47,6 +47,8 @@ class Standby(Collector):
 class GaleraCollector(Collector):
     """A prometheus_client collector for every member of one cluster file."""
 
+    SPLIT_BRAIN_SETTLE = 1.0
+
     def __init__(
         self,
         spec: ClusterSpec,
@@ -58,6 +60,7 @@ class GaleraCollector(Collector):
         self.const = dict(const_labels or {})
         self.credentials = spec.credentials()
         self._errors: dict[str, int] = {m.name: 0 for m in spec.members if not m.arbitrator}
+        self._stale_reads = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(len(spec.members), 1))
         # A standby controller (another one holds the Lease) publishes only that fact, so
@@ -92,6 +95,25 @@ class GaleraCollector(Collector):
             return
         started = time.perf_counter()
         data = [m for m in self.spec.members if not m.arbitrator]
+        snapshot, raws = self._observe(data)
+        if quorum.split_brain(snapshot).detected:
+            # Views read during a view change can disagree for a moment: a split brain is
+            # published only when a second read a moment later still shows it.
+            time.sleep(self.SPLIT_BRAIN_SETTLE)
+            snapshot, raws = self._observe(data)
+        yield from self._compatible(data, raws)
+        yield from self._cluster(snapshot)
+        keys, _ = self._labels()
+        duration = GaugeMetricFamily(
+            "galera_exporter_scrape_duration_seconds", "Time this scrape took", labels=keys
+        )
+        duration.add_metric(self._labels()[1], time.perf_counter() - started)
+        yield duration
+
+    # -- mysqld_exporter-compatible ------------------------------------------------------
+
+    def _observe(self, data: list[MemberSpec]) -> tuple[Snapshot, dict[str, sql.Raw]]:
+        """One snapshot of every member, read in parallel, and the raw rows behind it."""
         results = list(self._pool.map(self._read, data))
         observations = []
         raws: dict[str, sql.Raw] = {}
@@ -117,16 +139,7 @@ class GaleraCollector(Collector):
         order = {m.name: i for i, m in enumerate(self.spec.members)}
         observations.sort(key=lambda o: order[o.name])
         snapshot = Snapshot(tuple(observations), taken_at=time.time(), cluster_name=self.spec.name)
-        yield from self._compatible(data, raws)
-        yield from self._cluster(snapshot)
-        keys, _ = self._labels()
-        duration = GaugeMetricFamily(
-            "galera_exporter_scrape_duration_seconds", "Time this scrape took", labels=keys
-        )
-        duration.add_metric(self._labels()[1], time.perf_counter() - started)
-        yield duration
-
-    # -- mysqld_exporter-compatible ------------------------------------------------------
+        return snapshot, raws
 
     def _compatible(self, data: list[MemberSpec], raws: dict[str, sql.Raw]) -> Iterator[Metric]:
         keys, _ = self._labels(member="")
@@ -234,12 +247,32 @@ class GaleraCollector(Collector):
         )
         yield gauge(
             "galera_split_brain",
-            "1 when more than one Primary component exists.",
+            "1 when more than one Primary component can commit (disjoint views or "
+            "different histories), seen on two reads.",
             1.0 if brain.detected else 0.0,
         )
         yield gauge(
-            "galera_primary_components", "Number of Primary components.", len(brain.components)
+            "galera_primary_components",
+            "Number of Primary components that can commit (stale views left out).",
+            len(brain.components),
         )
+        stale = sum(len(v.reporters) for v in brain.stale)
+        yield gauge(
+            "galera_stale_view_members",
+            "Members still reporting an older Primary view the others have left "
+            "(e.g. resumed after a pause); never a split brain.",
+            stale,
+        )
+        if stale:
+            with self._lock:
+                self._stale_reads += 1
+        seen = CounterMetricFamily(
+            "galera_stale_view_reads",
+            "Reads of the cluster in which some member reported a stale view.",
+            labels=keys,
+        )
+        seen.add_metric(values, self._stale_reads)
+        yield seen
         cluster = GaugeMetricFamily(
             "galera_cluster_verdict", "1 for the current verdict.", labels=[*keys, "verdict"]
         )

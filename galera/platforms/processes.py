@@ -34,16 +34,18 @@ def spawn_detached(cmd: Sequence[str], log_file: Path, cwd: Path | None = None) 
     return proc.pid
 
 
-def terminate(pid: int | None, timeout: float = 60.0, sig: int = signal.SIGTERM) -> bool:
-    """Send ``sig`` and wait up to ``timeout`` for the process to go; SIGKILL after that.
+def terminate(pid: int | None, timeout: float = 60.0, sig: int | None = signal.SIGTERM) -> bool:
+    """Send ``sig`` (once; None when the caller already signalled it) and wait up to
+    ``timeout`` for the process to go; SIGKILL after that.
 
     Returns True when the process had to be killed.
     """
     if not alive(pid):
         return False
     assert pid is not None
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
+    if sig is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(pid)

@@ -322,8 +322,8 @@ class Sandbox:
     def kill(self, name: str, signame: str = "KILL") -> None:
         """Fault injection: signal the member's server; its agent holds it down."""
         signame = signame.upper().removeprefix("SIG")
-        if signame not in ("KILL", "TERM"):
-            raise InvalidInput(f"--signal must be KILL or TERM, got {signame!r}")
+        if signame not in ("KILL", "TERM", "STOP", "CONT"):
+            raise InvalidInput(f"--signal must be KILL, TERM, STOP or CONT, got {signame!r}")
         m = self.member(name)
         if name == ARBITRATOR:
             pid = self.state.get("garbd_pid")
@@ -357,8 +357,8 @@ class Sandbox:
             if processes.alive(pid):
                 os.kill(pid, signal.SIGTERM)
                 stopped.append(name)
-        for m in self.data_members:
-            processes.terminate(agents[m.name], timeout=90)
+        for m in self.data_members:  # each agent was signalled once, above
+            processes.terminate(agents[m.name], timeout=90, sig=None)
             stray = self.mariadbd_pid(m.name)
             if stray:
                 processes.terminate(stray, timeout=60)

@@ -24,6 +24,8 @@ EXPORTED = {
     "galera_members_missing",
     "galera_split_brain",
     "galera_primary_components",
+    "galera_stale_view_members",
+    "galera_stale_view_reads_total",
     "galera_cluster_verdict",
     "galera_member_available",
     "galera_member_local_state",

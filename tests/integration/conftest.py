@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +103,59 @@ def scrape(url: str) -> Samples:
         for s in family.samples:
             samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return samples
+
+
+class RunningController:
+    """``galeractl controller -o json`` in the background; every event with its time."""
+
+    def __init__(self, proc: subprocess.Popen[str], log: Path) -> None:
+        self.proc = proc
+        self.log = log
+        self.events: list[tuple[float, dict[str, Any]]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.append((time.monotonic(), json.loads(line)))
+
+    def of(self, kind: str, action: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for _t, e in list(self.events)
+            if e["event"] == kind and (action is None or e.get("action") == action)
+        ]
+
+    def dump(self) -> str:
+        events = "\n".join(json.dumps(e) for _t, e in list(self.events))
+        return f"{events[-6000:]}\n--- controller log ---\n{self.log.read_text()[-4000:]}"
+
+
+@contextlib.contextmanager
+def running_controller(handle: SandboxHandle, *args: str) -> Iterator[RunningController]:
+    """The controller on ``handle``'s cluster; stopped (SIGTERM) when the block ends, and
+    its events and log printed when the block fails."""
+    log = handle.root / "controller.log"
+    command = [sys.executable, "-m", "galera", "controller", "-c", str(handle.cluster_file)]
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [*command, "-o", "json", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    running = RunningController(proc, log)
+    try:
+        yield running
+    except BaseException:
+        print(running.dump())
+        raise
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        running._reader.join(5)
 
 
 def _kill_leftovers(root: Path) -> None:
@@ -191,6 +247,12 @@ def sandbox_recovery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandb
 def sandbox_rolling(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     """Three members for rolling restarts (ports from 23600)."""
     yield from _up(tmp_path_factory.mktemp("rolling"), "--nodes", "3", "--base-port", "23600")
+
+
+@pytest.fixture(scope="module")
+def sandbox_autopilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Three members for the controller's fault runs (ports from 24000)."""
+    yield from _up(tmp_path_factory.mktemp("autopilot"), "--nodes", "3", "--base-port", "24000")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from galera.controller import waiting
+from galera.domain import grastate
 from tests.helpers import galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle
 
@@ -247,3 +248,30 @@ def test_ports_in_use_are_refused_before_anything_is_written(tmp_path: Path) -> 
     assert result.code == 2
     assert f"port {port} on 127.0.0.1 is in use" in one_line_error(result)
     assert not root.exists()
+
+
+@pytest.mark.parametrize(("count", "gap"), [(2, 0.0), (2, 0.002), (30, 0.0)], ids=str)
+def test_agent_stops_its_server_cleanly_on_repeated_sigterm(
+    sandbox3: SandboxHandle, count: int, gap: float
+) -> None:
+    """SIGTERM twice or in a burst (Ctrl-C twice, a supervisor's escalation): the agent
+    stops mariadbd gracefully (a valid grastate seqno) and exits within seconds."""
+    for _ in range(3):
+        sandbox = sandbox3.sandbox  # reloaded: each round starts a new agent
+        member = sandbox.member("galera-2")
+        agent = sandbox.state["agent_pids"]["galera-2"]
+        server = sandbox.mariadbd_pid("galera-2")
+        assert server is not None
+        for _ in range(count):
+            os.kill(agent, signal.SIGTERM)
+            if gap:
+                time.sleep(gap)
+        deadline = time.monotonic() + 30
+        while sandbox.agent_alive("galera-2") or sandbox.mariadbd_pid("galera-2"):
+            assert time.monotonic() < deadline, f"agent or mariadbd alive 30 s after {count} TERM"
+            time.sleep(0.1)
+        state = grastate.parse((member.datadir / "grastate.dat").read_text())
+        assert state.seqno >= 0, "mariadbd did not stop gracefully"
+        started = galeractl("sandbox", "start", "galera-2", "--dir", str(sandbox3.root))
+        assert started.code == 0, started.stderr
+        sandbox3.wait_synced()

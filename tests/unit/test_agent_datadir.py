@@ -226,7 +226,7 @@ def test_set_mark_replaces_an_earlier_mark(tmp_path: Path) -> None:
     d = data_dir(tmp_path)
     d.set_mark(Position(UUID_A, 1))
     d.set_mark(HERE)
-    assert d.consume_mark(None) == HERE
+    assert d.consume_mark(HERE) == HERE
 
 
 def test_clear_mark_says_whether_there_was_one(tmp_path: Path) -> None:
@@ -261,17 +261,31 @@ def test_consume_for_another_position_is_refused_and_keeps_the_mark(
     assert d.mark() == mark
 
 
-@pytest.mark.parametrize("current", [HERE, None], ids=["matching-position", "position-unknown"])
-def test_consume_returns_the_position_once_and_deletes_the_mark(
-    tmp_path: Path, current: Position | None
-) -> None:
+def test_consume_returns_the_position_once_and_deletes_the_mark(tmp_path: Path) -> None:
     d = data_dir(tmp_path)
     d.set_mark(HERE)
-    assert d.consume_mark(current) == HERE
+    assert d.consume_mark(HERE) == HERE
     assert d.mark() is None
     assert not d.mark_path.exists()
     with pytest.raises(UnsafeOperation, match="no bootstrap mark"):
-        d.consume_mark(current)
+        d.consume_mark(HERE)
+
+
+def test_consume_with_the_position_unknown_is_refused_and_keeps_the_mark(tmp_path: Path) -> None:
+    """A zeroed grastate.dat (a state transfer killed half-way) must not form a cluster."""
+    d = data_dir(tmp_path)
+    mark = d.set_mark(HERE)
+    with pytest.raises(UnsafeOperation, match="position is unknown now"):
+        d.consume_mark(None)
+    assert d.mark() == mark
+
+
+def test_consume_after_an_interrupted_transfer_is_refused(tmp_path: Path) -> None:
+    d = data_dir(tmp_path)
+    d.set_mark(HERE)
+    (d.datadir / "sst_in_progress").touch()
+    with pytest.raises(UnsafeOperation, match="state transfer into this member was interrupted"):
+        d.consume_mark(HERE)
 
 
 @pytest.mark.parametrize(

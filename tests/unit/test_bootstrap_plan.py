@@ -50,6 +50,13 @@ def running(
     )
 
 
+def joiner(name: str, started_from: int = 10, *, uuid: str = UUID_A) -> MemberReport:
+    """A server started in join mode that has applied nothing yet (waiting for a donor)."""
+    return MemberReport(
+        name, running=True, grastate=state(-1, uuid=uuid), joining_from=Position(uuid, started_from)
+    )
+
+
 def failed(name: str, error: str = "agent unreachable: connection refused") -> MemberReport:
     """A member that could not report at all."""
     return MemberReport(name, grastate=state(10), error=error)
@@ -90,6 +97,7 @@ def blank(name: str, *, zero_uuid: bool = False) -> MemberReport:
             MemberReport("m", running=True, grastate=state(42), live_position=Position(UUID_A, -1)),
             Position(UUID_A, 42),
         ),
+        (joiner("m", 21), Position(UUID_A, 21)),
         (failed("m"), None),
         (blank("m"), None),
         (blank("m", zero_uuid=True), None),
@@ -105,6 +113,7 @@ def blank(name: str, *, zero_uuid: bool = False) -> MemberReport:
         "live-for-a-running-member",
         "live-wins-over-valid-grastate",
         "unknown-live-falls-back-to-grastate",
+        "joiner-holds-its-start-position",
         "error-means-no-position",
         "no-grastate-means-no-position",
         "zero-uuid-means-no-position",
@@ -193,6 +202,40 @@ def test_bootstraps_the_member_with_the_highest_seqno(
     assert plan.forced is False
     assert f"{member} has the highest seqno {seqno} of uuid {UUID_A}" in plan.reason
     assert plan.reason.endswith(f"bootstrapping {member}")
+
+
+def test_a_joiner_left_behind_is_not_missing_and_the_most_advanced_is_chosen() -> None:
+    """Members stopped one after another while the first one was rejoining: the joiner waits
+    for a donor that has gone; it holds its start position, the last to leave is ahead."""
+    plan = plan_bootstrap(
+        [joiner("galera-0", 21), stopped("galera-1", 22), stopped("galera-2", 24)]
+    )
+    assert plan.action is Action.BOOTSTRAP
+    assert plan.member == "galera-2"
+    assert plan.missing == ()
+    assert "galera-0 waits for a donor that has gone" in plan.reason
+
+
+def test_a_stopped_member_wins_a_tie_with_a_running_one() -> None:
+    """A member left half-joined may ignore pc.bootstrap; a stopped one starts cleanly."""
+    plan = plan_bootstrap(
+        [running("galera-0", 24), stopped("galera-1", 22), stopped("galera-2", 24)]
+    )
+    assert plan.member == "galera-2"
+    assert "(tied with galera-0; it is stopped and starts cleanly in bootstrap mode)" in (
+        plan.reason
+    )
+
+
+def test_a_joiner_ahead_of_everyone_is_the_one_bootstrapped() -> None:
+    """Its data never changed since it started: it is at its start position, the highest."""
+    plan = plan_bootstrap([joiner("galera-0", 30), stopped("galera-1", 22)])
+    assert plan.action is Action.BOOTSTRAP
+    assert plan.member == "galera-0"
+    assert plan.position == Position(UUID_A, 30)
+    assert "galera-0 waits for a donor that has gone (nothing received): stopped first" in (
+        plan.reason
+    )
 
 
 def test_a_clean_plan_reports_one_history_and_nothing_missing() -> None:

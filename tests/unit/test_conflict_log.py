@@ -32,6 +32,16 @@ def test_a_real_entry_is_parsed_with_both_sides_and_the_table() -> None:
     assert entry.tables == ["shop.stock"]
 
 
+def test_an_entry_before_ten_o_clock_is_parsed_with_a_sortable_time() -> None:
+    """MariaDB pads the hour with a space ("2026-12-02  0:32:29"): entries from midnight to
+    10 a.m. were dropped, and their times must compare with a "--since" cutoff."""
+    early = ENTRY.replace("2026-11-25 14:41:52", "2026-12-02  0:32:29")
+    [entry] = conflicts.parse(early.splitlines())
+    assert entry.complete and entry.tables == ["shop.stock"]
+    assert entry.at == "2026-12-02 00:32:29"
+    assert "2026-12-02 00:30:00" <= entry.at < "2026-12-02 10:00:00"
+
+
 def test_lines_of_other_threads_in_between_do_not_break_an_entry() -> None:
     lines = ENTRY.splitlines()
     noisy = [

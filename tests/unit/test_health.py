@@ -188,6 +188,19 @@ def test_degraded_reason_lists_every_unhealthy_member() -> None:
     )
 
 
+def test_a_member_resumed_in_an_older_view_is_stale_and_the_cluster_degraded() -> None:
+    snap = snapshot(
+        seen(primary("galera-0", NAMES3, conf_id=5)),
+        seen(primary("galera-1", ("galera-1", "galera-2"), conf_id=6)),
+        seen(primary("galera-2", ("galera-1", "galera-2"), conf_id=6)),
+    )
+    health = cluster_verdict(snap)
+    assert health.verdict is Verdict.DEGRADED
+    assert [v.healthy for v in health.members] == [False, True, True]
+    assert health.members[0].reason.startswith("stale view: galera-0 still reports")
+    assert "galera-0: stale view" in health.reason
+
+
 def test_two_lone_primaries_in_one_history_are_a_split_brain() -> None:
     snap = snapshot(
         seen(primary("galera-0", ("galera-0",), size=1)),

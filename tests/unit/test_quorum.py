@@ -59,6 +59,58 @@ def split_by_conf_id() -> Snapshot:
     )
 
 
+def resumed_after_sigstop() -> Snapshot:
+    """galera-0 was paused, the others formed a newer view without it; galera-0 woke up
+    still reporting the old three-member view."""
+    return snapshot(
+        seen(primary("galera-0", NAMES3, conf_id=5)),
+        seen(primary("galera-1", ("galera-1", "galera-2"), conf_id=6)),
+        seen(primary("galera-2", ("galera-1", "galera-2"), conf_id=6)),
+    )
+
+
+ALL = "10.0.0.10:3306,10.0.0.11:3306,10.0.0.12:3306"
+PAIR = "10.0.0.11:3306,10.0.0.12:3306"
+
+
+def stale_unnamed() -> Snapshot:
+    """Memberships unreadable (only USAGE): the members' incoming addresses show the two
+    views share members; the older configuration is the stale one."""
+    return snapshot(
+        seen(primary("galera-0", (), size=3, conf_id=5, wsrep_incoming_addresses=ALL)),
+        seen(primary("galera-1", (), size=2, conf_id=6, wsrep_incoming_addresses=PAIR)),
+        seen(primary("galera-2", (), size=2, conf_id=6, wsrep_incoming_addresses=PAIR)),
+    )
+
+
+def unproven_overlap() -> Snapshot:
+    """Neither memberships nor addresses: sizes 3 + 2 > 3 members prove nothing (a node the
+    cluster file does not declare, a garbd, may make up the difference): a split brain."""
+    return snapshot(
+        seen(primary("galera-0", (), size=3, conf_id=1, wsrep_incoming_addresses="")),
+        seen(primary("galera-1", (), size=2, conf_id=6, wsrep_incoming_addresses="")),
+        seen(primary("galera-2", (), size=2, conf_id=6, wsrep_incoming_addresses="")),
+    )
+
+
+def disjoint_unnamed() -> Snapshot:
+    """Memberships unreadable, sizes 1 + 2 fit in three members: they may be disjoint."""
+    return snapshot(
+        seen(primary("galera-0", (), size=1, conf_id=9)),
+        seen(primary("galera-1", (), size=2, conf_id=6)),
+        seen(primary("galera-2", (), size=2, conf_id=6)),
+    )
+
+
+def other_history_overlapping() -> Snapshot:
+    """Views that overlap on paper but come from two histories: both can commit."""
+    return snapshot(
+        seen(primary("galera-0", NAMES3, uuid=UUID_B, conf_id=1)),
+        seen(primary("galera-1", ("galera-1", "galera-2"))),
+        seen(primary("galera-2", ("galera-1", "galera-2"))),
+    )
+
+
 def all_non_primary() -> Snapshot:
     return snapshot(*(seen(non_primary(n)) for n in NAMES3))
 
@@ -171,8 +223,21 @@ def test_non_primary_and_unreachable_members_form_no_component() -> None:
         (all_non_primary(), False),
         (split_by_uuid(), True),
         (split_by_conf_id(), True),
+        (disjoint_unnamed(), True),
+        (other_history_overlapping(), True),
+        (unproven_overlap(), True),
     ],
-    ids=["healthy", "one-crashed", "arbitrator", "non-primary", "by-uuid", "by-conf-id"],
+    ids=[
+        "healthy",
+        "one-crashed",
+        "arbitrator",
+        "non-primary",
+        "by-uuid",
+        "by-conf-id",
+        "disjoint-unnamed",
+        "other-history-overlapping",
+        "unproven-overlap",
+    ],
 )
 def test_split_brain_is_more_than_one_primary_component(snap: Snapshot, detected: bool) -> None:
     brain = split_brain(snap)
@@ -193,6 +258,42 @@ def test_split_brain_reason_names_both_components(snap: Snapshot, marks: tuple) 
     for text in ("galera-0", "galera-1, galera-2", *marks):
         assert text in brain.reason
     assert brain.components[0].members == frozenset({"galera-1", "galera-2"})  # larger first
+
+
+@pytest.mark.parametrize(
+    ("snap", "stale", "current", "reason"),
+    [
+        (
+            resumed_after_sigstop(),
+            ("galera-0",),
+            frozenset({"galera-1", "galera-2"}),
+            "galera-0 still reports the older view {galera-0, galera-1, galera-2} "
+            f"(uuid {UUID_A[:8]}…, conf 5); galera-1, galera-2 no longer list galera-0: "
+            "a stale view",
+        ),
+        (
+            stale_unnamed(),
+            ("galera-0",),
+            frozenset(),
+            "galera-0 still reports the older view {galera-0} "
+            f"(uuid {UUID_A[:8]}…, conf 5); it overlaps the newer view",
+        ),
+    ],
+    ids=["resumed-after-sigstop", "unnamed-by-addresses"],
+)
+def test_overlapping_views_are_a_stale_view_not_a_split_brain(
+    snap: Snapshot, stale: tuple[str, ...], current: frozenset[str], reason: str
+) -> None:
+    brain = split_brain(snap)
+    assert brain.detected is False
+    [view] = brain.stale
+    assert view.reporters == stale
+    assert reason in view.reason
+    assert [c.members for c in brain.components] == [current]
+    assert view.reason in brain.reason
+    q = assess(snap)
+    assert q.primary is not None and q.primary.members == current
+    assert q.size == 2
 
 
 # --- if_down ------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""Whether a server started in join mode has received anything yet, read from its error log.
+
+A joiner asks the Primary component for a state transfer. Until a donor is assigned to it
+("Requesting state transfer: success") nothing can arrive: InnoDB is not even started, the
+data directory is still exactly what it was when the server started, at that position. If
+the Primary component goes away first, the joiner keeps running and asks again every
+second ("Requesting state transfer failed: Not in primary component"), forever. Such a join
+attempt can be reported at its start position and, once stopped, undone exactly.
+
+The log is the only evidence, so the watch fails safe: it reports an untouched join only
+after seeing that retry line, and never once it saw a donor assigned, a shift to JOINED,
+SYNCED or DONOR, or could not follow the log (missing, replaced, truncated). The
+supervisor reads it on every turn of its loop, so what it saw is latched early.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from galera.domain.position import Position
+
+_RECEIVING = re.compile(
+    rb"WSREP: (?:Requesting state transfer: success"
+    rb"|Shifting [A-Z/]+ -> (?:JOINED|SYNCED|DONOR/DESYNCED))"
+)
+_WAITING = re.compile(rb"WSREP: Requesting state transfer failed: Not in primary component")
+_CHUNK = 1 << 20  # read at most this much of the log at a time: bounded memory
+
+
+class JoinWatch:
+    """Follows one join-mode start of mariadbd. Not thread-safe: callers hold a lock."""
+
+    def __init__(self, log_path: Path, position: Position | None) -> None:
+        self.path = log_path
+        self.position = position
+        self.received = False
+        self.waiting = False
+        self._identity = self._stat()
+        self._offset = self._identity[2] if self._identity else 0
+        self._tail = b""
+        if self._identity is None or not log_path.is_absolute():
+            self.received = True  # a log we cannot follow proves nothing
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino, st.st_size
+
+    def untouched_at(self) -> Position | None:
+        """The position the data is still at: only while the log shows the joiner waiting
+        for a Primary component and nothing that could have reached the data."""
+        self.scan()
+        if self.received or not self.waiting or self.position is None:
+            return None
+        return self.position
+
+    def scan(self) -> None:
+        """Read what the log gained since the last look (cheap when nothing did)."""
+        if self.received:
+            return
+        identity = self._stat()
+        if (
+            identity is None
+            or self._identity is None
+            or identity[:2] != self._identity[:2]
+            or identity[2] < self._offset
+        ):
+            self.received = True  # rotated, replaced or truncated: we may have missed lines
+            return
+        size = identity[2]
+        while self._offset < size and not self.received:
+            try:
+                with open(self.path, "rb") as f:
+                    f.seek(self._offset)
+                    chunk = f.read(min(_CHUNK, size - self._offset))
+            except OSError:
+                self.received = True
+                return
+            if not chunk:
+                return
+            self._offset += len(chunk)
+            text = self._tail + chunk
+            self.received = _RECEIVING.search(text) is not None
+            self.waiting = self.waiting or _WAITING.search(text) is not None
+            self._tail = text[-200:]  # a line split between two reads is still found

@@ -1,0 +1,96 @@
+"""A join attempt counts as untouched only while its log shows it waiting for a Primary
+component and nothing that could have reached its data; anything unclear counts as touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from galera.agent.joinwatch import JoinWatch
+from galera.domain.position import Position
+from tests.unit.builders import UUID_A
+
+START = Position(UUID_A, 16)
+BEFORE = "2026-12-02  0:01:07 0 [Note] WSREP: Shifting JOINED -> SYNCED (TO: 15)\n"
+WAITING = (
+    "2026-12-02  0:01:07 1 [Note] WSREP: Prepared IST receiver for 22-24\n"
+    "2026-12-02  0:01:07 1 [Note] WSREP: Requesting state transfer failed: Not in primary "
+    "component. Will keep retrying every 1 second(s)\n"
+)
+
+
+def watch_after(tmp_path: Path, before: str = BEFORE) -> tuple[JoinWatch, Path]:
+    log = tmp_path / "mariadbd.err"
+    log.write_text(before)  # what the log held before this start does not count
+    return JoinWatch(log, START), log
+
+
+def append(log: Path, text: str) -> None:
+    with log.open("a") as f:
+        f.write(text)
+
+
+@pytest.mark.parametrize(
+    ("later", "untouched"),
+    [
+        (WAITING, True),
+        (WAITING + "x [Note] WSREP: Requesting state transfer: success, donor: 1\n", False),
+        (WAITING + "x [Note] WSREP: Shifting JOINER -> JOINED (TO: 24)\n", False),
+        (WAITING + "x [Note] WSREP: Shifting SYNCED -> DONOR/DESYNCED (TO: 24)\n", False),
+        ("x [Note] WSREP: Shifting JOINER -> JOINED (TO: 24)\n" + WAITING, False),
+    ],
+    ids=[
+        "waiting-for-a-donor",
+        "donor-assigned",
+        "transfer-finished",
+        "donor-itself",
+        "synced-then-waiting",
+    ],
+)
+def test_only_a_join_that_never_got_a_donor_is_untouched(
+    tmp_path: Path, later: str, untouched: bool
+) -> None:
+    watch, log = watch_after(tmp_path)
+    assert watch.untouched_at() is None  # no evidence yet: nothing is claimed
+    append(log, later)
+    assert watch.untouched_at() == (START if untouched else None)
+    append(log, WAITING)  # once touched, always touched
+    assert watch.untouched_at() == (START if untouched else None)
+
+
+def test_a_marker_split_between_two_reads_is_found(tmp_path: Path) -> None:
+    watch, log = watch_after(tmp_path, "")
+    append(log, WAITING + "x [Note] WSREP: Requesting state tra")
+    assert watch.untouched_at() == START
+    append(log, "nsfer: success, donor: 0\n")
+    assert watch.untouched_at() is None
+
+
+def test_an_unknown_start_position_is_never_untouched(tmp_path: Path) -> None:
+    log = tmp_path / "mariadbd.err"
+    log.write_text(WAITING)
+    assert JoinWatch(log, None).untouched_at() is None
+
+
+@pytest.mark.parametrize("change", ["rotated", "truncated", "removed"])
+def test_a_log_that_cannot_be_followed_proves_nothing(tmp_path: Path, change: str) -> None:
+    watch, log = watch_after(tmp_path, BEFORE * 100)
+    append(log, WAITING)
+    assert watch.untouched_at() == START
+    if change == "rotated":
+        log.rename(tmp_path / "mariadbd.err.1")
+        log.write_text(BEFORE * 200 + WAITING)  # a new file, already past the old offset
+    elif change == "truncated":
+        log.write_text(WAITING)
+    else:
+        log.unlink()
+    assert watch.untouched_at() is None
+    if change == "removed":
+        log.write_text(WAITING)
+    assert watch.untouched_at() is None
+
+
+def test_a_missing_or_relative_log_proves_nothing(tmp_path: Path) -> None:
+    assert JoinWatch(tmp_path / "none.err", START).untouched_at() is None
+    assert JoinWatch(Path("mariadbd.err"), START).untouched_at() is None
