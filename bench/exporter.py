@@ -5,7 +5,8 @@ scrape latency median and p99, CPU time per scrape, RSS after the scrapes, and t
 of Galera-related series (names with ``wsrep`` or ``galera``). Goals: single-member scrape
 no slower than the peer, RSS under 60 MB.
 
-Usage: python bench/exporter.py [--scrapes 50] [--base-port 24500]
+Usage: python bench/exporter.py [--scrapes 50] [--base-port 24500] [--quick]
+(--quick: 5 scrapes)
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def wait_up(url: str) -> None:
             time.sleep(0.2)
 
 
-def measure(name: str, proc: subprocess.Popen[bytes], url: str, scrapes: int) -> None:
+def measure(
+    name: str, proc: subprocess.Popen[bytes], url: str, scrapes: int
+) -> tuple[float, float]:
+    """Print one exporter's figures; (median scrape seconds, RSS MB)."""
     wait_up(url)
     urllib.request.urlopen(url, timeout=30).read()  # warm up
     cpu_before = cpu_seconds(proc.pid)
@@ -76,18 +80,23 @@ def measure(name: str, proc: subprocess.Popen[bytes], url: str, scrapes: int) ->
     ]
     samples.sort()
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    median, rss = statistics.median(samples), rss_mb(proc.pid)
     print(
-        f"exporter  {name:<26} median={statistics.median(samples) * 1000:6.1f}ms  "
+        f"exporter  {name:<26} median={median * 1000:6.1f}ms  "
         f"p99={p99 * 1000:6.1f}ms  cpu/scrape={cpu * 1000:5.1f}ms  "
-        f"rss={rss_mb(proc.pid):5.1f}MB  galera_series={len(series)}"
+        f"rss={rss:5.1f}MB  galera_series={len(series)}"
     )
+    return median, rss
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scrapes", type=int, default=50)
     parser.add_argument("--base-port", type=int, default=24500)
+    parser.add_argument("--quick", action="store_true", help="5 scrapes")
     args = parser.parse_args()
+    if args.quick:
+        args.scrapes = 5
     if not Path(PEER).exists():
         raise SystemExit(f"{PEER} is missing: apt-get install prometheus-mysqld-exporter")
     with sandbox(3, args.base_port, "exporter") as box:
@@ -105,7 +114,8 @@ def main() -> None:
             single = yaml.safe_load(box.cluster_file.read_text())
             single["members"] = [single["members"][0]]
             single["credentials"]["file"] = str(box.client_cnf)
-            single_file = work / "single.yaml"
+            # Beside the sandbox's cluster file: its relative paths (agent token) resolve.
+            single_file = box.cluster_file.with_name("single.yaml")
             single_file.write_text(yaml.safe_dump(single))
             runs = [
                 (
@@ -126,6 +136,7 @@ def main() -> None:
                     [sys.executable, "-m", "galera", "exporter", "-c", str(box.cluster_file)],
                 ),
             ]
+            figures = {}
             for name, cmd in runs:
                 port = free_port()
                 flag = "--web.listen-address=" if cmd[0] == PEER else "--listen="
@@ -135,10 +146,18 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                 )
                 try:
-                    measure(name, proc, f"http://127.0.0.1:{port}/metrics", args.scrapes)
+                    figures[name] = measure(
+                        name, proc, f"http://127.0.0.1:{port}/metrics", args.scrapes
+                    )
                 finally:
                     proc.terminate()
                     proc.wait(10)
+            (peer, _), (ours, rss) = figures[runs[0][0]], figures[runs[1][0]]
+            print(
+                f"exporter  members=1  galeractl={ours * 1000:.1f}ms  peer={peer * 1000:.1f}ms "
+                f"(medians)  ratio={ours / peer:.2f} (goal <= 1.0)  rss={rss:.1f}MB "
+                "(goal < 60)"
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -8,7 +8,8 @@ Each round runs a write load, then SIGKILLs every member, then recovers:
              ``--wsrep-start-position`` on the most advanced, then the rest started at once
 Printed with the ratios galeractl/floor (goal <= 1.3) and galeractl/expert (goal <= 1.0).
 
-Usage: python bench/recovery.py [--base-port 24100] [--load-seconds 3]
+Usage: python bench/recovery.py [--base-port 24100] [--load-seconds 3] [--quick]
+(--quick: 1 s of load before each outage)
 """
 
 from __future__ import annotations
@@ -112,7 +113,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-port", type=int, default=24100)
     parser.add_argument("--load-seconds", type=float, default=3.0)
+    parser.add_argument("--quick", action="store_true", help="1 s of load per outage")
     args = parser.parse_args()
+    if args.quick:
+        args.load_seconds = 1.0
     with sandbox(3, args.base_port, "recovery") as box:
         outage(box, args.load_seconds)
         t_ours = ours(box)

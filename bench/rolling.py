@@ -8,7 +8,8 @@ mostly noise; the medians are compared. Printed: the ratio of the medians galera
 (goal <= 1.25), the longest stall any writer saw between two acknowledged writes,
 acknowledged writes lost (must be 0) and full SSTs performed (must be 0).
 
-Usage: python bench/rolling.py [--base-port 24200] [--drain-seconds 0] [--rounds 5]
+Usage: python bench/rolling.py [--base-port 24200] [--drain-seconds 0] [--rounds 5] [--quick]
+(--quick: one round; the ratio is then mostly noise, but every step runs)
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def main() -> None:
     parser.add_argument("--base-port", type=int, default=24200)
     parser.add_argument("--drain-seconds", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one round")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     with sandbox(3, args.base_port, "rolling") as box:
         ssts = box.full_ssts()
         floors: list[float] = []

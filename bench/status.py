@@ -7,7 +7,8 @@ Both are whole commands, timed from a cold process start; the median of --repeat
 printed with the ratio galeractl/peer (below 1.0: galeractl is faster). The RSS of every
 agent process is printed against the 40 MB target.
 
-Usage: python bench/status.py [--repeat 15] [--sizes 3,7] [--base-port 24000]
+Usage: python bench/status.py [--repeat 15] [--sizes 3,7] [--base-port 24000] [--quick]
+(--quick: 3 members, 3 repeats; the test suite runs it so that it cannot rot)
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--sizes", default="3,7")
     parser.add_argument("--base-port", type=int, default=24000)
+    parser.add_argument("--quick", action="store_true", help="3 members, 3 repeats")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.sizes = 3, "3"
     for nodes in (int(n) for n in args.sizes.split(",")):
         bench_size(nodes, args.repeat, args.base_port)
 

@@ -57,11 +57,9 @@ class ClusterSpec:
     read_timeout: float = 5.0
     sandbox: dict[str, Any] = field(default_factory=dict)
     # Set when the members were discovered rather than read from a file (Kubernetes): the
-    # credentials and agent token read from the cluster's Secret, and the platform object
-    # that stores progress, restarts members and records events (galera.platforms).
+    # credentials and agent token read from the cluster's Secret.
     secret_credentials: Credentials | None = field(default=None, repr=False)
     secret_token: str | None = field(default=None, repr=False)
-    platform: Any = field(default=None, repr=False, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:

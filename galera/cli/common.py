@@ -13,6 +13,8 @@ from galera.errors import AccessDenied, GaleraError, InvalidInput
 
 if TYPE_CHECKING:
     from galera.clusterfile import ClusterSpec
+    from galera.platforms.base import Platform
+    from galera.platforms.kubernetes import Kubernetes
 
 EXIT_UNHEALTHY = 1
 EXIT_BAD_INPUT = 2
@@ -141,7 +143,12 @@ def cluster_option(func: Any) -> Any:
     return func
 
 
-def kube_platform() -> Any:
+def on_kube() -> bool:
+    """Whether --kube was given (before anything is read or contacted)."""
+    return bool(click.get_current_context().meta.get("kube.kube"))
+
+
+def kube_platform() -> Kubernetes | None:
     """The Kubernetes platform the --kube options describe, or None without --kube."""
     meta = click.get_current_context().meta
     if not meta.get("kube.kube"):
@@ -161,17 +168,24 @@ def kube_platform() -> Any:
     return Kubernetes(target)
 
 
-def load_spec(cluster: str | None) -> ClusterSpec:
-    """The cluster: discovered on Kubernetes with --kube, else read from the cluster file."""
+def platform_for(cluster: str | None) -> Platform:
+    """Where the cluster runs: Kubernetes with --kube, else the cluster file's static
+    members (VMs, the sandbox). Built once per command."""
     platform = kube_platform()
     if platform is not None:
         if cluster:
             raise InvalidInput("-c FILE and --kube exclude each other")
-        spec: ClusterSpec = platform.spec()
-        return spec
-    from galera import clusterfile
+        return platform
+    from galera.platforms.static import Static
 
-    return clusterfile.load(cluster_path(cluster))
+    static = Static(cluster_path(cluster))
+    static.spec()  # a bad cluster file is refused before anything else
+    return static
+
+
+def load_spec(cluster: str | None) -> ClusterSpec:
+    """The cluster: discovered on Kubernetes with --kube, else read from the cluster file."""
+    return platform_for(cluster).spec()
 
 
 output_option = click.option(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from galera import proc
-from galera.cli.common import assignments, cluster_option, load_spec
+from galera.cli.common import assignments, cluster_option, platform_for
 from galera.errors import GaleraError, InvalidInput
+
+if TYPE_CHECKING:
+    from galera.platforms.base import Platform
 
 
 @click.command()
@@ -48,22 +51,28 @@ def exporter(
     for name in const:
         if not name.isidentifier() or name == "member":
             raise InvalidInput(f"--label {name}: a label name, and not 'member'")
-    spec = load_spec(cluster)
+    platform = platform_for(cluster)
+    spec = platform.spec()
     shutdown = proc.Shutdown().install()
     collector = serve(spec, listen, const, conflict_interval)
-    if spec.platform is not None:
+    if platform.kind == "kubernetes":
         threading.Thread(
-            target=_rediscover, args=(collector, shutdown.event), name="rediscover", daemon=True
+            target=_rediscover,
+            args=(collector, platform, shutdown.event),
+            name="rediscover",
+            daemon=True,
         ).start()
     click.echo(f"serving /metrics on {listen} for {len(spec.members)} members", err=True)
     shutdown.wait()
 
 
-def _rediscover(collector: Any, stop: threading.Event, interval: float = 15.0) -> None:
+def _rediscover(
+    collector: Any, platform: Platform, stop: threading.Event, interval: float = 15.0
+) -> None:
     """On Kubernetes a replaced pod has a new address: rediscover the members now and then."""
     while not stop.wait(interval):
         try:
-            collector.rediscovered(collector.spec.platform.spec())
+            collector.rediscovered(platform.spec())
         except GaleraError as e:
             logging.getLogger("galera.exporter").warning("rediscovery failed: %s", e)
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from galera import proc
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, kube_platform, load_spec
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, on_kube, platform_for
 from galera.errors import GaleraError, InvalidInput
 
 
@@ -104,9 +104,9 @@ def bootstrap(
     """
     from galera.controller import bootstrap as workflow
 
-    spec = load_spec(cluster)
+    platform = platform_for(cluster)
     if force_member is not None:
-        spec.member(force_member)
+        platform.spec().member(force_member)
     options = workflow.Options(
         dry_run=dry_run,
         allow_missing=allow_missing,
@@ -116,7 +116,7 @@ def bootstrap(
     )
     emit = emitter(fmt)
     try:
-        summary = workflow.run(spec, options, _confirm(yes), emit)
+        summary = workflow.run(platform, options, _confirm(yes), emit)
     except workflow.Refused as refused:
         click.echo(f"galeractl: refused: {refused.plan.reason}", err=True)
         sys.exit(EXIT_UNHEALTHY)
@@ -133,8 +133,7 @@ def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: flo
     """Start stopped MEMBERS (default: all that are down) in join mode while a Primary runs."""
     from galera.controller import rejoin as workflow
 
-    spec = load_spec(cluster)
-    workflow.run(spec, list(members) or None, emitter(fmt), timeout=timeout)
+    workflow.run(platform_for(cluster), list(members) or None, emitter(fmt), timeout=timeout)
 
 
 @click.command()
@@ -213,12 +212,12 @@ def controller(
         from galera.exporter.collector import Standby
 
         address(metrics)
-    platform = kube_platform() if values_file else None
+    if values_file and not on_kube():
+        raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")
+    platform = platform_for(cluster)
     digest = ""
     objects: list[Any] = []
     if values_file:
-        if platform is None:
-            raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")
         digest, objects = loop.render_values(Path(values_file))  # bad values change nothing
     registry = standby = None
     if metrics:
@@ -226,7 +225,7 @@ def controller(
         registry = start_server(metrics)
         standby = Standby()
         registry.register(standby)
-    if platform is not None:
+    if values_file:
         # Only the Lease holder applies: standbys wait here until they lead.
         loop.lead(platform, interval, platform.emitter(emit))
         try:
@@ -237,9 +236,8 @@ def controller(
             click.echo(f"galeractl: {log_error}", err=True)
             platform.emitter(emit)({"event": "failed", "action": "apply", "error": str(e)})
             digest = ""
-    spec = load_spec(cluster)
     if registry is not None:
-        collector = collector_for(spec, {})
+        collector = collector_for(platform.spec(), {})
         registry.unregister(standby)
         registry.register(collector)
 
@@ -250,7 +248,7 @@ def controller(
             collector.active = held
 
     loop.run(
-        spec,
+        platform,
         autopilot.Grace(no_primary_grace, member_down_grace),
         interval,
         emit,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, load_spec
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, platform_for
 from galera.cli.common import assignments as parse_assignments
 from galera.cli.recovery import emitter
 from galera.errors import InvalidInput
@@ -70,7 +70,7 @@ def _run(
 ) -> None:
     from galera.controller import rolling
 
-    spec = load_spec(cluster)
+    platform = platform_for(cluster)
     names = tuple(n.strip() for n in members.split(",") if n.strip())
     options = rolling.Options(
         members=names,
@@ -87,7 +87,7 @@ def _run(
         return confirmed(yes, f"Restart {', '.join(order)} one at a time?")
 
     try:
-        rolling.run(spec, options, confirm, emitter(fmt))
+        rolling.run(platform, options, confirm, emitter(fmt))
     except rolling.Stopped as e:
         click.echo(f"galeractl: {e}", err=True)
         sys.exit(EXIT_UNHEALTHY)

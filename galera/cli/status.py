@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, load_spec, output_option
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, load_spec, output_option, platform_for
 
 
 def _agent_note(agent: dict[str, Any] | None) -> str:
@@ -80,9 +80,9 @@ def status(cluster: str | None, fmt: str) -> None:
     from galera.controller.progress import Progress
     from galera.domain import report
 
-    spec = load_spec(cluster)
-    data = report.status_report(observe.confirmed_snapshot(spec))
-    progress = Progress.load(spec)
+    platform = platform_for(cluster)
+    data = report.status_report(observe.confirmed_snapshot(platform.spec()))
+    progress = Progress.load(platform)
     if progress.in_flight:
         data["bootstrap"] = progress.summary()
     output.emit(data, fmt, _table)

@@ -24,6 +24,7 @@ from galera.controller.progress import Progress
 from galera.domain import health, premises
 from galera.domain.bootstrap import BootstrapPlan, MemberReport, plan_bootstrap
 from galera.errors import GaleraError, OperationFailed, UnsafeOperation
+from galera.platforms.base import Platform
 
 log = logging.getLogger("galera.bootstrap")
 Emit = Callable[[dict[str, Any]], None]
@@ -81,17 +82,21 @@ def decide(
 
 
 def run(
-    spec: ClusterSpec, options: Options, confirm: Callable[[BootstrapPlan], bool], emit: Emit
+    platform: Platform,
+    options: Options,
+    confirm: Callable[[BootstrapPlan], bool],
+    emit: Emit,
 ) -> dict[str, Any]:
     """Bootstrap (or finish an interrupted bootstrap). Returns the final summary.
 
     Raises :class:`Refused` when the plan refuses (nothing changed), and
     :class:`OperationFailed` when a step fails (the progress record says where).
     """
-    if spec.platform is not None and not options.dry_run:
-        emit = spec.platform.emitter(emit)
+    spec = platform.spec()
+    if not options.dry_run:
+        emit = platform.emitter(emit)
     clients = members.agents(spec)
-    progress = Progress.load(spec)
+    progress = Progress.load(platform)
     if progress.in_flight and progress.member in clients:
         reports = members.gather(spec, clients, recover=False, emit=emit)
         chosen = next(r for r in reports if r.name == progress.member)
@@ -137,8 +142,11 @@ def run(
         raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
 
     assert plan.member is not None
-    reports = _stop_waiting_joiners(spec, clients, plan, reports, options, emit)
     chosen = next(r for r in reports if r.name == plan.member)
+    in_place = chosen.running and chosen.joining_from is None
+    if not in_place and not plan.initialize:
+        reports = _stop_running_members(spec, clients, plan, reports, options, emit)
+        chosen = next(r for r in reports if r.name == plan.member)
     position = str(plan.position) if plan.position else "new"
     progress.begin(plan.member, position, plan.reason)
     emit({"event": "begin", "member": plan.member, "position": position})
@@ -151,13 +159,14 @@ def run(
         clients[plan.member].start("initialize")
         progress.step("started")
         emit({"event": "started", "member": plan.member, "mode": "initialize"})
-    elif chosen.running and _pc_bootstrap_taken(spec, plan.member, progress, emit):
+    elif in_place and _pc_bootstrap_taken(spec, plan.member, progress, emit):
         pass
     else:
-        if chosen.running:
+        if in_place:
             # pc.bootstrap was ignored (a member left half-joined by a donor that went away
-            # keeps a Primary view of its own that no quorum backs): a graceful stop writes
-            # its position to grastate.dat, and it starts again in bootstrap mode.
+            # keeps a Primary view of its own that no quorum backs): every running member
+            # is stopped (a graceful stop writes its position), then it starts again in
+            # bootstrap mode.
             emit(
                 {
                     "event": "restarting",
@@ -165,7 +174,7 @@ def run(
                     "reason": "pc.bootstrap was not taken; restarting it in bootstrap mode",
                 }
             )
-            clients[plan.member].stop()
+            _stop_running_members(spec, clients, plan, reports, options, emit)
         clients[plan.member].mark(str(plan.position))
         progress.step("marked")
         emit({"event": "marked", "member": plan.member, "position": str(plan.position)})
@@ -184,7 +193,7 @@ def run(
     return _join_rest(spec, clients, progress, plan.member, options, emit)
 
 
-def _stop_waiting_joiners(
+def _stop_running_members(
     spec: ClusterSpec,
     clients: dict[str, AgentClient],
     plan: BootstrapPlan,
@@ -192,30 +201,32 @@ def _stop_waiting_joiners(
     options: Options,
     emit: Emit,
 ) -> list[MemberReport]:
-    """Stop the joiners still asking a gone Primary component for a state transfer: they
-    keep the old view, and left running they would clash with the new Primary component.
-    They received nothing; their agents put grastate.dat back at their start positions.
+    """Before a member starts in bootstrap mode, stop every member still running outside a
+    Primary component. Each keeps the Primary view it last had (a joiner still asking a
+    gone component for a state transfer, a member left half-joined); meeting the new
+    component, Galera's membership protocol fails on "conflicting prims" and the new
+    Primary component goes down. A graceful stop writes a member's position; a waiting
+    joiner received nothing and its agent puts grastate.dat back where it started.
     The members are read and the plan made again: unless it is the same plan (nothing
     Primary, the same member at the same position), nothing is bootstrapped."""
-    waiting_joiners = [r for r in reports if r.running and r.joining_from is not None]
-    if not waiting_joiners:
+    running = [r for r in reports if r.running and not r.primary]
+    if not running:
         return reports
-    for r in waiting_joiners:
-        clients[r.name].stop(timeout=3)  # it ignores SIGTERM there: then SIGKILL
-        emit(
-            {
-                "event": "stopped",
-                "member": r.name,
-                "reason": f"its join attempt from {r.joining_from} received nothing",
-            }
-        )
+    for r in running:
+        if r.joining_from is not None:
+            clients[r.name].stop(timeout=3)  # it ignores SIGTERM there: then SIGKILL
+            reason = f"its join attempt from {r.joining_from} received nothing"
+        else:
+            clients[r.name].stop()
+            reason = "running outside any Primary component, it would clash with the new one"
+        emit({"event": "stopped", "member": r.name, "reason": reason})
     again = members.gather(spec, clients, recover=False, emit=emit)
     replanned = plan_bootstrap(
         again, options.allow_missing, options.force_member, initialize=options.initialize
     )
     if (replanned.member, replanned.position) != (plan.member, plan.position):
         raise UnsafeOperation(
-            f"after stopping the waiting joiners the plan changed ({replanned.reason}); "
+            f"after stopping the running members the plan changed ({replanned.reason}); "
             "nothing was bootstrapped: run it again"
         )
     return again

@@ -22,6 +22,7 @@ from galera.controller import bootstrap, members, observe, rejoin, rolling, wait
 from galera.controller.progress import Progress
 from galera.domain import autopilot, quorum
 from galera.errors import GaleraError, InvalidInput
+from galera.platforms.base import Platform
 from galera.render import manifests
 
 log = logging.getLogger("galera.controller")
@@ -82,7 +83,7 @@ class LeaseKeeper:
     step (a bootstrap, a whole rollout) never outlives the Lease and a standby never starts
     acting beside it. Every renewal goes through one lock."""
 
-    def __init__(self, platform: Any, duration: int) -> None:
+    def __init__(self, platform: Platform, duration: int) -> None:
         self.platform = platform
         self.duration = duration
         self.held = False
@@ -117,22 +118,27 @@ def lease_seconds(interval: float) -> int:
     return max(15, int(interval * 3))
 
 
-def lead(platform: Any, interval: float, emit: Emit) -> None:
+def lead(platform: Platform, interval: float, emit: Emit) -> None:
     """Block until this controller holds the cluster's Lease (standbys wait here)."""
     announced = ""
     while True:
         held, holder = platform.acquire_lease(duration=lease_seconds(interval))
         if held:
             return
-        reason = f"{holder} holds the Lease; standing by"
-        if reason != announced:
-            log.info("%s", reason)
-            emit({"event": "standby", "holder": holder, "reason": reason})
-            announced = reason
+        announced = _stand_by(holder, announced, emit)
         time.sleep(interval)
 
 
-def may_initialize(spec: ClusterSpec, allowed: bool) -> bool:
+def _stand_by(holder: str, announced: str, emit: Emit) -> str:
+    """Say once per holder that this controller stands by; the sentence now announced."""
+    reason = f"{holder} holds the Lease; standing by"
+    if reason != announced:
+        log.info("%s", reason)
+        emit({"event": "standby", "holder": holder, "reason": reason})
+    return reason
+
+
+def may_initialize(platform: Platform, allowed: bool) -> bool:
     """A brand-new cluster may be created only when asked for and only once: if a bootstrap
     record shows the cluster was formed (a bootstrap of data, or an initialisation that
     reached Primary), empty data directories everywhere mean lost or wrongly mounted
@@ -140,7 +146,7 @@ def may_initialize(spec: ClusterSpec, allowed: bool) -> bool:
     init.sql was missing) may be tried again; the plan still needs every member empty."""
     if not allowed:
         return False
-    record = Progress.load(spec, "bootstrap")
+    record = Progress.load(platform, "bootstrap")
     if not record.data:
         return True
     steps = {str(s.get("step")) for s in record.data.get("steps") or []}
@@ -148,7 +154,7 @@ def may_initialize(spec: ClusterSpec, allowed: bool) -> bool:
 
 
 def run(
-    spec: ClusterSpec,
+    platform: Platform,
     grace: autopilot.Grace,
     interval: float,
     emit: Emit,
@@ -161,16 +167,15 @@ def run(
 ) -> None:
     """Watch forever (or ``cycles`` times). Every decision is logged and emitted.
 
-    On a platform (Kubernetes) each cycle first takes or renews the Lease: a controller that
-    does not hold it stands by and changes nothing. Members are rediscovered every cycle
-    (a replaced pod has a new address) and every decision is also a Kubernetes Event.
+    Each cycle first takes or renews the platform's Lease: a controller that does not hold
+    it stands by and changes nothing (the static platform has none yet: one controller per
+    cluster file). Members are rediscovered every cycle (a replaced pod has a new address)
+    and every decision is also recorded by the platform (Kubernetes Events).
     With ``values_file`` the cluster's objects are rendered from it and applied whenever it
     changes; members whose pods run an older template are then rolled, one at a time, when
     the cluster is healthy (the StatefulSet is OnDelete: only this rollout replaces pods).
     """
-    platform = spec.platform
-    if platform is not None:
-        emit = platform.emitter(emit)
+    emit = platform.emitter(emit)
     clock = Clock()
     last = ""
     count = 0
@@ -180,32 +185,27 @@ def run(
             count += 1
             now = time.monotonic()
             try:
-                if platform is not None:
-                    if keeper is None:
-                        keeper = LeaseKeeper(platform, lease_seconds(interval))
-                    held, holder = keeper.renew()
-                    if on_lease is not None:
-                        on_lease(held)
-                    if not held:
-                        reason = f"{holder} holds the Lease; standing by"
-                        if reason != last:
-                            log.info("%s", reason)
-                            emit({"event": "standby", "holder": holder, "reason": reason})
-                            last = reason
-                        time.sleep(interval)
-                        continue
-                    if values_file is not None:
-                        try:
-                            applied = apply_values(platform, values_file, applied, emit)
-                        except GaleraError as e:
-                            # Recovery goes on with the objects as they are; retried later.
-                            if f"apply: {e}" != last:
-                                log.error("applying the values failed: %s", e)
-                                emit({"event": "failed", "action": "apply", "error": str(e)})
-                                last = f"apply: {e}"
-                    spec = platform.spec()
-                    if on_refresh is not None:
-                        on_refresh(spec)
+                if keeper is None:
+                    keeper = LeaseKeeper(platform, lease_seconds(interval))
+                held, holder = keeper.renew()
+                if on_lease is not None:
+                    on_lease(held)
+                if not held:
+                    last = _stand_by(holder, last, emit)
+                    time.sleep(interval)
+                    continue
+                if values_file is not None:
+                    try:
+                        applied = apply_values(platform, values_file, applied, emit)
+                    except GaleraError as e:
+                        # Recovery goes on with the objects as they are; retried later.
+                        if f"apply: {e}" != last:
+                            log.error("applying the values failed: %s", e)
+                            emit({"event": "failed", "action": "apply", "error": str(e)})
+                            last = f"apply: {e}"
+                spec = platform.spec()
+                if on_refresh is not None:
+                    on_refresh(spec)
                 observed = observe_cycle(spec, clock, now)
                 decision = autopilot.decide(observed, grace)
             except GaleraError as e:
@@ -224,14 +224,14 @@ def run(
                 )
                 last = decision.reason
             try:
-                if platform is not None and decision.kind is autopilot.Kind.WAIT:
-                    _roll_outdated(spec, platform, observed, emit)
+                if decision.kind is autopilot.Kind.WAIT:
+                    _roll_outdated(platform, observed, emit)
                 if decision.kind is autopilot.Kind.BOOTSTRAP:
-                    options = bootstrap.Options(initialize=may_initialize(spec, initialize))
-                    bootstrap.run(spec, options, lambda _plan: True, emit)
+                    options = bootstrap.Options(initialize=may_initialize(platform, initialize))
+                    bootstrap.run(platform, options, lambda _plan: True, emit)
                     clock.no_primary_since = None
                 elif decision.kind is autopilot.Kind.REJOIN:
-                    rejoin.run(spec, list(decision.members), emit)
+                    rejoin.run(platform, list(decision.members), emit)
                     clock.down_since = {}
             except waiting.Outrun as e:
                 # The cluster moved on while the step waited: decide again at once. When
@@ -249,8 +249,7 @@ def run(
     finally:
         if keeper is not None:
             keeper.stop()
-        if platform is not None:
-            platform.release_lease()  # the next controller need not wait
+        platform.release_lease()  # the next controller need not wait
 
 
 def render_values(values_file: Path) -> tuple[str, list[dict[str, Any]]]:
@@ -267,7 +266,7 @@ def render_values(values_file: Path) -> tuple[str, list[dict[str, Any]]]:
     return hashlib.sha256(text.encode()).hexdigest(), manifests.objects(values, str(values_file))
 
 
-def apply_values(platform: Any, values_file: Path, applied: str, emit: Emit) -> str:
+def apply_values(platform: Platform, values_file: Path, applied: str, emit: Emit) -> str:
     """Render and apply the values when they changed since the last apply; their digest."""
     digest, objects = render_values(values_file)
     if digest != applied:
@@ -275,18 +274,20 @@ def apply_values(platform: Any, values_file: Path, applied: str, emit: Emit) -> 
     return digest
 
 
-def _roll_outdated(
-    spec: ClusterSpec, platform: Any, observed: autopilot.Observed, emit: Emit
-) -> None:
-    """Replace pods that run an older template, safely, once every member is in the Primary
-    component (the rolling gates check the rest: Synced, quorum, IST)."""
+def _roll_outdated(platform: Platform, observed: autopilot.Observed, emit: Emit) -> None:
+    """Replace members that run an older configuration than the platform stores (pods of an
+    older template), safely, once every member is in the Primary component (the rolling
+    gates check the rest: Synced, quorum, IST). A platform that stores no configuration
+    (``outdated()`` is None: VMs, the sandbox) is never rolled by the controller."""
     if observed.down_for or observed.split_brain:
         return
-    record = Progress.load(spec, rolling.OPERATION)
+    outdated = platform.outdated()
+    if outdated is None:
+        return
+    record = Progress.load(platform, rolling.OPERATION)
     owner = record.owned_elsewhere()
     if owner is not None:
         return  # a rollout another galeractl (a pipeline) is carrying out: not ours to touch
-    outdated = platform.outdated()
     if not outdated and not record.in_flight:
         return
     emit(
@@ -299,4 +300,4 @@ def _roll_outdated(
         }
     )
     options = rolling.Options(members=tuple(outdated), resume=record.in_flight)
-    rolling.run(spec, options, lambda _order: True, emit)
+    rolling.run(platform, options, lambda _order: True, emit)

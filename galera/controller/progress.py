@@ -12,67 +12,17 @@ means a second galeractl is at work, and this one stops.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from galera.clusterfile import ClusterSpec
 from galera.errors import Conflict, UnsafeOperation
+from galera.platforms.base import Platform, Store
 
 OWNER = f"{socket.gethostname()}-{os.getpid()}"  # who carries out a run (this process)
-
-
-class Store(Protocol):
-    """Where one operation's record lives. ``version`` is opaque (None: not yet written)."""
-
-    def read(self) -> tuple[dict[str, Any], str | None]: ...
-
-    def write(self, data: dict[str, Any], version: str | None) -> str | None:
-        """Write if the record is still at ``version``; :class:`Conflict` otherwise."""
-        ...
-
-    @property
-    def where(self) -> str: ...
-
-
-def path_for(spec: ClusterSpec, operation: str = "bootstrap") -> Path:
-    return spec.path.with_name(f"{spec.path.stem}.{operation}.json")
-
-
-@dataclass
-class FileStore:
-    """A JSON file replaced atomically; one galeractl per cluster file is assumed."""
-
-    path: Path
-
-    @property
-    def where(self) -> str:
-        return str(self.path)
-
-    def read(self) -> tuple[dict[str, Any], str | None]:
-        try:
-            data = json.loads(self.path.read_text())
-        except (FileNotFoundError, ValueError):
-            data = {}
-        return (data if isinstance(data, dict) else {}), None
-
-    def write(self, data: dict[str, Any], version: str | None) -> str | None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, self.path)
-        return None
-
-
-def store_for(spec: ClusterSpec, operation: str) -> Store:
-    if spec.platform is not None:
-        store: Store = spec.platform.progress_store(operation)
-        return store
-    return FileStore(path_for(spec, operation))
 
 
 @dataclass
@@ -82,15 +32,10 @@ class Progress:
     version: str | None = None
 
     @classmethod
-    def load(cls, spec: ClusterSpec, operation: str = "bootstrap") -> Progress:
-        store = store_for(spec, operation)
+    def load(cls, platform: Platform, operation: str = "bootstrap") -> Progress:
+        store = platform.progress_store(operation)
         data, version = store.read()
         return cls(store, data, version)
-
-    @property
-    def path(self) -> Path:
-        assert isinstance(self.store, FileStore)
-        return self.store.path
 
     @property
     def in_flight(self) -> bool:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from galera.clusterfile import ClusterSpec
 from galera.controller import joining, members, observe, waiting
 from galera.domain import health, premises
 from galera.errors import UnsafeOperation
+from galera.platforms.base import Platform
 
 Emit = Callable[[dict[str, Any]], None]
 
 
 def run(
-    spec: ClusterSpec, names: list[str] | None, emit: Emit, timeout: float = 300.0
+    platform: Platform, names: list[str] | None, emit: Emit, timeout: float = 300.0
 ) -> dict[str, Any]:
     """Start the stopped members among ``names`` (default: every data member) in join mode.
 
@@ -22,6 +22,7 @@ def run(
     already healthy are never touched. Raises :class:`waiting.Outrun` when the Primary
     component leaves while the members join: then there is nothing left to join.
     """
+    spec = platform.spec()
     for name in names or []:
         spec.member(name)
     clients = members.agents(spec)

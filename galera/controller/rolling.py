@@ -23,6 +23,7 @@ from galera.controller.progress import Progress
 from galera.domain import premises, rolling
 from galera.domain.snapshot import Snapshot
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
+from galera.platforms.base import Platform
 
 Emit = Callable[[dict[str, Any]], None]
 OPERATION = "rolling"
@@ -97,28 +98,18 @@ def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | Non
 
 
 def run(
-    spec: ClusterSpec, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
+    platform: Platform, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
 ) -> dict[str, Any]:
-    platform = spec.platform
-    if options.options and platform is not None:
-        raise InvalidInput(
-            "--set with --kube: a replaced pod starts from the ConfigMap, so options set "
-            "through the agents would not last; change mariadb.options in the values "
-            "(galeractl render / the chart) and the new pod template is rolled out"
-        )
-    if options.image and platform is None:
-        raise InvalidInput(
-            "--image needs --kube: on VMs and in the sandbox the installed mariadbd is used "
-            "(upgrade the package, then run a rolling restart)"
-        )
+    platform.check_rollout(options.options, options.image)
     if options.image:
         platform.set_image(options.image, emit, check_only=True)  # before touching anything
-    if platform is not None and not options.dry_run:
+    if not options.dry_run:
         emit = platform.emitter(emit)
+    spec = platform.spec()
     clients = members.agents(spec)
     for name in options.members:
         spec.member(name)
-    progress = Progress.load(spec, OPERATION)
+    progress = Progress.load(platform, OPERATION)
     image = options.image
     if options.resume:
         if not progress.in_flight:
@@ -176,7 +167,9 @@ def run(
             emit({"event": "skipped", "member": name, "reason": "done before the interruption"})
             continue
         try:
-            spec = _restart_member(spec, clients, progress, name, settings, options, emit, rates)
+            spec = _restart_member(
+                platform, spec, clients, progress, name, settings, options, emit, rates
+            )
         except waiting.Outrun as e:
             # Not a failure of the step: the cluster changed under it. The record stays in
             # flight; --resume (or the controller, once the cluster is whole) finishes it.
@@ -202,6 +195,7 @@ def run(
 
 
 def _restart_member(
+    platform: Platform,
     spec: ClusterSpec,
     clients: dict[str, Any],
     progress: Progress,
@@ -213,18 +207,18 @@ def _restart_member(
 ) -> ClusterSpec:
     """One member: gates, drain, graceful stop, start (or pod replacement), Synced again.
     Returns the cluster as it is afterwards (on Kubernetes the pod has a new address)."""
-    platform = spec.platform
     client = clients[name]
     interrupted = progress.data.get("current") == name and progress.data.get("current_step") in (
         "stopped",
         "started",
     )
+    recorded = progress.data.get("pod_uid")
     if (
         interrupted
         and progress.data.get("current_step") == "stopped"
-        and platform is not None
+        and recorded is not None
         and _running(client)
-        and platform.pod_uid(name) == progress.data.get("pod_uid")
+        and platform.incarnation(name) == recorded
     ):
         # Stopped by the interrupted run, then started again in the same pod (a rejoin):
         # the pod still has to be replaced, and that starts over, gates and drain included.
@@ -254,8 +248,7 @@ def _restart_member(
             )
         progress.data["current"] = name
         progress.data["current_step"] = None
-        if platform is not None:
-            progress.data["pod_uid"] = platform.pod_uid(name)
+        progress.data["pod_uid"] = platform.incarnation(name)
         progress.save()
         if settings:
             client.configure(settings, apply=True)
@@ -267,22 +260,13 @@ def _restart_member(
         progress.data["current_step"] = "stopped"
         progress.save()
         emit({"event": "stopped", "member": name})
-    if platform is not None:
-        # The pod is replaced by the StatefulSet with the current template; its agent
-        # starts mariadbd in join mode (IST from the grastate the graceful stop left).
-        spec = platform.restart_member(
-            name, emit, options.step_timeout, previous_uid=progress.data.get("pod_uid")
-        )
-        clients.update(members.agents(spec))
-        client = clients[name]
-        progress.data["current_step"] = "started"
-        progress.save()
-        emit({"event": "started", "member": name, "how": "pod replaced"})
-    else:
-        state = (client.status().get("process") or {}).get("state")
-        if state != "running":
-            client.start("join")
-            emit({"event": "started", "member": name})
+    spec = platform.bring_back(
+        name, emit, options.step_timeout, previous=progress.data.get("pod_uid")
+    )
+    clients.update(members.agents(spec))
+    client = clients[name]
+    progress.data["current_step"] = "started"
+    progress.save()
     names = [o.name for o in snapshot.data_members]
     try:
         waiting.wait_for(

@@ -10,6 +10,7 @@ from pathlib import Path
 from galera.controller import bootstrap, members, waiting
 from galera.errors import GaleraError
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
+from galera.platforms.static import Static
 
 log = logging.getLogger("galera.sandbox")
 
@@ -104,7 +105,7 @@ def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], N
             progress(f"{event['event']}: {event.get('reason') or event.get('member') or ''}")
 
     options = bootstrap.Options(initialize=True, timeout=timeout, pc_recovery_grace=2.0)
-    bootstrap.run(spec, options, lambda _plan: True, report)
+    bootstrap.run(Static(sandbox.cluster_file), options, lambda _plan: True, report)
 
 
 def _wait_for_arbitrator(sandbox: Sandbox, timeout: float) -> None:

@@ -44,7 +44,8 @@ APPLIED_FROM = "galeractl.io/applied-from"  # set on what the controller applies
 
 
 class Kubernetes(Api):
-    """The platform object a discovered :class:`ClusterSpec` carries (``spec.platform``)."""
+    """The Kubernetes platform (the port in :mod:`galera.platforms.base`): members are the
+    pods of the cluster's StatefulSets; records in ConfigMaps, a Lease, Events."""
 
     kind = "kubernetes"
 
@@ -147,7 +148,6 @@ class Kubernetes(Api):
             members=tuple(members),
             secret_credentials=credentials,
             secret_token=token,
-            platform=self,
         )
 
     def _arbitrators(self) -> list[MemberSpec]:
@@ -240,6 +240,28 @@ class Kubernetes(Api):
     def pod_uid(self, name: str) -> str | None:
         pod = self.pod(name)
         return None if pod is None else pod["metadata"].get("uid")
+
+    # -- the platform port (galera.platforms.base.Platform) --------------------------------
+
+    def check_rollout(self, options: dict[str, str], image: str | None) -> None:
+        if options:
+            raise InvalidInput(
+                "--set with --kube: a replaced pod starts from the ConfigMap, so options set "
+                "through the agents would not last; change mariadb.options in the values "
+                "(galeractl render / the chart) and the new pod template is rolled out"
+            )
+
+    def incarnation(self, name: str) -> str | None:
+        return self.pod_uid(name)
+
+    def bring_back(
+        self, name: str, emit: Emit, timeout: float, previous: str | None = None
+    ) -> ClusterSpec:
+        # The StatefulSet (OnDelete) replaces the pod with the current template; its agent
+        # starts mariadbd in join mode (IST from the grastate the graceful stop left).
+        spec = self.restart_member(name, emit, timeout, previous_uid=previous)
+        emit({"event": "started", "member": name, "how": "pod replaced"})
+        return spec
 
     def set_image(self, image: str, emit: Emit, check_only: bool = False) -> list[str]:
         """Point every StatefulSet's database container at ``image`` (OnDelete: nothing

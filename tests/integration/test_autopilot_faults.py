@@ -119,8 +119,9 @@ def test_a_member_resumed_after_sigstop_is_a_stale_view_never_a_split_brain(
     assert "split_brain" not in verdicts
     assert published and set(published) == {0.0}
     assert not alerts, alerts
-    # The resumed member keeps its old view for seconds (seen in hundreds of reads here).
-    assert stale_seen, "galera-0 was never seen in its stale view"
+    # The resumed member keeps its old view for seconds (seen in hundreds of reads here);
+    # during the view changes that follow, another member may lag a view for a read too.
+    assert any(r.startswith("galera-0 still reports the older view") for r in stale_seen)
     for reason in stale_seen:
-        assert reason.startswith("galera-0 still reports the older view"), reason
+        assert "still reports the older view" in reason, reason
     assert galeractl("status", "-c", str(handle.cluster_file)).code == 0

@@ -183,7 +183,8 @@ def test_secret_without_client_cnf_is_named(api: tuple[Emulator, str]) -> None:
 def test_progress_is_written_with_the_resource_version_it_read(api: tuple[Emulator, str]) -> None:
     emu, url = api
     seed_cluster(emu, {})
-    spec = kube(url).spec()
+    spec = kube(url)
+    spec.spec()  # discovered first, as every command does
     progress = Progress.load(spec, "rolling")
     progress.start(order=["galera-0"], done=[])
     progress.step("gate")
@@ -200,7 +201,8 @@ def test_a_lost_answer_to_our_own_write_is_retried(api: tuple[Emulator, str]) ->
     """A 409 whose stored record is still this run's (e.g. a retried request): write again."""
     emu, url = api
     seed_cluster(emu, {})
-    spec = kube(url).spec()
+    spec = kube(url)
+    spec.spec()  # discovered first, as every command does
     progress = Progress.load(spec, "rolling")
     progress.start(order=["galera-0"], done=[])
     emu["put", kmock_resource(CONFIGMAPS)][:1] << 409 << conflict_status()
@@ -212,7 +214,8 @@ def test_a_lost_answer_to_our_own_write_is_retried(api: tuple[Emulator, str]) ->
 def test_a_record_changed_by_another_run_stops_this_one(api: tuple[Emulator, str]) -> None:
     emu, url = api
     seed_cluster(emu, {})
-    spec = kube(url).spec()
+    spec = kube(url)
+    spec.spec()
     mine = Progress.load(spec, "rolling")
     mine.start(order=["galera-0"], done=[])
     other = Progress.load(spec, "rolling")

@@ -6,19 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from galera.clusterfile import ClusterSpec, parse
-from galera.controller.progress import Progress, path_for
+from galera.controller.progress import Progress
+from galera.platforms.static import Static
 from tests.unit.builders import UUID_A
 
-MINIMAL = "credentials: {user: monitor, password_env: DB_PASSWORD}\nmembers: [{name: a, host: h}]\n"
 POSITION = f"{UUID_A}:42"
 
 
-def spec_in(directory: Path, filename: str = "cluster.yaml") -> ClusterSpec:
-    return parse(MINIMAL, directory / filename)
+def spec_in(directory: Path, filename: str = "cluster.yaml") -> Static:
+    """The static platform of a cluster file (records beside it)."""
+    return Static(directory / filename)
 
 
-def begun(spec: ClusterSpec) -> Progress:
+def path_for(platform: Static, operation: str = "bootstrap") -> Path:
+    return platform.progress_store(operation).path
+
+
+def begun(spec: Static) -> Progress:
     progress = Progress.load(spec)
     progress.begin("galera-1", POSITION, "galera-1 has the highest seqno")
     return progress
@@ -46,8 +50,8 @@ def test_path_is_next_to_the_cluster_file(
 def test_nothing_is_written_until_begin(tmp_path: Path) -> None:
     spec = spec_in(tmp_path)
     progress = Progress.load(spec)
-    assert progress.path == path_for(spec)
-    assert not progress.path.exists()
+    assert progress.store.where == str(path_for(spec))
+    assert not path_for(spec).exists()
 
 
 # --- Persistence --------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""The platform port: what the controller needs from where a cluster runs.
+
+The controller decides; a platform only knows its place. Three implement this port:
+:class:`galera.platforms.static.Static` (VMs and the local sandbox: the cluster file and the
+node agents), and :class:`galera.platforms.kubernetes.Kubernetes` (a StatefulSet's pods,
+ConfigMaps, a Lease, Events). Every controller operation receives one as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from galera.clusterfile import ClusterSpec
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Store(Protocol):
+    """Where one operation's record lives. ``version`` is opaque (None: not yet written)."""
+
+    def read(self) -> tuple[dict[str, Any], str | None]: ...
+
+    def write(self, data: dict[str, Any], version: str | None) -> str | None:
+        """Write if the record is still at ``version``; :class:`Conflict` otherwise."""
+        ...
+
+    @property
+    def where(self) -> str: ...
+
+
+class Platform(Protocol):
+    """Where a cluster runs, as the controller sees it."""
+
+    @property
+    def kind(self) -> str:
+        """``static`` or ``kubernetes``: for messages and records."""
+        ...
+
+    def spec(self) -> ClusterSpec:
+        """The members as they are now (on Kubernetes a replaced pod has a new address)."""
+        ...
+
+    def progress_store(self, operation: str) -> Store:
+        """Where the record of ``operation`` (bootstrap, rolling) is kept."""
+        ...
+
+    def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
+        """Take or renew the right to change the cluster: (held, holder)."""
+        ...
+
+    def release_lease(self) -> None:
+        """Give that right up (never fatal)."""
+        ...
+
+    def emitter(self, emit: Emit) -> Emit:
+        """``emit``, plus whatever the platform records of decisions and changes."""
+        ...
+
+    def check_rollout(self, options: dict[str, str], image: str | None) -> None:
+        """Refuse (:class:`InvalidInput`) a rollout this platform cannot carry out as asked:
+        options through the agents where members restart from stored configuration, an image
+        where the installed server is used. Changes nothing."""
+        ...
+
+    def set_image(self, image: str, emit: Emit, check_only: bool = False) -> list[str]:
+        """Run ``image`` from the next restart of each member on; the workloads changed."""
+        ...
+
+    def incarnation(self, name: str) -> str | None:
+        """What identifies this run of the member's server host (a pod uid), or None where
+        a member is never replaced (its server restarts in place)."""
+        ...
+
+    def bring_back(
+        self, name: str, emit: Emit, timeout: float, previous: str | None = None
+    ) -> ClusterSpec:
+        """After a graceful stop in a rolling step: run the member again with its current
+        configuration (a replaced pod, or a start in join mode through its agent). With
+        ``previous`` (a resumed step) nothing is replaced twice. The refreshed cluster."""
+        ...
+
+    def outdated(self) -> list[str] | None:
+        """Members that run an older configuration than the one the platform stores (to be
+        rolled); None where the platform stores none (the controller never rolls there)."""
+        ...
+
+    def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
+        """Create or update the cluster's objects rendered from values."""
+        ...

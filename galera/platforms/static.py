@@ -1,0 +1,81 @@
+"""The static platform: VMs (and the local sandbox) described by a cluster file.
+
+Members are what the file lists; each is reached through its node agent, which starts and
+stops its server in place. Records are JSON files beside the cluster file. There is no
+lease on this platform yet: one actor per cluster file is assumed (fencing of every actor
+is its own piece of work).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from galera import clusterfile
+from galera.agent_client import AgentClient
+from galera.clusterfile import ClusterSpec
+from galera.errors import GaleraError, InvalidInput
+from galera.platforms.base import Emit
+from galera.platforms.records import FileStore
+
+
+class Static:
+    """A cluster file's members; agents start and stop their servers."""
+
+    kind = "static"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity = f"{socket.gethostname()}-{os.getpid()}"
+
+    def spec(self) -> ClusterSpec:
+        return clusterfile.load(self.path)
+
+    def progress_store(self, operation: str) -> FileStore:
+        return FileStore(self.path.with_name(f"{self.path.stem}.{operation}.json"))
+
+    def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
+        return True, self.identity
+
+    def release_lease(self) -> None:
+        return None
+
+    def emitter(self, emit: Emit) -> Emit:
+        return emit
+
+    def check_rollout(self, options: dict[str, str], image: str | None) -> None:
+        if image:
+            raise InvalidInput(
+                "--image needs --kube: on VMs and in the sandbox the installed mariadbd is "
+                "used (upgrade the package, then run a rolling restart)"
+            )
+
+    def set_image(self, image: str, emit: Emit, check_only: bool = False) -> list[str]:
+        self.check_rollout({}, image)
+        return []
+
+    def incarnation(self, name: str) -> str | None:
+        return None
+
+    def bring_back(
+        self, name: str, emit: Emit, timeout: float, previous: str | None = None
+    ) -> ClusterSpec:
+        spec = self.spec()
+        member = spec.member(name)
+        client = AgentClient(member.agent, spec.agent_token(), member=name, timeout=10)
+        try:
+            state = (client.status().get("process") or {}).get("state")
+        except GaleraError:
+            state = None
+        if state != "running":
+            client.start("join")
+            emit({"event": "started", "member": name, "mode": "join"})
+        return spec
+
+    def outdated(self) -> list[str] | None:
+        return None  # configuration lives on each host; rollouts are a person's decision
+
+    def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
+        raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")

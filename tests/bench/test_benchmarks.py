@@ -1,0 +1,44 @@
+"""Every benchmark runs in quick mode in the suite, so that none can rot.
+
+Only a crash fails here: the figures depend on the machine and are printed, never asserted
+(a benchmark's ratio against its floor or peer is read by people, in the same run).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.cluster
+
+BENCHMARKS = {
+    "status": 25000,
+    "recovery": 25100,
+    "rolling": 25200,
+    "exporter": 25300,
+}
+
+
+@pytest.mark.parametrize(("name", "base_port"), BENCHMARKS.items(), ids=BENCHMARKS.keys())
+def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port: int) -> None:
+    result = subprocess.run(
+        [sys.executable, f"bench/{name}.py", "--quick", "--base-port", str(base_port)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ratios = [line for line in result.stdout.splitlines() if "ratio=" in line]
+    assert ratios, f"bench/{name}.py printed no ratio:\n{result.stdout}"
+
+
+def test_every_benchmark_is_run_here() -> None:
+    scripts = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"common"}
+    assert scripts == set(BENCHMARKS)

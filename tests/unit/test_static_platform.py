@@ -1,0 +1,59 @@
+"""The static platform (VMs, the sandbox): what the controller gets from a cluster file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from galera.errors import InvalidInput
+from galera.platforms.base import Platform
+from galera.platforms.static import Static
+
+CLUSTER = """\
+credentials: {user: monitor, password_env: DB_PASSWORD}
+members: [{name: a, host: 10.0.0.1}, {name: b, host: 10.0.0.2}]
+"""
+
+
+def static(tmp_path: Path) -> Static:
+    path = tmp_path / "prod.yaml"
+    path.write_text(CLUSTER)
+    return Static(path)
+
+
+def test_members_and_records_come_from_the_cluster_file(tmp_path: Path) -> None:
+    platform: Platform = static(tmp_path)  # the port, as the controller sees it
+    assert platform.kind == "static"
+    assert platform.spec().names == ("a", "b")
+    assert platform.progress_store("rolling").where == str(tmp_path / "prod.rolling.json")
+    assert platform.incarnation("a") is None  # servers restart in place, never replaced
+    assert platform.outdated() is None  # no stored configuration: the controller never rolls
+
+
+def test_the_lease_is_always_held_and_events_pass_through(tmp_path: Path) -> None:
+    platform = static(tmp_path)
+    held, holder = platform.acquire_lease(15)
+    assert held and holder == platform.identity
+    seen: list[dict[str, object]] = []
+    platform.emitter(seen.append)({"event": "decision"})
+    assert seen == [{"event": "decision"}]
+    platform.release_lease()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda p: p.check_rollout({}, "mariadb:11.4"), "--image needs --kube"),
+        (lambda p: p.set_image("mariadb:11.4", print, check_only=True), "--image needs --kube"),
+        (lambda p: p.apply([], print), "--apply needs --kube"),
+    ],
+    ids=["image", "set-image", "apply"],
+)
+def test_what_only_kubernetes_can_do_is_refused(tmp_path: Path, call: object, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        call(static(tmp_path))  # type: ignore[operator]
+
+
+def test_options_through_the_agents_are_fine_on_vms(tmp_path: Path) -> None:
+    static(tmp_path).check_rollout({"max_connections": "500"}, None)
