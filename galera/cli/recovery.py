@@ -219,6 +219,8 @@ def controller(
     objects: list[Any] = []
     if values_file:
         digest, objects = loop.render_values(Path(values_file))  # bad values change nothing
+    else:
+        platform.spec()  # a cluster that cannot be found is bad input, reported at once
     registry = standby = None
     if metrics:
         # Serving at once: a standby waiting for the Lease answers its probes too.

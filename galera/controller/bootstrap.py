@@ -144,22 +144,35 @@ def run(
     assert plan.member is not None
     chosen = next(r for r in reports if r.name == plan.member)
     in_place = chosen.running and chosen.joining_from is None
-    if not in_place and not plan.initialize:
-        reports = _stop_running_members(spec, clients, plan, reports, options, emit)
+    if not plan.initialize:
+        plan, fresh = _stop_running_members(
+            spec,
+            clients,
+            plan,
+            options,
+            emit,
+            keep=plan.member if in_place else None,
+            only_joiners=in_place,
+        )
+        assert plan.member is not None
+        reports = fresh or reports
         chosen = next(r for r in reports if r.name == plan.member)
+        in_place = chosen.running and chosen.joining_from is None
+    member = plan.member
+    assert member is not None
     position = str(plan.position) if plan.position else "new"
-    progress.begin(plan.member, position, plan.reason)
-    emit({"event": "begin", "member": plan.member, "position": position})
+    progress.begin(member, position, plan.reason)
+    emit({"event": "begin", "member": member, "position": position})
     for name, client in clients.items():  # at most one member is ever marked
-        if name != plan.member:
+        if name != member:
             _quiet(client.unmark)
     if plan.initialize:
         if chosen.running:  # a join attempt that found nobody (no data to keep): end it
-            clients[plan.member].stop(timeout=5)
-        clients[plan.member].start("initialize")
+            clients[member].stop(timeout=5)
+        clients[member].start("initialize")
         progress.step("started")
-        emit({"event": "started", "member": plan.member, "mode": "initialize"})
-    elif in_place and _pc_bootstrap_taken(spec, plan.member, progress, emit):
+        emit({"event": "started", "member": member, "mode": "initialize"})
+    elif in_place and _pc_bootstrap_taken(spec, member, progress, emit):
         pass
     else:
         if in_place:
@@ -170,66 +183,104 @@ def run(
             emit(
                 {
                     "event": "restarting",
-                    "member": plan.member,
+                    "member": member,
                     "reason": "pc.bootstrap was not taken; restarting it in bootstrap mode",
                 }
             )
-            _stop_running_members(spec, clients, plan, reports, options, emit)
-        clients[plan.member].mark(str(plan.position))
+            try:
+                plan, _fresh = _stop_running_members(spec, clients, plan, options, emit)
+            except UnsafeOperation as e:
+                progress.finish("refused", error=e.message)
+                raise
+            assert plan.member is not None
+            member = plan.member
+        clients[member].mark(str(plan.position))
         progress.step("marked")
-        emit({"event": "marked", "member": plan.member, "position": str(plan.position)})
-        clients[plan.member].start("bootstrap")
+        emit({"event": "marked", "member": member, "position": str(plan.position)})
+        clients[member].start("bootstrap")
         progress.step("started")
-        emit({"event": "started", "member": plan.member, "mode": "bootstrap"})
+        emit({"event": "started", "member": member, "mode": "bootstrap"})
     waiting.wait_for(
         spec,
-        [plan.member],
+        [member],
         timeout=options.timeout,
-        what=f"{plan.member} Primary and Synced",
-        premise=premises.server_alive(plan.member),
+        what=f"{member} Primary and Synced",
+        premise=premises.server_alive(member),
     )
     progress.step("primary")
-    emit({"event": "primary", "member": plan.member})
-    return _join_rest(spec, clients, progress, plan.member, options, emit)
+    emit({"event": "primary", "member": member})
+    return _join_rest(spec, clients, progress, member, options, emit)
 
 
 def _stop_running_members(
     spec: ClusterSpec,
     clients: dict[str, AgentClient],
     plan: BootstrapPlan,
-    reports: list[MemberReport],
     options: Options,
     emit: Emit,
-) -> list[MemberReport]:
+    keep: str | None = None,
+    only_joiners: bool = False,
+) -> tuple[BootstrapPlan, list[MemberReport] | None]:
     """Before a member starts in bootstrap mode, stop every member still running outside a
-    Primary component. Each keeps the Primary view it last had (a joiner still asking a
-    gone component for a state transfer, a member left half-joined); meeting the new
-    component, Galera's membership protocol fails on "conflicting prims" and the new
-    Primary component goes down. A graceful stop writes a member's position; a waiting
-    joiner received nothing and its agent puts grastate.dat back where it started.
-    The members are read and the plan made again: unless it is the same plan (nothing
-    Primary, the same member at the same position), nothing is bootstrapped."""
-    running = [r for r in reports if r.running and not r.primary]
-    if not running:
-        return reports
-    for r in running:
-        if r.joining_from is not None:
-            clients[r.name].stop(timeout=3)  # it ignores SIGTERM there: then SIGKILL
-            reason = f"its join attempt from {r.joining_from} received nothing"
+    Primary component (with ``only_joiners``, only the joiners waiting for a donor; never
+    ``keep``). Each keeps the Primary view it last had (a joiner still asking a gone
+    component for a state transfer, a member left half-joined); meeting the new component,
+    Galera's membership protocol fails on "conflicting prims" and the new Primary component
+    goes down. A graceful stop writes a member's position; a waiting joiner received
+    nothing and its agent puts grastate.dat back where it started.
+
+    Every member is read again right before: if any is Primary now, or runs with a state
+    that could not be read, nothing is stopped. After the stops the positions are read
+    again and the plan made again; unless it bootstraps the same position, nothing is
+    bootstrapped. Returns the plan to carry out and the fresh reports (None: no stop)."""
+    targets: list[tuple[str, str, float | None]] = []
+    for name, client in clients.items():
+        if name == keep:
+            continue
+        try:
+            body = client.status()
+        except GaleraError as e:
+            if name in plan.missing:
+                continue  # the person went ahead without it (--allow-missing)
+            raise UnsafeOperation(
+                f"{name}'s agent did not answer ({e.message}); nothing was stopped or bootstrapped"
+            ) from None
+        process = body.get("process") or {}
+        if process.get("state") not in ("running", "stopping"):
+            continue
+        wsrep = body.get("wsrep")
+        if wsrep and str(wsrep.get("cluster_status", "")).lower() == "primary":
+            raise UnsafeOperation(
+                f"{name} is Primary now: nothing was stopped or bootstrapped (rejoin instead)"
+            )
+        joining = process.get("joining_from")
+        if joining:
+            targets.append((name, f"its join attempt from {joining} received nothing", 3.0))
+        elif only_joiners:
+            continue
+        elif wsrep is None:
+            raise UnsafeOperation(
+                f"{name} runs but its state could not be read ({body.get('wsrep_error')}); "
+                "nothing was stopped or bootstrapped"
+            )
         else:
-            clients[r.name].stop()
             reason = "running outside any Primary component, it would clash with the new one"
-        emit({"event": "stopped", "member": r.name, "reason": reason})
-    again = members.gather(spec, clients, recover=False, emit=emit)
+            targets.append((name, reason, None))
+    if not targets:
+        return plan, None
+    for name, reason, timeout in targets:
+        clients[name].stop(timeout=timeout)  # a waiting joiner ignores SIGTERM: SIGKILL
+        emit({"event": "stopped", "member": name, "reason": reason})
+    again = members.gather(spec, clients, recover=True, emit=emit)
     replanned = plan_bootstrap(
         again, options.allow_missing, options.force_member, initialize=options.initialize
     )
-    if (replanned.member, replanned.position) != (plan.member, plan.position):
+    if not replanned.bootstrap or replanned.position != plan.position:
         raise UnsafeOperation(
-            f"after stopping the running members the plan changed ({replanned.reason}); "
-            "nothing was bootstrapped: run it again"
+            f"after stopping {', '.join(t[0] for t in targets)} the plan changed "
+            f"({replanned.reason}); nothing was bootstrapped: run it again"
         )
-    return again
+    return replanned, again
 
 
 def _join_rest(
