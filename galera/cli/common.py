@@ -186,14 +186,3 @@ def platform_for(cluster: str | None) -> Platform:
 def load_spec(cluster: str | None) -> ClusterSpec:
     """The cluster: discovered on Kubernetes with --kube, else read from the cluster file."""
     return platform_for(cluster).spec()
-
-
-output_option = click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(["table", "json", "yaml"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import cluster_option, load_spec, output_option
+from galera.cli.common import cluster_option, load_spec
 from galera.errors import InvalidInput
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -61,7 +61,7 @@ def _table(data: dict[str, Any]) -> str:
 
 @click.command()
 @cluster_option
-@output_option
+@output.option
 @click.option("--since", default="1h", show_default=True, help="Window: 90s, 10m, 2h, 1d.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option(

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from galera import proc
 from galera.cli.common import assignments, cluster_option, platform_for
-from galera.errors import GaleraError, InvalidInput
-
-if TYPE_CHECKING:
-    from galera.platforms.base import Platform
+from galera.errors import InvalidInput
+from galera.exporter import serve
 
 
 @click.command()
@@ -46,7 +42,7 @@ def exporter(
     """Serve mysqld_exporter-compatible Galera series and cluster-wide ones (quorum margin,
     split brain, member availability) until SIGTERM. A member that does not answer is
     ``mysql_up 0``; the scrape never fails because of it."""
-    address(listen)
+    serve.address(listen)
     const = assignments(labels, "--label")
     for name in const:
         if not name.isidentifier() or name == "member":
@@ -54,64 +50,13 @@ def exporter(
     platform = platform_for(cluster)
     spec = platform.spec()
     shutdown = proc.Shutdown().install()
-    collector = serve(spec, listen, const, conflict_interval)
+    collector = serve.serve(spec, listen, const, conflict_interval)
     if platform.kind == "kubernetes":
         threading.Thread(
-            target=_rediscover,
-            args=(collector, platform, shutdown.event),
+            target=serve.rediscover,
+            args=(collector, platform.spec, shutdown.event),
             name="rediscover",
             daemon=True,
         ).start()
     click.echo(f"serving /metrics on {listen} for {len(spec.members)} members", err=True)
     shutdown.wait()
-
-
-def _rediscover(
-    collector: Any, platform: Platform, stop: threading.Event, interval: float = 15.0
-) -> None:
-    """On Kubernetes a replaced pod has a new address: rediscover the members now and then."""
-    while not stop.wait(interval):
-        try:
-            collector.rediscovered(platform.spec())
-        except GaleraError as e:
-            logging.getLogger("galera.exporter").warning("rediscovery failed: %s", e)
-
-
-def serve(spec: Any, listen: str, const: dict[str, str], conflict_interval: float = 30.0) -> Any:
-    """Start serving /metrics for ``spec`` in background threads; the collector."""
-    registry = start_server(listen)
-    collector = collector_for(spec, const, conflict_interval)
-    registry.register(collector)
-    return collector
-
-
-def start_server(listen: str) -> Any:
-    """An HTTP server for /metrics of an (empty) registry, in a background thread."""
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    host, port = address(listen)
-    registry = CollectorRegistry()
-    try:
-        start_http_server(port, addr=host, registry=registry)
-    except OSError as e:
-        raise InvalidInput(f"--listen {listen}: {e.strerror}") from None
-    return registry
-
-
-def collector_for(spec: Any, const: dict[str, str], conflict_interval: float = 30.0) -> Any:
-    """The cluster's collector, with its conflict watcher when the agents can be read."""
-    from galera.exporter.collector import GaleraCollector
-    from galera.exporter.conflicts import ConflictWatcher
-
-    watcher = None
-    if spec.agent_token() and any(m.agent for m in spec.members):
-        watcher = ConflictWatcher(spec, interval=conflict_interval)
-        watcher.start()
-    return GaleraCollector(spec, const, watcher)
-
-
-def address(listen: str) -> tuple[str, int]:
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InvalidInput(f"--listen: expected ADDR:PORT, got {listen!r}")
-    return host or "0.0.0.0", int(port)

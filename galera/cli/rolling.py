@@ -7,18 +7,16 @@ from typing import Any
 
 import click
 
+from galera.cli import output
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, platform_for
 from galera.cli.common import assignments as parse_assignments
-from galera.cli.recovery import emitter
 from galera.errors import InvalidInput
 
 
 def _options(func: Any) -> Any:
     decorators = [
         cluster_option,
-        click.option(
-            "-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table"
-        ),
+        output.option,
         click.option(
             "--members",
             default="",
@@ -87,7 +85,7 @@ def _run(
         return confirmed(yes, f"Restart {', '.join(order)} one at a time?")
 
     try:
-        rolling.run(platform, options, confirm, emitter(fmt))
+        rolling.run(platform, options, confirm, output.events(fmt))
     except rolling.Stopped as e:
         click.echo(f"galeractl: {e}", err=True)
         sys.exit(EXIT_UNHEALTHY)

@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import output_option
 
 dir_option = click.option(
     "--dir",
@@ -165,7 +164,7 @@ def heal(root: str | None) -> None:
 
 @sandbox.command(name="ls")
 @dir_option
-@output_option
+@output.option
 def ls(root: str | None, fmt: str) -> None:
     """List the sandbox's members and their processes."""
     sb = _load(root)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, load_spec, output_option, platform_for
+from galera.cli.common import EXIT_UNHEALTHY, cluster_option, load_spec, platform_for
 
 
 def _agent_note(agent: dict[str, Any] | None) -> str:
@@ -70,7 +70,7 @@ def _table(report: dict[str, Any]) -> str:
 
 @click.command()
 @cluster_option
-@output_option
+@output.option
 def status(cluster: str | None, fmt: str) -> None:
     """Show every member's wsrep state and the cluster's verdict.
 
@@ -92,7 +92,7 @@ def status(cluster: str | None, fmt: str) -> None:
 
 @click.command()
 @cluster_option
-@output_option
+@output.option
 @click.option(
     "--if-down",
     "if_down",

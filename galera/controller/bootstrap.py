@@ -14,20 +14,28 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from galera import sql
 from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec
 from galera.controller import joining, members, waiting
 from galera.controller.progress import Progress
-from galera.domain import health, premises
-from galera.domain.bootstrap import BootstrapPlan, MemberReport, plan_bootstrap
+from galera.domain import events, health, premises
+from galera.domain.bootstrap import (
+    BootstrapPlan,
+    MemberReport,
+    Resume,
+    Start,
+    plan_bootstrap,
+    resume,
+    start_path,
+)
+from galera.domain.events import Kind
 from galera.errors import GaleraError, OperationFailed, UnsafeOperation
 from galera.platforms.base import Platform
 
 log = logging.getLogger("galera.bootstrap")
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 
 
 @dataclass(frozen=True)
@@ -60,22 +68,22 @@ def decide(
         reports = members.gather(spec, clients, recover=True, emit=emit)
     for r in reports:
         emit(
-            {
-                "event": "member",
-                "member": r.name,
-                "running": r.running,
-                "primary": r.primary,
-                "position": str(r.position) if r.position else None,
-                "empty": r.empty,
-                "safe_to_bootstrap": r.safe_to_bootstrap,
-                "joining_from": str(r.joining_from) if r.joining_from else None,
-                "error": r.error,
-            }
+            events.of(
+                Kind.MEMBER,
+                member=r.name,
+                running=r.running,
+                primary=r.primary,
+                position=str(r.position) if r.position else None,
+                empty=r.empty,
+                safe_to_bootstrap=r.safe_to_bootstrap,
+                joining_from=str(r.joining_from) if r.joining_from else None,
+                error=r.error,
+            )
         )
     plan = plan_bootstrap(
         reports, options.allow_missing, options.force_member, initialize=options.initialize
     )
-    emit({"event": "plan", **plan.as_dict()})
+    emit(events.Event(Kind.PLAN, details=plan.as_dict()))
     if plan.forced or (plan.missing and plan.bootstrap):
         log.warning("bootstrap override by the operator: %s", plan.reason)
     return plan, reports
@@ -86,7 +94,7 @@ def run(
     options: Options,
     confirm: Callable[[BootstrapPlan], bool],
     emit: Emit,
-) -> dict[str, Any]:
+) -> events.Event:
     """Bootstrap (or finish an interrupted bootstrap). Returns the final summary.
 
     Raises :class:`Refused` when the plan refuses (nothing changed), and
@@ -97,54 +105,21 @@ def run(
         emit = platform.emitter(emit)
     clients = members.agents(spec)
     progress = Progress.load(platform)
-    if progress.in_flight and progress.member in clients:
-        reports = members.gather(spec, clients, recover=False, emit=emit)
-        chosen = next(r for r in reports if r.name == progress.member)
-        if chosen.running and not chosen.primary and not options.dry_run:
-            # galeractl died just after starting it: give the start time to finish.
-            emit(
-                {
-                    "event": "waiting",
-                    "member": chosen.name,
-                    "reason": "an earlier bootstrap started it; waiting for Primary",
-                }
-            )
-            try:
-                waiting.wait_for(
-                    spec,
-                    [chosen.name],
-                    timeout=min(options.timeout, 120),
-                    what=f"{chosen.name} Primary",
-                    premise=premises.server_alive(chosen.name),
-                )
-                chosen = MemberReport(chosen.name, running=True, primary=True)
-            except OperationFailed:
-                pass
-        if chosen.primary and not options.dry_run:
-            emit(
-                {
-                    "event": "resume",
-                    "member": chosen.name,
-                    "reason": f"an earlier bootstrap formed the cluster on {chosen.name}; "
-                    "finishing it",
-                }
-            )
-            return _join_rest(spec, clients, progress, chosen.name, options, emit)
-
+    finished = _resume(spec, clients, progress, options, emit)
+    if finished is not None:
+        return finished
     plan, reports = decide(spec, options, emit, clients)
     if not plan.bootstrap:
         raise Refused(plan)
     if options.dry_run:
-        summary = {"event": "summary", "dry_run": True, "plan": plan.as_dict()}
+        summary = events.of(Kind.SUMMARY, dry_run=True, plan=plan.as_dict())
         emit(summary)
         return summary
     if not confirm(plan):
         raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
-
-    assert plan.member is not None
-    chosen = next(r for r in reports if r.name == plan.member)
-    in_place = chosen.running and chosen.joining_from is None
     if not plan.initialize:
+        # Members left outside a Primary component would clash with the new one.
+        in_place = start_path(plan, _report(reports, plan.member)) is Start.IN_PLACE
         plan, fresh = _stop_running_members(
             spec,
             clients,
@@ -154,52 +129,77 @@ def run(
             keep=plan.member if in_place else None,
             only_joiners=in_place,
         )
-        assert plan.member is not None
         reports = fresh or reports
-        chosen = next(r for r in reports if r.name == plan.member)
-        in_place = chosen.running and chosen.joining_from is None
-    member = plan.member
-    assert member is not None
+    member = _form(spec, clients, progress, plan, _report(reports, plan.member), options, emit)
+    return _join_rest(spec, clients, progress, member, options, emit)
+
+
+def _report(reports: list[MemberReport], name: str | None) -> MemberReport:
+    return next(r for r in reports if r.name == name)
+
+
+def _resume(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    progress: Progress,
+    options: Options,
+    emit: Emit,
+) -> events.Event | None:
+    """Finish a bootstrap an earlier galeractl left in flight, if it formed the cluster
+    (the summary); None when the decision is to plan afresh."""
+    chosen = None
+    if progress.in_flight and progress.member in clients:
+        reports = members.gather(spec, clients, recover=False, emit=emit)
+        chosen = _report(reports, progress.member)
+    step = resume(progress.in_flight, chosen, options.dry_run)
+    if step.action is Resume.WAIT:
+        assert chosen is not None
+        emit(events.of(Kind.WAITING, member=chosen.name, reason=step.reason))
+        try:
+            waiting.wait_for(
+                spec,
+                [chosen.name],
+                timeout=min(options.timeout, 120),
+                what=f"{chosen.name} Primary",
+                premise=premises.server_alive(chosen.name),
+            )
+            chosen = MemberReport(chosen.name, running=True, primary=True)
+        except OperationFailed:
+            pass
+        step = resume(progress.in_flight, chosen, options.dry_run, waited=True)
+    if step.action is not Resume.FINISH:
+        return None
+    assert step.member is not None
+    emit(events.of(Kind.RESUMING, member=step.member, reason=step.reason))
+    return _join_rest(spec, clients, progress, step.member, options, emit)
+
+
+def _form(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    progress: Progress,
+    plan: BootstrapPlan,
+    chosen: MemberReport,
+    options: Options,
+    emit: Emit,
+) -> str:
+    """Make the planned member the Primary component, recording every step; its name."""
+    member = chosen.name
     position = str(plan.position) if plan.position else "new"
     progress.begin(member, position, plan.reason)
-    emit({"event": "begin", "member": member, "position": position})
+    emit(events.of(Kind.BEGIN, member=member, position=position))
     for name, client in clients.items():  # at most one member is ever marked
         if name != member:
             _quiet(client.unmark)
-    if plan.initialize:
+    path = start_path(plan, chosen)
+    if path is Start.INITIALIZE:
         if chosen.running:  # a join attempt that found nobody (no data to keep): end it
             clients[member].stop(timeout=5)
         clients[member].start("initialize")
         progress.step("started")
-        emit({"event": "started", "member": member, "mode": "initialize"})
-    elif in_place and _pc_bootstrap_taken(spec, member, progress, emit):
-        pass
-    else:
-        if in_place:
-            # pc.bootstrap was ignored (a member left half-joined by a donor that went away
-            # keeps a Primary view of its own that no quorum backs): every running member
-            # is stopped (a graceful stop writes its position), then it starts again in
-            # bootstrap mode.
-            emit(
-                {
-                    "event": "restarting",
-                    "member": member,
-                    "reason": "pc.bootstrap was not taken; restarting it in bootstrap mode",
-                }
-            )
-            try:
-                plan, _fresh = _stop_running_members(spec, clients, plan, options, emit)
-            except UnsafeOperation as e:
-                progress.finish("refused", error=e.message)
-                raise
-            assert plan.member is not None
-            member = plan.member
-        clients[member].mark(str(plan.position))
-        progress.step("marked")
-        emit({"event": "marked", "member": member, "position": str(plan.position)})
-        clients[member].start("bootstrap")
-        progress.step("started")
-        emit({"event": "started", "member": member, "mode": "bootstrap"})
+        emit(events.of(Kind.STARTED, member=member, mode="initialize"))
+    elif path is not Start.IN_PLACE or not _pc_bootstrap_taken(spec, member, progress, emit):
+        member = _start_bootstrap(spec, clients, progress, plan, path, options, emit)
     waiting.wait_for(
         spec,
         [member],
@@ -208,8 +208,45 @@ def run(
         premise=premises.server_alive(member),
     )
     progress.step("primary")
-    emit({"event": "primary", "member": member})
-    return _join_rest(spec, clients, progress, member, options, emit)
+    emit(events.of(Kind.PRIMARY, member=member))
+    return member
+
+
+def _start_bootstrap(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    progress: Progress,
+    plan: BootstrapPlan,
+    path: Start,
+    options: Options,
+    emit: Emit,
+) -> str:
+    """Mark the member (one-shot) and start it with --wsrep-new-cluster; its name."""
+    if path is Start.IN_PLACE:
+        # pc.bootstrap was ignored (a member left half-joined by a donor that went away
+        # keeps a Primary view of its own that no quorum backs): every running member is
+        # stopped (a graceful stop writes its position), then it starts in bootstrap mode.
+        emit(
+            events.of(
+                Kind.RESTARTING,
+                member=plan.member,
+                reason="pc.bootstrap was not taken; restarting it in bootstrap mode",
+            )
+        )
+        try:
+            plan, _fresh = _stop_running_members(spec, clients, plan, options, emit)
+        except UnsafeOperation as e:
+            progress.finish("refused", error=e.message)
+            raise
+    member = plan.member
+    assert member is not None
+    clients[member].mark(str(plan.position))
+    progress.step("marked")
+    emit(events.of(Kind.MARKED, member=member, position=str(plan.position)))
+    clients[member].start("bootstrap")
+    progress.step("started")
+    emit(events.of(Kind.STARTED, member=member, mode="bootstrap"))
+    return member
 
 
 def _stop_running_members(
@@ -233,6 +270,29 @@ def _stop_running_members(
     that could not be read, nothing is stopped. After the stops the positions are read
     again and the plan made again; unless it bootstraps the same position, nothing is
     bootstrapped. Returns the plan to carry out and the fresh reports (None: no stop)."""
+    targets = _stop_targets(clients, plan, keep, only_joiners)
+    if not targets:
+        return plan, None
+    for name, reason, timeout in targets:
+        clients[name].stop(timeout=timeout)  # a waiting joiner ignores SIGTERM: SIGKILL
+        emit(events.of(Kind.STOPPED, member=name, reason=reason))
+    again = members.gather(spec, clients, recover=True, emit=emit)
+    replanned = plan_bootstrap(
+        again, options.allow_missing, options.force_member, initialize=options.initialize
+    )
+    if not replanned.bootstrap or replanned.position != plan.position:
+        raise UnsafeOperation(
+            f"after stopping {', '.join(t[0] for t in targets)} the plan changed "
+            f"({replanned.reason}); nothing was bootstrapped: run it again"
+        )
+    return replanned, again
+
+
+def _stop_targets(
+    clients: dict[str, AgentClient], plan: BootstrapPlan, keep: str | None, only_joiners: bool
+) -> list[tuple[str, str, float | None]]:
+    """The members to stop before a bootstrap, each read again now: (name, why, timeout).
+    Refuses, stopping nothing, when any is Primary or runs with a state not read."""
     targets: list[tuple[str, str, float | None]] = []
     for name, client in clients.items():
         if name == keep:
@@ -266,21 +326,7 @@ def _stop_running_members(
         else:
             reason = "running outside any Primary component, it would clash with the new one"
             targets.append((name, reason, None))
-    if not targets:
-        return plan, None
-    for name, reason, timeout in targets:
-        clients[name].stop(timeout=timeout)  # a waiting joiner ignores SIGTERM: SIGKILL
-        emit({"event": "stopped", "member": name, "reason": reason})
-    again = members.gather(spec, clients, recover=True, emit=emit)
-    replanned = plan_bootstrap(
-        again, options.allow_missing, options.force_member, initialize=options.initialize
-    )
-    if not replanned.bootstrap or replanned.position != plan.position:
-        raise UnsafeOperation(
-            f"after stopping {', '.join(t[0] for t in targets)} the plan changed "
-            f"({replanned.reason}); nothing was bootstrapped: run it again"
-        )
-    return replanned, again
+    return targets
 
 
 def _join_rest(
@@ -290,7 +336,7 @@ def _join_rest(
     first: str,
     options: Options,
     emit: Emit,
-) -> dict[str, Any]:
+) -> events.Event:
     rest = [name for name in clients if name != first]
     started = joining.start_joiners(spec, clients, rest, emit)
     progress.step("joining", members=started)
@@ -308,19 +354,19 @@ def _join_rest(
         progress.finish("failed", error=e.message)
         raise
     progress.step("synced")
-    emit({"event": "synced", "members": list(clients)})
+    emit(events.of(Kind.SYNCED, members=list(clients)))
     for client in clients.values():
         _quiet(client.unmark)
     progress.step("unmarked")
     verdict = health.cluster_verdict(snapshot)
     progress.finish("done", verdict=verdict.verdict.value)
-    summary = {
-        "event": "summary",
-        "member": first,
-        "joined": started,
-        "verdict": verdict.verdict.value,
-        "reason": verdict.reason,
-    }
+    summary = events.of(
+        Kind.SUMMARY,
+        member=first,
+        joined=started,
+        verdict=verdict.verdict.value,
+        reason=verdict.reason,
+    )
     emit(summary)
     return summary
 
@@ -334,11 +380,11 @@ def _wait_for_pc_recovery(
     component by itself from ``gvwstate.dat``; bootstrapping then would only interfere.
     """
     emit(
-        {
-            "event": "waiting",
-            "reason": "every member runs, none is Primary: giving "
+        events.of(
+            Kind.WAITING,
+            reason="every member runs, none is Primary: giving "
             f"pc.recovery {options.pc_recovery_grace:.0f}s to re-form the Primary component",
-        }
+        )
     )
     deadline = time.monotonic() + options.pc_recovery_grace
     while time.monotonic() < deadline:
@@ -355,7 +401,7 @@ def _pc_bootstrap_taken(
     """Make a running, non-Primary member Primary in place; whether it took."""
     _pc_bootstrap(spec, name)
     progress.step("pc_bootstrap")
-    emit({"event": "pc_bootstrap", "member": name})
+    emit(events.of(Kind.PC_BOOTSTRAP, member=name))
     try:
         waiting.wait_for(
             spec, [name], condition=waiting.primary, timeout=settle, what=f"{name} Primary"

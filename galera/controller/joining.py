@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec
 from galera.controller import observe, waiting
+from galera.domain import events
+from galera.domain.events import Kind
 from galera.domain.snapshot import Snapshot
 from galera.errors import OperationFailed
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 
 
 def _component(snapshot: Snapshot) -> tuple[str | None, int]:
@@ -48,7 +47,7 @@ def start_joiners(
     for index, name in enumerate(todo):
         anchor, size = _component(observe.snapshot(spec)) if index < len(todo) - 1 else (None, 0)
         clients[name].start("join")
-        emit({"event": "started", "member": name, "mode": "join"})
+        emit(events.of(Kind.STARTED, member=name, mode="join"))
         if anchor is None:
             continue
         try:
@@ -61,5 +60,5 @@ def start_joiners(
                 what=f"{name} admitted to the Primary component",
             )
         except OperationFailed as e:
-            emit({"event": "slow_admission", "member": name, "reason": e.message})
+            emit(events.of(Kind.SLOW_ADMISSION, member=name, reason=e.message))
     return todo

@@ -13,20 +13,21 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from galera.clusterfile import ClusterSpec, load_yaml
 from galera.controller import bootstrap, members, observe, rejoin, rolling, waiting
 from galera.controller.progress import Progress
-from galera.domain import autopilot, quorum
+from galera.domain import autopilot, events, quorum
+from galera.domain.events import Kind
 from galera.errors import GaleraError, InvalidInput
 from galera.platforms.base import Platform
 from galera.render import manifests
 
 log = logging.getLogger("galera.controller")
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 
 
 @dataclass
@@ -37,7 +38,27 @@ class Clock:
     down_since: dict[str, float] | None = None
 
 
-def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Observed:
+@dataclass(frozen=True)
+class Rollouts:
+    """What the platform says about rollouts: members on an older configuration (None:
+    the platform stores none), and the rollout record."""
+
+    outdated: tuple[str, ...] | None = None
+    in_flight: bool = False
+    owner: str | None = None
+
+
+def rollouts(platform: Platform) -> Rollouts:
+    outdated = platform.outdated()
+    if outdated is None:
+        return Rollouts()
+    record = Progress.load(platform, rolling.OPERATION)
+    return Rollouts(tuple(outdated), record.in_flight, record.owned_elsewhere())
+
+
+def observe_cycle(
+    spec: ClusterSpec, clock: Clock, now: float, seen: Rollouts = Rollouts()
+) -> autopilot.Observed:
     snapshot = observe.confirmed_snapshot(spec)  # a split brain is one seen on two reads
     clients = members.agents(spec, timeout=3.0)
 
@@ -75,6 +96,9 @@ def observe_cycle(spec: ClusterSpec, clock: Clock, now: float) -> autopilot.Obse
         unreachable_agents=tuple(n for n, ok in answers.items() if not ok),
         no_primary_for=0.0 if clock.no_primary_since is None else now - clock.no_primary_since,
         down_for={n: now - t for n, t in clock.down_since.items()},
+        outdated=seen.outdated,
+        rollout_in_flight=seen.in_flight,
+        rollout_owner=seen.owner,
     )
 
 
@@ -134,7 +158,7 @@ def _stand_by(holder: str, announced: str, emit: Emit) -> str:
     reason = f"{holder} holds the Lease; standing by"
     if reason != announced:
         log.info("%s", reason)
-        emit({"event": "standby", "holder": holder, "reason": reason})
+        emit(events.of(Kind.STANDBY, holder=holder, reason=reason))
     return reason
 
 
@@ -153,103 +177,122 @@ def may_initialize(platform: Platform, allowed: bool) -> bool:
     return record.data.get("position") == "new" and "primary" not in steps
 
 
-def run(
-    platform: Platform,
-    grace: autopilot.Grace,
-    interval: float,
-    emit: Emit,
-    cycles: int | None = None,
-    initialize: bool = False,
-    on_refresh: Callable[[ClusterSpec], None] | None = None,
-    values_file: Path | None = None,
-    applied: str = "",
-    on_lease: Callable[[bool], None] | None = None,
-) -> None:
+@dataclass
+class Watch:
+    """The controller's settings and what it carries from one cycle to the next."""
+
+    platform: Platform
+    grace: autopilot.Grace
+    emit: Emit
+    initialize: bool = False
+    values_file: Path | None = None
+    applied: str = ""  # digest of the values last applied
+    on_refresh: Callable[[ClusterSpec], None] | None = None
+    on_lease: Callable[[bool], None] | None = None
+    clock: Clock = field(default_factory=Clock)
+    last: str = ""  # the sentence last announced (said once while it holds)
+
+    def cycle(self, keeper: LeaseKeeper) -> bool:
+        """Lease, values, snapshot, decision, action: one cycle. Whether to pause before
+        the next (not after a step the cluster outran: decide again at once)."""
+        now = time.monotonic()
+        try:
+            held, holder = keeper.renew()
+            if self.on_lease is not None:
+                self.on_lease(held)
+            if not held:
+                self.last = _stand_by(holder, self.last, self.emit)
+                return True
+            if self.values_file is not None:
+                self._apply(self.values_file)
+            spec = self.platform.spec()
+            if self.on_refresh is not None:
+                self.on_refresh(spec)
+            observed = observe_cycle(spec, self.clock, now, rollouts(self.platform))
+            decision = autopilot.decide(observed, self.grace)
+        except GaleraError as e:
+            log.error("cycle failed: %s", e)
+            return True
+        self._announce(decision)
+        return self._act(decision)
+
+    def _apply(self, values_file: Path) -> None:
+        try:
+            self.applied = apply_values(self.platform, values_file, self.applied, self.emit)
+        except GaleraError as e:
+            # Recovery goes on with the objects as they are; retried next cycle.
+            if f"apply: {e}" != self.last:
+                log.error("applying the values failed: %s", e)
+                self.emit(events.of(Kind.FAILED, action="apply", error=str(e)))
+                self.last = f"apply: {e}"
+
+    def _announce(self, decision: autopilot.Decision) -> None:
+        if decision.reason == self.last and decision.kind is autopilot.Kind.WAIT:
+            return
+        log.info("decision: %s: %s", decision.kind.value, decision.reason)
+        self.emit(
+            events.of(
+                Kind.DECISION,
+                action=decision.kind.value,
+                reason=decision.reason,
+                members=list(decision.members),
+            )
+        )
+        self.last = decision.reason
+
+    def _act(self, decision: autopilot.Decision) -> bool:
+        try:
+            if decision.kind is autopilot.Kind.BOOTSTRAP:
+                options = bootstrap.Options(
+                    initialize=may_initialize(self.platform, self.initialize)
+                )
+                bootstrap.run(self.platform, options, lambda _plan: True, self.emit)
+                self.clock.no_primary_since = None
+            elif decision.kind is autopilot.Kind.REJOIN:
+                rejoin.run(self.platform, list(decision.members), self.emit)
+                self.clock.down_since = {}
+            elif decision.kind is autopilot.Kind.ROLLOUT:
+                rollout = rolling.Options(members=decision.members, resume=decision.resume)
+                rolling.run(self.platform, rollout, lambda _order: True, self.emit)
+        except waiting.Outrun as e:
+            # The cluster moved on while the step waited: decide again at once. When
+            # the Primary component left, its absence is counted from then.
+            log.info("%s abandoned: %s; deciding again", decision.kind.value, e)
+            self.emit(events.of(Kind.ABANDONED, action=decision.kind.value, reason=str(e)))
+            if decision.kind is autopilot.Kind.REJOIN and self.clock.no_primary_since is None:
+                self.clock.no_primary_since = e.since
+            return False
+        except GaleraError as e:
+            log.error("%s failed: %s", decision.kind.value, e)
+            self.emit(events.of(Kind.FAILED, action=decision.kind.value, error=str(e)))
+        return True
+
+
+def run(watch: Watch, interval: float, cycles: int | None = None) -> None:
     """Watch forever (or ``cycles`` times). Every decision is logged and emitted.
 
     Each cycle first takes or renews the platform's Lease: a controller that does not hold
-    it stands by and changes nothing (the static platform has none yet: one controller per
-    cluster file). Members are rediscovered every cycle (a replaced pod has a new address)
-    and every decision is also recorded by the platform (Kubernetes Events).
+    it stands by and changes nothing (the static platform's is always held: one controller
+    per cluster file). Members are rediscovered every cycle (a replaced pod has a new
+    address) and every decision is also recorded by the platform (Kubernetes Events).
     With ``values_file`` the cluster's objects are rendered from it and applied whenever it
     changes; members whose pods run an older template are then rolled, one at a time, when
     the cluster is healthy (the StatefulSet is OnDelete: only this rollout replaces pods).
     """
-    emit = platform.emitter(emit)
-    clock = Clock()
-    last = ""
-    count = 0
+    watch.emit = watch.platform.emitter(watch.emit)
     keeper: LeaseKeeper | None = None
     try:
+        count = 0
         while cycles is None or count < cycles:
             count += 1
-            now = time.monotonic()
-            try:
-                if keeper is None:
-                    keeper = LeaseKeeper(platform, lease_seconds(interval))
-                held, holder = keeper.renew()
-                if on_lease is not None:
-                    on_lease(held)
-                if not held:
-                    last = _stand_by(holder, last, emit)
-                    time.sleep(interval)
-                    continue
-                if values_file is not None:
-                    try:
-                        applied = apply_values(platform, values_file, applied, emit)
-                    except GaleraError as e:
-                        # Recovery goes on with the objects as they are; retried later.
-                        if f"apply: {e}" != last:
-                            log.error("applying the values failed: %s", e)
-                            emit({"event": "failed", "action": "apply", "error": str(e)})
-                            last = f"apply: {e}"
-                spec = platform.spec()
-                if on_refresh is not None:
-                    on_refresh(spec)
-                observed = observe_cycle(spec, clock, now)
-                decision = autopilot.decide(observed, grace)
-            except GaleraError as e:
-                log.error("cycle failed: %s", e)
+            if keeper is None:
+                keeper = LeaseKeeper(watch.platform, lease_seconds(interval))
+            if watch.cycle(keeper):
                 time.sleep(interval)
-                continue
-            if decision.reason != last or decision.kind is not autopilot.Kind.WAIT:
-                log.info("decision: %s: %s", decision.kind.value, decision.reason)
-                emit(
-                    {
-                        "event": "decision",
-                        "action": decision.kind.value,
-                        "reason": decision.reason,
-                        "members": list(decision.members),
-                    }
-                )
-                last = decision.reason
-            try:
-                if decision.kind is autopilot.Kind.WAIT:
-                    _roll_outdated(platform, observed, emit)
-                if decision.kind is autopilot.Kind.BOOTSTRAP:
-                    options = bootstrap.Options(initialize=may_initialize(platform, initialize))
-                    bootstrap.run(platform, options, lambda _plan: True, emit)
-                    clock.no_primary_since = None
-                elif decision.kind is autopilot.Kind.REJOIN:
-                    rejoin.run(platform, list(decision.members), emit)
-                    clock.down_since = {}
-            except waiting.Outrun as e:
-                # The cluster moved on while the step waited: decide again at once. When
-                # the Primary component left, its absence is counted from then.
-                log.info("%s abandoned: %s; deciding again", decision.kind.value, e)
-                emit({"event": "abandoned", "action": decision.kind.value, "reason": str(e)})
-                if decision.kind is autopilot.Kind.REJOIN and clock.no_primary_since is None:
-                    clock.no_primary_since = e.since
-                continue
-            except GaleraError as e:
-                log.error("%s failed: %s", decision.kind.value, e)
-                emit({"event": "failed", "action": decision.kind.value, "error": str(e)})
-            time.sleep(interval)
-
     finally:
         if keeper is not None:
             keeper.stop()
-        platform.release_lease()  # the next controller need not wait
+        watch.platform.release_lease()  # the next controller need not wait
 
 
 def render_values(values_file: Path) -> tuple[str, list[dict[str, Any]]]:
@@ -272,32 +315,3 @@ def apply_values(platform: Platform, values_file: Path, applied: str, emit: Emit
     if digest != applied:
         platform.apply(objects, emit)
     return digest
-
-
-def _roll_outdated(platform: Platform, observed: autopilot.Observed, emit: Emit) -> None:
-    """Replace members that run an older configuration than the platform stores (pods of an
-    older template), safely, once every member is in the Primary component (the rolling
-    gates check the rest: Synced, quorum, IST). A platform that stores no configuration
-    (``outdated()`` is None: VMs, the sandbox) is never rolled by the controller."""
-    if observed.down_for or observed.split_brain:
-        return
-    outdated = platform.outdated()
-    if outdated is None:
-        return
-    record = Progress.load(platform, rolling.OPERATION)
-    owner = record.owned_elsewhere()
-    if owner is not None:
-        return  # a rollout another galeractl (a pipeline) is carrying out: not ours to touch
-    if not outdated and not record.in_flight:
-        return
-    emit(
-        {
-            "event": "decision",
-            "action": "rollout",
-            "reason": f"{', '.join(outdated) or 'an interrupted rollout'} "
-            "run an older pod template: replacing them one at a time",
-            "members": outdated,
-        }
-    )
-    options = rolling.Options(members=tuple(outdated), resume=record.in_flight)
-    rolling.run(platform, options, lambda _order: True, emit)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec, MemberSpec
+from galera.domain import events
 from galera.domain.bootstrap import MemberReport
+from galera.domain.events import Kind
 from galera.domain.grastate import Grastate
 from galera.domain.position import ZERO_UUID, Position
 from galera.errors import GaleraError, InvalidInput
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 
 
 def agents(spec: ClusterSpec, timeout: float = 10.0) -> dict[str, AgentClient]:
@@ -133,20 +134,20 @@ def gather(
 
     def run(index: int) -> MemberReport:
         member, (body, _e) = members[index], bodies[index]
-        emit({"event": "recovering", "member": member.name})
+        emit(events.of(Kind.RECOVERING, member=member.name))
         try:
             answer = clients[member.name].recover()
         except GaleraError as e:
-            emit({"event": "recovery_failed", "member": member.name, "error": e.message})
+            emit(events.of(Kind.RECOVERY_FAILED, member=member.name, error=e.message))
             return MemberReport(member.name, error=f"--wsrep-recover failed: {e.message}")
         position = Position.parse(str(answer["position"]))
         emit(
-            {
-                "event": "recovered",
-                "member": member.name,
-                "position": str(position),
-                "seconds": answer.get("seconds"),
-            }
+            events.of(
+                Kind.RECOVERED,
+                member=member.name,
+                position=str(position),
+                seconds=answer.get("seconds"),
+            )
         )
         return report_of(member, body, None, recovered=position)
 

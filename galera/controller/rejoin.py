@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from galera.controller import joining, members, observe, waiting
-from galera.domain import health, premises
+from galera.domain import events, health, premises
+from galera.domain.events import Kind
 from galera.errors import UnsafeOperation
 from galera.platforms.base import Platform
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 
 
 def run(
     platform: Platform, names: list[str] | None, emit: Emit, timeout: float = 300.0
-) -> dict[str, Any]:
+) -> events.Event:
     """Start the stopped members among ``names`` (default: every data member) in join mode.
 
     Refused when no Primary component exists (that is ``bootstrap``'s job). Members that are
@@ -37,7 +35,7 @@ def run(
     healthy = {v.name for v in verdict.members if v.healthy}
     skipped = [n for n in wanted if n in healthy]
     for name in skipped:
-        emit({"event": "skipped", "member": name, "reason": "already Synced in the Primary"})
+        emit(events.of(Kind.SKIPPED, member=name, reason="already Synced in the Primary"))
     todo = [n for n in wanted if n not in healthy]
     started = joining.start_joiners(spec, clients, todo, emit)
     if todo:
@@ -48,6 +46,6 @@ def run(
             what="rejoined members Synced",
             premise=premises.a_primary_exists,
         )
-    summary = {"event": "summary", "started": started, "waited": todo, "untouched": skipped}
+    summary = events.of(Kind.SUMMARY, started=started, waited=todo, untouched=skipped)
     emit(summary)
     return summary

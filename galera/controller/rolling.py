@@ -20,12 +20,13 @@ from typing import Any
 from galera.clusterfile import ClusterSpec
 from galera.controller import members, observe, waiting
 from galera.controller.progress import Progress
-from galera.domain import premises, rolling
+from galera.domain import events, premises, rolling
+from galera.domain.events import Kind
 from galera.domain.snapshot import Snapshot
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms.base import Platform
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 OPERATION = "rolling"
 
 
@@ -99,7 +100,9 @@ def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | Non
 
 def run(
     platform: Platform, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
-) -> dict[str, Any]:
+) -> events.Event:
+    """Carry out (or resume) a rollout: observe, ask :func:`rolling.next_step`, do that one
+    step, record it, and ask again until every member is done."""
     platform.check_rollout(options.options, options.image)
     if options.image:
         platform.set_image(options.image, emit, check_only=True)  # before touching anything
@@ -110,168 +113,182 @@ def run(
     for name in options.members:
         spec.member(name)
     progress = Progress.load(platform, OPERATION)
-    image = options.image
-    if options.resume:
-        if not progress.in_flight:
-            raise InvalidInput("no interrupted rollout to resume")
-        order = [str(n) for n in progress.data["order"]]
-        gone = [n for n in order if n not in clients]
-        if gone:
-            raise InvalidInput(
-                f"the interrupted rollout names {', '.join(gone)}, no longer members of the "
-                f"cluster; check the record in {progress.store.where} and remove it"
-            )
-        settings = {str(k): str(v) for k, v in progress.data.get("options", {}).items()}
-        image = progress.data.get("image") or None
-    else:
-        if progress.in_flight:
-            raise UnsafeOperation(
-                "a rollout is in flight (started "
-                f"{time.ctime(progress.data.get('started_at', 0))}); "
-                "continue it with --resume"
-            )
-        snapshot = observe.confirmed_snapshot(spec)
-        wanted = list(options.members) or [o.name for o in snapshot.data_members]
-        order = rolling.order(snapshot, wanted)
-        settings = dict(options.options)
-        if settings:
-            for name in order:  # every member must accept the new options before any restart
-                clients[name].configure(settings, apply=False)
-            emit({"event": "options_valid", "options": settings})
-        first = rolling.gate(snapshot, order[0])
-        emit(
-            {
-                "event": "plan",
-                "order": order,
-                "options": settings,
-                "gate": first.reason,
-                "ok": first.ok,
-            }
+    begun = rolling.start(rolling.Record.of(progress.data), options.resume, clients)
+    if begun.stale_record:
+        raise InvalidInput(
+            f"{begun.reason}; check the record in {progress.store.where} and remove it"
         )
-        if not first.ok:
-            raise Stopped(f"refused before touching anything: {first.reason}")
-        if options.dry_run:
-            summary = {"event": "summary", "dry_run": True, "order": order}
-            emit(summary)
-            return summary
-        if not confirm(order):
-            raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
-        progress.start(order=order, options=settings, image=image, done=[], current=None)
-    if image:
-        platform.set_image(image, emit)  # OnDelete: no pod restarts until we delete it
-
-    done: list[str] = list(progress.data.get("done", []))
+    if not begun.ok and begun.bad_input:
+        raise InvalidInput(begun.reason)
+    if not begun.ok:
+        raise UnsafeOperation(begun.reason)
+    if not options.resume:
+        planned = _plan(spec, clients, progress, options, confirm, emit)
+        if planned is not None:
+            return planned  # a dry run
+    record = rolling.Record.of(progress.data)
+    if record.image:
+        platform.set_image(record.image, emit)  # OnDelete: no pod restarts until we delete it
+    for name in record.done:
+        emit(events.of(Kind.SKIPPED, member=name, reason="done before the interruption"))
     rates = WriteRate()
-    for name in order:
-        if name in done:
-            emit({"event": "skipped", "member": name, "reason": "done before the interruption"})
-            continue
-        try:
-            spec = _restart_member(
-                platform, spec, clients, progress, name, settings, options, emit, rates
-            )
-        except waiting.Outrun as e:
-            # Not a failure of the step: the cluster changed under it. The record stays in
-            # flight; --resume (or the controller, once the cluster is whole) finishes it.
-            raise waiting.Outrun(
-                f"{e.message}; the rollout is left in flight: resume it with --resume once "
-                "every member is back",
-                member=name,
-                since=e.since,
-            ) from None
-        except GaleraError as e:
-            progress.finish("failed", failed_member=name, error=str(e))
-            raise
-        done.append(name)
-        progress.data["done"] = done
-        progress.data["current"] = None
-        progress.data["current_step"] = None
-        progress.save()
-        emit({"event": "synced", "member": name})
+    while True:
+        record = rolling.Record.of(progress.data)
+        step = rolling.next_step(record, _seen(platform, clients, record))
+        if step.action is rolling.Action.DONE:
+            break
+        spec = _carry_out(platform, spec, clients, progress, step, options, emit, rates)
     progress.finish("done")
-    summary = {"event": "summary", "restarted": order, "resumed": options.resume}
+    summary = events.of(Kind.SUMMARY, restarted=list(record.order), resumed=options.resume)
     emit(summary)
     return summary
 
 
-def _restart_member(
+def _plan(
+    spec: ClusterSpec,
+    clients: dict[str, Any],
+    progress: Progress,
+    options: Options,
+    confirm: Callable[[list[str]], bool],
+    emit: Emit,
+) -> events.Event | None:
+    """A new rollout: the order, the options checked by every member, the first gate, the
+    confirmation, then the record. The summary of a dry run (nothing changed), else None."""
+    snapshot = observe.confirmed_snapshot(spec)
+    wanted = list(options.members) or [o.name for o in snapshot.data_members]
+    order = rolling.order(snapshot, wanted)
+    settings = dict(options.options)
+    if settings:
+        for name in order:  # every member must accept the new options before any restart
+            clients[name].configure(settings, apply=False)
+        emit(events.of(Kind.OPTIONS_VALID, options=settings))
+    first = rolling.gate(snapshot, order[0])
+    action = "rollout" if first.ok else "refuse"
+    emit(events.of(Kind.PLAN, reason=first.reason, action=action, order=order, options=settings))
+    if not first.ok:
+        raise Stopped(f"refused before touching anything: {first.reason}")
+    if options.dry_run:
+        summary = events.of(Kind.SUMMARY, dry_run=True, order=order)
+        emit(summary)
+        return summary
+    if not confirm(order):
+        raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
+    progress.start(order=order, options=settings, image=options.image, done=[], current=None)
+    return None
+
+
+def _seen(
+    platform: Platform, clients: dict[str, Any], record: rolling.Record
+) -> rolling.Seen | None:
+    """What is seen now of the member an interrupted run was restarting (None: no such)."""
+    name = record.current
+    if name is None or name not in clients or record.current_step != "stopped":
+        return None
+    return rolling.Seen(running=_running(clients[name]), incarnation=platform.incarnation(name))
+
+
+def _carry_out(
     platform: Platform,
     spec: ClusterSpec,
     clients: dict[str, Any],
     progress: Progress,
-    name: str,
-    settings: dict[str, str],
+    step: rolling.Step,
     options: Options,
     emit: Emit,
     rates: WriteRate,
 ) -> ClusterSpec:
-    """One member: gates, drain, graceful stop, start (or pod replacement), Synced again.
-    Returns the cluster as it is afterwards (on Kubernetes the pod has a new address)."""
-    client = clients[name]
-    interrupted = progress.data.get("current") == name and progress.data.get("current_step") in (
-        "stopped",
-        "started",
-    )
-    recorded = progress.data.get("pod_uid")
-    if (
-        interrupted
-        and progress.data.get("current_step") == "stopped"
-        and recorded is not None
-        and _running(client)
-        and platform.incarnation(name) == recorded
-    ):
-        # Stopped by the interrupted run, then started again in the same pod (a rejoin):
-        # the pod still has to be replaced, and that starts over, gates and drain included.
-        # (A replaced pod, or a member restarted elsewhere, is only waited for.)
-        interrupted = False
-    snapshot = observe.snapshot(spec)
-    if interrupted:
-        emit(
-            {
-                "event": "resuming",
-                "member": name,
-                "reason": "galeractl stopped while this member was restarting; it is not "
-                "restarted again",
-            }
-        )
-    else:
-        gate = rolling.gate(snapshot, name)
-        emit({"event": "gate", "member": name, "ok": gate.ok, "reason": gate.reason})
-        if not gate.ok:
-            raise Stopped(f"stopped before {name}: {gate.reason}", member=name)
-        rate = rates.measure(spec, snapshot)
-        ist = rolling.forecast_ist(snapshot, name, rate, options.expected_downtime)
-        emit({"event": "ist_forecast", "member": name, "ist": ist.ist, "reason": ist.reason})
-        if not ist.ist and not options.allow_sst:
-            raise Stopped(
-                f"stopped before {name}: {ist.reason} (--allow-sst to accept)", member=name
+    """One step of the rollout, recorded; the cluster as it is afterwards."""
+    name = step.member
+    assert name is not None
+    try:
+        snapshot = observe.snapshot(spec)
+        if step.action is rolling.Action.WAIT:
+            emit(events.of(Kind.RESUMING, member=name, reason=step.reason))
+        else:
+            _take_down(
+                platform, spec, clients[name], progress, snapshot, name, options, emit, rates
             )
-        progress.data["current"] = name
-        progress.data["current_step"] = None
-        progress.data["pod_uid"] = platform.incarnation(name)
-        progress.save()
-        if settings:
-            client.configure(settings, apply=True)
-            emit({"event": "options_applied", "member": name})
-        client.drain()
-        waited, left = _drain(spec, name, options.drain_seconds)
-        emit({"event": "drained", "member": name, "seconds": waited, "connections_left": left})
-        client.stop()
-        progress.data["current_step"] = "stopped"
-        progress.save()
-        emit({"event": "stopped", "member": name})
+        spec = _bring_back(platform, clients, progress, snapshot, name, options, emit, rates)
+    except waiting.Outrun as e:
+        # Not a failure of the step: the cluster changed under it. The record stays in
+        # flight; --resume (or the controller, once the cluster is whole) finishes it.
+        raise waiting.Outrun(
+            f"{e.message}; the rollout is left in flight: resume it with --resume once "
+            "every member is back",
+            member=name,
+            since=e.since,
+        ) from None
+    except GaleraError as e:
+        progress.finish("failed", failed_member=name, error=str(e))
+        raise
+    progress.data["done"] = [*progress.data.get("done", []), name]
+    progress.data["current"] = None
+    progress.data["current_step"] = None
+    progress.save()
+    emit(events.of(Kind.SYNCED, member=name))
+    return spec
+
+
+def _take_down(
+    platform: Platform,
+    spec: ClusterSpec,
+    client: Any,
+    progress: Progress,
+    snapshot: Snapshot,
+    name: str,
+    options: Options,
+    emit: Emit,
+    rates: WriteRate,
+) -> None:
+    """Gates (safe now, IST predicted), the new options, drain, graceful stop: recorded."""
+    gate = rolling.gate(snapshot, name)
+    emit(events.of(Kind.GATE, member=name, ok=gate.ok, reason=gate.reason))
+    if not gate.ok:
+        raise Stopped(f"stopped before {name}: {gate.reason}", member=name)
+    rate = rates.measure(spec, snapshot)
+    ist = rolling.forecast_ist(snapshot, name, rate, options.expected_downtime)
+    emit(events.of(Kind.IST_FORECAST, member=name, ist=ist.ist, reason=ist.reason))
+    if not ist.ist and not options.allow_sst:
+        raise Stopped(f"stopped before {name}: {ist.reason} (--allow-sst to accept)", member=name)
+    progress.data["current"] = name
+    progress.data["current_step"] = None
+    progress.data["pod_uid"] = platform.incarnation(name)
+    progress.save()
+    settings = rolling.Record.of(progress.data).options
+    if settings:
+        client.configure(dict(settings), apply=True)
+        emit(events.of(Kind.OPTIONS_APPLIED, member=name))
+    client.drain()
+    waited, left = _drain(spec, name, options.drain_seconds)
+    emit(events.of(Kind.DRAINED, member=name, seconds=waited, connections_left=left))
+    client.stop()
+    progress.data["current_step"] = "stopped"
+    progress.save()
+    emit(events.of(Kind.STOPPED, member=name))
+
+
+def _bring_back(
+    platform: Platform,
+    clients: dict[str, Any],
+    progress: Progress,
+    snapshot: Snapshot,
+    name: str,
+    options: Options,
+    emit: Emit,
+    rates: WriteRate,
+) -> ClusterSpec:
+    """Start the member (or replace its pod) and wait until every member is Synced again.
+    Returns the cluster as it is afterwards (on Kubernetes the pod has a new address)."""
     spec = platform.bring_back(
         name, emit, options.step_timeout, previous=progress.data.get("pod_uid")
     )
     clients.update(members.agents(spec))
-    client = clients[name]
     progress.data["current_step"] = "started"
     progress.save()
-    names = [o.name for o in snapshot.data_members]
     try:
         waiting.wait_for(
             spec,
-            names,
+            [o.name for o in snapshot.data_members],
             timeout=options.step_timeout,
             what=f"{name} back and Synced",
             on_poll=rates.seen,
@@ -281,7 +298,7 @@ def _restart_member(
     except waiting.Outrun:
         raise
     except OperationFailed as e:
-        tail = (client.status().get("process") or {}).get("error_log_tail") or []
+        tail = (clients[name].status().get("process") or {}).get("error_log_tail") or []
         detail = f"; its error log ends: {' | '.join(tail[-3:])}" if tail else ""
         raise Stopped(f"{name} did not come back: {e.message}{detail}") from None
     return spec

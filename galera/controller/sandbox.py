@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from galera.controller import bootstrap, members, waiting
+from galera.domain import events
+from galera.domain.events import Kind
 from galera.errors import GaleraError
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 from galera.platforms.static import Static
@@ -100,9 +102,10 @@ def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], N
                 time.sleep(0.2)
     progress("every member is empty: bootstrap --initialize")
 
-    def report(event: dict[str, object]) -> None:
-        if event.get("event") in ("plan", "started", "primary", "synced"):
-            progress(f"{event['event']}: {event.get('reason') or event.get('member') or ''}")
+    def report(event: events.Event) -> None:
+        if event.kind in (Kind.PLAN, Kind.STARTED, Kind.PRIMARY, Kind.SYNCED):
+            said = event.as_dict()
+            progress(f"{event.kind.value}: {said.get('reason') or said.get('member') or ''}")
 
     options = bootstrap.Options(initialize=True, timeout=timeout, pc_recovery_grace=2.0)
     bootstrap.run(Static(sandbox.cluster_file), options, lambda _plan: True, report)

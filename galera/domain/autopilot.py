@@ -1,4 +1,5 @@
-"""The controller's decision for one cycle: wait, rejoin members, bootstrap, or only alert.
+"""The controller's decision for one cycle: wait, rejoin members, bootstrap, roll members
+that run an older configuration, or only alert.
 
 Pure: it takes what one cycle observed plus how long each condition has lasted, and returns
 a :class:`Decision` with its reason. It never chooses ``bootstrap`` while any member is in
@@ -15,6 +16,7 @@ class Kind(str, enum.Enum):
     WAIT = "wait"
     REJOIN = "rejoin"
     BOOTSTRAP = "bootstrap"
+    ROLLOUT = "rollout"
     ALERT = "alert"
 
 
@@ -28,6 +30,11 @@ class Observed:
     unreachable_agents: tuple[str, ...]
     no_primary_for: float
     down_for: dict[str, float]
+    # Members whose pods run an older template than the platform stores; None when the
+    # platform stores no configuration (VMs, the sandbox): never rolled by the controller.
+    outdated: tuple[str, ...] | None = None
+    rollout_in_flight: bool = False
+    rollout_owner: str | None = None  # another live galeractl carrying the rollout out
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Decision:
     kind: Kind
     reason: str
     members: tuple[str, ...] = ()
+    resume: bool = False  # a rollout: continue the one in flight
 
 
 def decide(observed: Observed, grace: Grace = Grace()) -> Decision:
@@ -70,7 +78,7 @@ def decide(observed: Observed, grace: Grace = Grace()) -> Decision:
                 f"{', '.join(sorted(waiting))} down; waiting "
                 f"{grace.member_down:.0f}s before rejoining",
             )
-        return Decision(Kind.WAIT, "healthy")
+        return _rollout(observed) or Decision(Kind.WAIT, "healthy")
     if observed.no_primary_for < grace.no_primary:
         return Decision(
             Kind.WAIT,
@@ -88,4 +96,21 @@ def decide(observed: Observed, grace: Grace = Grace()) -> Decision:
         Kind.BOOTSTRAP,
         f"no Primary component for {observed.no_primary_for:.0f}s "
         "and every agent answers: bootstrapping from the most advanced member",
+    )
+
+
+def _rollout(observed: Observed) -> Decision | None:
+    """Replace members that run an older configuration, once every member is in the
+    Primary component (the rolling gates check the rest: Synced, quorum, IST). A rollout
+    another galeractl (a pipeline) carries out is not the controller's to touch."""
+    if observed.outdated is None or observed.rollout_owner is not None:
+        return None
+    if not observed.outdated and not observed.rollout_in_flight:
+        return None
+    return Decision(
+        Kind.ROLLOUT,
+        f"{', '.join(observed.outdated) or 'an interrupted rollout'} "
+        "run an older pod template: replacing them one at a time",
+        observed.outdated,
+        resume=observed.rollout_in_flight,
     )

@@ -271,3 +271,64 @@ def plan_bootstrap(
         position=best.position,
         **common,  # type: ignore[arg-type]
     )
+
+
+class Resume(str, enum.Enum):
+    PLAN = "plan"  # plan afresh from every member's position
+    WAIT = "wait"  # the interrupted run started its member: give the start time to finish
+    FINISH = "finish"  # the interrupted run formed the cluster: start the others, wait
+
+
+@dataclass(frozen=True)
+class ResumeStep:
+    action: Resume
+    member: str | None
+    reason: str
+
+
+def resume(
+    in_flight: bool, chosen: MemberReport | None, dry_run: bool = False, waited: bool = False
+) -> ResumeStep:
+    """What to do with a bootstrap record left in flight by a galeractl that died.
+
+    ``chosen`` is what the record's member reports now (None: no record in flight, or its
+    member is no longer in the cluster). A member it formed the cluster on is never
+    bootstrapped again: the run finishes (joiners, Synced, marks removed). One it started
+    that is not Primary yet gets the time to finish starting (once, ``waited``). A dry run
+    only plans; so does everything else, from positions as they are now.
+    """
+    if not in_flight or chosen is None:
+        return ResumeStep(Resume.PLAN, None, "no bootstrap in flight")
+    name = chosen.name
+    if dry_run:
+        return ResumeStep(Resume.PLAN, name, "a dry run only plans")
+    if chosen.primary:
+        return ResumeStep(
+            Resume.FINISH,
+            name,
+            f"an earlier bootstrap formed the cluster on {name}; finishing it",
+        )
+    if chosen.running and not waited:
+        return ResumeStep(Resume.WAIT, name, "an earlier bootstrap started it; waiting for Primary")
+    return ResumeStep(
+        Resume.PLAN,
+        name,
+        f"an earlier bootstrap of {name} did not reach Primary; planning from the positions",
+    )
+
+
+class Start(str, enum.Enum):
+    INITIALIZE = "initialize"  # a brand-new cluster on an empty data directory
+    IN_PLACE = "in_place"  # running, not joining: pc.bootstrap=YES, no restart
+    BOOTSTRAP = "bootstrap"  # marked (one-shot), then started with --wsrep-new-cluster
+
+
+def start_path(plan: BootstrapPlan, chosen: MemberReport) -> Start:
+    """How the chosen member becomes the Primary component. A running member that is not
+    waiting for a state transfer keeps its server and is made Primary in place; a stopped
+    one (or a joiner that received nothing) starts in bootstrap mode from its position."""
+    if plan.initialize:
+        return Start.INITIALIZE
+    if chosen.running and chosen.joining_from is None:
+        return Start.IN_PLACE
+    return Start.BOOTSTRAP

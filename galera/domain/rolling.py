@@ -1,9 +1,13 @@
-"""Rolling restarts: the gate before each member, the order, and the IST prediction. Pure."""
+"""Rolling restarts: whether a rollout may start or resume, the next step, the gate before
+each member, the order, and the IST prediction. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import enum
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from galera.domain import health, quorum
 from galera.domain.snapshot import Snapshot
@@ -124,3 +128,125 @@ def order(snapshot: Snapshot, members: Sequence[str]) -> list[str]:
         return status.threads_connected if status is not None else 0
 
     return sorted(members, key=lambda n: (load(n), index[n]))
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a rollout's progress record says, as plain data.
+
+    ``current_step`` is None while the member is being gated and drained, ``"stopped"``
+    once galeractl stopped it (or deleted its pod), ``"started"`` once it was brought back.
+    ``incarnation`` is the member's pod UID when it was taken (None on VMs).
+    """
+
+    in_flight: bool = False
+    order: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()
+    current: str | None = None
+    current_step: str | None = None
+    incarnation: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    image: str | None = None
+    started_at: float = 0.0
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Record:
+        return cls(
+            in_flight=data.get("state") == "in_progress",
+            order=tuple(str(n) for n in data.get("order") or ()),
+            done=tuple(str(n) for n in data.get("done") or ()),
+            current=str(data["current"]) if data.get("current") else None,
+            current_step=data.get("current_step") or None,
+            incarnation=data.get("pod_uid") or None,
+            options={str(k): str(v) for k, v in (data.get("options") or {}).items()},
+            image=data.get("image") or None,
+            started_at=float(data.get("started_at") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class Start:
+    """Whether a run may go ahead: a new rollout, or the one in flight resumed."""
+
+    ok: bool
+    reason: str
+    bad_input: bool = False  # refused because of what was asked, not the cluster's state
+    stale_record: bool = False  # the record names what no longer exists: a person removes it
+
+
+def start(record: Record, resume: bool, members: Collection[str]) -> Start:
+    """May this run go ahead? A new rollout never starts beside one in flight (it would
+    restart a member twice, or two at once); ``--resume`` needs one in flight whose members
+    are all still members of the cluster."""
+    if resume and not record.in_flight:
+        return Start(False, "no interrupted rollout to resume", bad_input=True)
+    if resume:
+        gone = [n for n in record.order if n not in members]
+        if gone:
+            return Start(
+                False,
+                f"the interrupted rollout names {', '.join(gone)}, no longer members of the "
+                "cluster",
+                bad_input=True,
+                stale_record=True,
+            )
+        return Start(True, f"resuming the rollout of {', '.join(record.order)}")
+    if record.in_flight:
+        return Start(
+            False,
+            f"a rollout is in flight (started {time.ctime(record.started_at)}); "
+            "continue it with --resume",
+        )
+    return Start(True, "no rollout in flight")
+
+
+class Action(str, enum.Enum):
+    RESTART = "restart"  # gate, drain, graceful stop (or pod replacement), back, Synced
+    WAIT = "wait"  # an interrupted run already stopped it: bring it back and wait
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What is seen now of the member the record names as current."""
+
+    running: bool
+    incarnation: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    action: Action
+    member: str | None
+    reason: str
+
+
+def next_step(record: Record, seen: Seen | None = None) -> Step:
+    """The next step of a rollout from its record (and, for the member an interrupted run
+    was restarting, what is seen of it now). A member is never restarted twice: one the
+    interrupted run stopped is only brought back and waited for, unless it was started
+    again in the same pod meanwhile (a rejoin), whose pod still has to be replaced."""
+    pending = [n for n in record.order if n not in record.done]
+    if not pending:
+        return Step(Action.DONE, None, f"every member restarted: {', '.join(record.order)}")
+    name = pending[0]
+    if record.current != name or record.current_step not in ("stopped", "started"):
+        return Step(Action.RESTART, name, f"{name} is next")
+    if (
+        record.current_step == "stopped"
+        and record.incarnation is not None
+        and seen is not None
+        and seen.running
+        and seen.incarnation == record.incarnation
+    ):
+        return Step(
+            Action.RESTART,
+            name,
+            f"{name} was stopped by the interrupted run and started again in the same pod; "
+            "its pod still has to be replaced: starting over, gates and drain included",
+        )
+    return Step(
+        Action.WAIT,
+        name,
+        "galeractl stopped while this member was restarting; it is not restarted again",
+    )

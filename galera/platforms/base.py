@@ -8,12 +8,12 @@ ConfigMaps, a Lease, Events). Every controller operation receives one as an argu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from galera.clusterfile import ClusterSpec
+from galera.domain import events
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 
 
 class Store(Protocol):

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
+from galera.domain import events
+from galera.domain.events import Kind
 from galera.errors import (
     Conflict,
     GaleraError,
@@ -38,7 +40,7 @@ from galera.render.manifests import (
 )
 
 log = logging.getLogger("galera.kubernetes")
-Emit = Callable[[dict[str, Any]], None]
+Emit = events.Emit
 CONTAINER = "mariadb"
 APPLIED_FROM = "galeractl.io/applied-from"  # set on what the controller applies from values
 
@@ -213,15 +215,15 @@ class Kubernetes(Api):
                     self.namespace,
                     body={"preconditions": {"uid": uid}},
                 )
-                emit({"event": "pod_deleted", "member": name, "uid": uid})
+                emit(events.of(Kind.POD_DELETED, member=name, uid=uid))
             except (Conflict, NotFound):
                 emit(
-                    {
-                        "event": "pod_replaced",
-                        "member": name,
-                        "uid": uid,
-                        "reason": "the pod was already replaced; not deleting its successor",
-                    }
+                    events.of(
+                        Kind.POD_REPLACED,
+                        member=name,
+                        uid=uid,
+                        reason="the pod was already replaced; not deleting its successor",
+                    )
                 )
         deadline = time.monotonic() + timeout
         gone = previous_uid or uid
@@ -260,7 +262,7 @@ class Kubernetes(Api):
         # The StatefulSet (OnDelete) replaces the pod with the current template; its agent
         # starts mariadbd in join mode (IST from the grastate the graceful stop left).
         spec = self.restart_member(name, emit, timeout, previous_uid=previous)
-        emit({"event": "started", "member": name, "how": "pod replaced"})
+        emit(events.of(Kind.STARTED, member=name, reason="its pod was replaced", mode="join"))
         return spec
 
     def set_image(self, image: str, emit: Emit, check_only: bool = False) -> list[str]:
@@ -309,7 +311,7 @@ class Kubernetes(Api):
                 self.namespace,
                 patch,
             )
-            emit({"event": "image_patched", "statefulset": name, "image": image})
+            emit(events.of(Kind.IMAGE_PATCHED, statefulset=name, image=image))
             changed.append(name)
         self._sets = None
         return changed
@@ -422,11 +424,11 @@ class Kubernetes(Api):
             applied.append(f"{kind}/{name}")
         self._sets = None
         emit(
-            {
-                "event": "applied",
-                "objects": applied,
-                "reason": f"applied {len(applied)} objects from the values",
-            }
+            events.of(
+                Kind.APPLIED,
+                objects=applied,
+                reason=f"applied {len(applied)} objects from the values",
+            )
         )
         return applied
 
@@ -447,13 +449,13 @@ class Kubernetes(Api):
         except GaleraError as e:
             log.warning("could not release the Lease: %s", e)
 
-    def record(self, event: dict[str, Any]) -> None:
+    def record(self, event: events.Event) -> None:
         """A Kubernetes Event on the StatefulSet for a decision or a change; never fatal."""
-        if str(event.get("event")) not in kube_records.EVENT_REASONS:
+        if event.kind.value not in kube_records.EVENT_REASONS:
             return
         try:
             sts = (self._sets or self.statefulsets())[0]
-            body = kube_records.event_body(event, sts, self.namespace, self.identity)
+            body = kube_records.event_body(event.as_dict(), sts, self.namespace, self.identity)
             self._call("create Event", self.core.create_namespaced_event, self.namespace, body)
         except GaleraError as e:
             log.warning("could not record an Event: %s", e)
@@ -464,7 +466,7 @@ class Kubernetes(Api):
         if getattr(emit, "records_events", False):
             return emit
 
-        def both(event: dict[str, Any]) -> None:
+        def both(event: events.Event) -> None:
             emit(event)
             self.record(event)
 

@@ -16,6 +16,8 @@ from typing import Any
 from galera import clusterfile
 from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec
+from galera.domain import events
+from galera.domain.events import Kind
 from galera.errors import GaleraError, InvalidInput
 from galera.platforms.base import Emit
 from galera.platforms.records import FileStore
@@ -71,7 +73,7 @@ class Static:
             state = None
         if state != "running":
             client.start("join")
-            emit({"event": "started", "member": name, "mode": "join"})
+            emit(events.of(Kind.STARTED, member=name, mode="join"))
         return spec
 
     def outdated(self) -> list[str] | None:

@@ -193,7 +193,7 @@ def test_galeractl_killed_mid_bootstrap_is_finished_by_a_rerun(
     assert status.json()["bootstrap"]["state"] == "in_progress"
     result = bootstrap(sandbox_recovery, "--yes")
     assert result.code == 0, result.stderr
-    assert of(events(result), "resume")
+    assert of(events(result), "resuming")
     assert json.loads(progress.read_text())["state"] == "done"
     assert_healthy(sandbox_recovery)
 

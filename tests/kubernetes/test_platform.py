@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from galera.controller.progress import Progress
+from galera.domain.events import Kind
+from galera.domain.events import of as make_event
 from galera.errors import InvalidInput, UnsafeOperation
 from galera.platforms.kubernetes import Kubernetes, Target
 from galera.render import manifests
@@ -346,8 +348,8 @@ def test_decisions_become_events_on_the_statefulset(api: tuple[Emulator, str]) -
     k = kube(url)
     k.spec()
     emit = k.emitter(lambda _e: None)
-    emit({"event": "gate", "member": "galera-1", "ok": False, "reason": "galera-0 is not Synced"})
-    emit({"event": "heartbeat"})  # not a decision: no Event
+    emit(make_event(Kind.GATE, "galera-1", "galera-0 is not Synced", ok=False))
+    emit(make_event(Kind.DRAINED, "galera-1", seconds=0.5))  # not a decision: no Event
     (event,) = apiserver.requests(emu, "POST", EVENTS)
     assert event.data["involvedObject"]["kind"] == "StatefulSet"
     assert event.data["involvedObject"]["name"] == "galera"

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galera.domain.bootstrap import Action, MemberReport, plan_bootstrap, rank
+from galera.domain.bootstrap import (
+    Action,
+    MemberReport,
+    Resume,
+    Start,
+    plan_bootstrap,
+    rank,
+    resume,
+    start_path,
+)
 from galera.domain.grastate import Grastate
 from galera.domain.position import Position
 from tests.unit.builders import UUID_A, UUID_B, ZERO_UUID
@@ -762,3 +771,56 @@ def test_never_bootstraps_while_any_member_is_primary(
     assert plan.action is Action.REFUSE
     assert plan.member is None
     assert plan.forced is False
+
+
+# --- Resuming an interrupted bootstrap, and how the chosen member starts --------------------
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "chosen", "dry_run", "waited", "expected"),
+    [
+        pytest.param(False, None, False, False, Resume.PLAN, id="nothing-in-flight"),
+        pytest.param(True, None, False, False, Resume.PLAN, id="member-no-longer-in-cluster"),
+        pytest.param(
+            True, running("galera-1", primary=True), False, False, Resume.FINISH, id="formed"
+        ),
+        pytest.param(
+            True, running("galera-1", primary=True), True, False, Resume.PLAN, id="dry-run"
+        ),
+        pytest.param(True, running("galera-1"), False, False, Resume.WAIT, id="still-starting"),
+        pytest.param(
+            True, running("galera-1"), False, True, Resume.PLAN, id="never-reached-primary"
+        ),
+        pytest.param(True, crashed("galera-1"), False, False, Resume.PLAN, id="it-crashed"),
+        pytest.param(True, stopped("galera-1"), False, False, Resume.PLAN, id="it-stopped"),
+        pytest.param(True, failed("galera-1"), False, False, Resume.PLAN, id="agent-unreachable"),
+    ],
+)
+def test_resume_never_bootstraps_a_formed_cluster_again(
+    in_flight: bool, chosen: MemberReport | None, dry_run: bool, waited: bool, expected: Resume
+) -> None:
+    step = resume(in_flight, chosen, dry_run, waited)
+    assert step.action is expected
+    assert step.reason
+    if expected is Resume.FINISH:
+        assert step.member == "galera-1"
+        assert "finishing" in step.reason
+
+
+@pytest.mark.parametrize(
+    ("chosen", "initialize", "expected"),
+    [
+        pytest.param(stopped("galera-0"), False, Start.BOOTSTRAP, id="stopped"),
+        pytest.param(crashed("galera-0"), False, Start.BOOTSTRAP, id="crashed"),
+        pytest.param(running("galera-0"), False, Start.IN_PLACE, id="running-non-primary"),
+        pytest.param(joiner("galera-0"), False, Start.BOOTSTRAP, id="joiner-received-nothing"),
+        pytest.param(blank("galera-0"), True, Start.INITIALIZE, id="initialize"),
+    ],
+)
+def test_start_path(chosen: MemberReport, initialize: bool, expected: Start) -> None:
+    plan = plan_bootstrap(
+        [chosen, stopped("galera-1", 5)] if not initialize else [chosen, blank("galera-1")],
+        initialize=initialize,
+    )
+    assert plan.bootstrap, plan.reason
+    assert start_path(plan, chosen) is expected

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from galera.domain import events
 from galera.errors import InvalidInput
 from galera.platforms.base import Platform
 from galera.platforms.static import Static
@@ -35,9 +36,10 @@ def test_the_lease_is_always_held_and_events_pass_through(tmp_path: Path) -> Non
     platform = static(tmp_path)
     held, holder = platform.acquire_lease(15)
     assert held and holder == platform.identity
-    seen: list[dict[str, object]] = []
-    platform.emitter(seen.append)({"event": "decision"})
-    assert seen == [{"event": "decision"}]
+    seen: list[events.Event] = []
+    decision = events.of(events.Kind.DECISION, reason="healthy", action="wait")
+    platform.emitter(seen.append)(decision)
+    assert seen == [decision]
     platform.release_lease()
 
 

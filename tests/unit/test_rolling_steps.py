@@ -1,0 +1,175 @@
+"""Rolling restarts as steps: whether a run may start or resume, and the next step from the
+record, including every resume case an interrupted galeractl can leave behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from galera.domain.rolling import Action, Record, Seen, Step, next_step, start
+
+ORDER = ("galera-1", "galera-2", "galera-0")
+MEMBERS = {"galera-0", "galera-1", "galera-2"}
+
+
+def record(**changes: Any) -> Record:
+    values: dict[str, Any] = {"in_flight": True, "order": ORDER, "started_at": 1.0e9}
+    values.update(changes)
+    return Record(**values)
+
+
+# --- start -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rec", "resume", "ok", "bad_input", "stale", "says"),
+    [
+        pytest.param(Record(), False, True, False, False, "no rollout", id="new"),
+        pytest.param(record(), False, False, False, False, "--resume", id="new-beside-in-flight"),
+        pytest.param(Record(), True, False, True, False, "no interrupted", id="resume-nothing"),
+        pytest.param(
+            record(in_flight=False, done=ORDER),
+            True,
+            False,
+            True,
+            False,
+            "no interrupted",
+            id="resume-finished",
+        ),
+        pytest.param(record(), True, True, False, False, "galera-1, galera-2", id="resume"),
+        pytest.param(
+            record(order=("galera-1", "galera-7")),
+            True,
+            False,
+            True,
+            True,
+            "galera-7",
+            id="resume-member-gone",
+        ),
+    ],
+)
+def test_start(
+    rec: Record, resume: bool, ok: bool, bad_input: bool, stale: bool, says: str
+) -> None:
+    begun = start(rec, resume, MEMBERS)
+    assert (begun.ok, begun.bad_input, begun.stale_record) == (ok, bad_input, stale)
+    assert says in begun.reason
+
+
+# --- next step -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rec", "seen", "expected"),
+    [
+        pytest.param(
+            record(), None, Step(Action.RESTART, "galera-1", "galera-1 is next"), id="first"
+        ),
+        pytest.param(
+            record(done=("galera-1",)),
+            None,
+            Step(Action.RESTART, "galera-2", "galera-2 is next"),
+            id="second",
+        ),
+        pytest.param(record(done=ORDER), None, Action.DONE, id="all-done"),
+        pytest.param(
+            # galeractl died while gating or draining galera-2: nothing was stopped yet.
+            record(done=("galera-1",), current="galera-2", current_step=None),
+            None,
+            Step(Action.RESTART, "galera-2", "galera-2 is next"),
+            id="interrupted-before-stop",
+        ),
+        pytest.param(
+            record(done=("galera-1",), current="galera-2", current_step="stopped"),
+            Seen(running=False),
+            Action.WAIT,
+            id="interrupted-after-stop-vm",
+        ),
+        pytest.param(
+            # A VM member started again (by a rejoin) after the stop: it was restarted; wait.
+            record(current="galera-1", current_step="stopped"),
+            Seen(running=True),
+            Action.WAIT,
+            id="stopped-then-rejoined-vm",
+        ),
+        pytest.param(
+            record(current="galera-1", current_step="started"),
+            Seen(running=True, incarnation="uid-1"),
+            Action.WAIT,
+            id="interrupted-after-start",
+        ),
+        pytest.param(
+            # Pod deleted, a new pod (new UID) runs: the replacement happened; only wait.
+            record(current="galera-1", current_step="stopped", incarnation="uid-1"),
+            Seen(running=True, incarnation="uid-2"),
+            Action.WAIT,
+            id="pod-replaced",
+        ),
+        pytest.param(
+            # Stopped in its pod, then started again in the same pod (a rejoin): the pod
+            # still runs the old template and has to be replaced: start over.
+            record(current="galera-1", current_step="stopped", incarnation="uid-1"),
+            Seen(running=True, incarnation="uid-1"),
+            Action.RESTART,
+            id="same-pod-rejoined",
+        ),
+        pytest.param(
+            record(current="galera-1", current_step="stopped", incarnation="uid-1"),
+            Seen(running=False, incarnation="uid-1"),
+            Action.WAIT,
+            id="same-pod-still-stopped",
+        ),
+        pytest.param(
+            record(current="galera-1", current_step="stopped", incarnation="uid-1"),
+            None,
+            Action.WAIT,
+            id="nothing-seen",
+        ),
+    ],
+)
+def test_next_step(rec: Record, seen: Seen | None, expected: Step | Action) -> None:
+    step = next_step(rec, seen)
+    if isinstance(expected, Step):
+        assert step == expected
+    else:
+        assert step.action is expected
+        assert step.reason
+
+
+def test_a_member_is_never_restarted_twice() -> None:
+    """Walking a record to the end restarts each member once, in order."""
+    rec = record()
+    restarted = []
+    while (step := next_step(rec)).action is not Action.DONE:
+        assert step.member is not None
+        restarted.append(step.member)
+        rec = record(done=(*rec.done, step.member))
+    assert restarted == list(ORDER)
+
+
+def test_record_of_the_stored_dict() -> None:
+    data = {
+        "state": "in_progress",
+        "order": ["galera-1", "galera-0"],
+        "done": ["galera-1"],
+        "current": "galera-0",
+        "current_step": "stopped",
+        "pod_uid": None,
+        "options": {"max_connections": 200},
+        "image": None,
+        "started_at": 5,
+    }
+    rec = Record.of(data)
+    assert rec == Record(
+        in_flight=True,
+        order=("galera-1", "galera-0"),
+        done=("galera-1",),
+        current="galera-0",
+        current_step="stopped",
+        incarnation=None,
+        options={"max_connections": "200"},
+        image=None,
+        started_at=5.0,
+    )
+    assert Record.of({}) == Record()
