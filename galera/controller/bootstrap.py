@@ -11,11 +11,10 @@ of galeractl itself finishes the job:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from galera import sql
+from galera import poll, sql
 from galera.agent_client import AgentClient
 from galera.clusterfile import ClusterSpec
 from galera.controller import joining, members, waiting
@@ -386,13 +385,12 @@ def _wait_for_pc_recovery(
             f"pc.recovery {options.pc_recovery_grace:.0f}s to re-form the Primary component",
         )
     )
-    deadline = time.monotonic() + options.pc_recovery_grace
-    while time.monotonic() < deadline:
-        time.sleep(1)
+
+    def formed() -> list[MemberReport] | None:
         reports = members.gather(spec, clients, recover=False, emit=emit)
-        if any(r.primary for r in reports):
-            return reports
-    return None
+        return reports if any(r.primary for r in reports) else None
+
+    return poll.quietly(formed, timeout=options.pc_recovery_grace, interval=1.0)
 
 
 def _pc_bootstrap_taken(

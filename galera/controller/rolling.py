@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from galera import poll
 from galera.clusterfile import ClusterSpec
 from galera.controller import members, observe, waiting
 from galera.controller.progress import Progress
@@ -87,15 +88,16 @@ def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | Non
     """Readiness is false now: wait until the member's clients are gone (only galeractl's
     own connection left), at most ``limit`` seconds. (seconds waited, connections left)."""
     started = time.monotonic()
-    left: int | None = None
-    while True:
+    left: list[int | None] = [None]
+
+    def gone() -> bool | None:
         observation = observe.snapshot(spec).get(name)
         if observation.status is not None:
-            left = max(observation.status.threads_connected - 1, 0)
-        waited = time.monotonic() - started
-        if left == 0 or waited >= limit:
-            return round(waited, 2), left
-        time.sleep(min(0.25, limit - waited))
+            left[0] = max(observation.status.threads_connected - 1, 0)
+        return True if left[0] == 0 else None
+
+    poll.quietly(gone, timeout=limit, interval=0.25)
+    return round(time.monotonic() - started, 2), left[0]
 
 
 def run(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from galera import poll
+from galera.agent_client import AgentClient
 from galera.controller import bootstrap, members, waiting
 from galera.domain import events
 from galera.domain.events import Kind
@@ -89,17 +90,17 @@ def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], N
         sandbox.launch_agent(name, "join")
     spec = sandbox.spec()
     clients = members.agents(spec)
-    deadline = time.monotonic() + timeout
     for name, client in clients.items():
-        while True:
+
+        def answers(name: str = name, client: AgentClient = client) -> bool | None:
             try:
                 client.live()
-                break
             except GaleraError:
-                sandbox.check_agents([name])
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+                sandbox.check_agents([name])  # an agent that died is reported at once
+                return None
+            return True
+
+        poll.until(answers, timeout=timeout, interval=0.2, what=f"{name}'s agent", member=name)
     progress("every member is empty: bootstrap --initialize")
 
     def report(event: events.Event) -> None:

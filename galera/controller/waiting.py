@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from galera import poll
 from galera.clusterfile import ClusterSpec
 from galera.controller import observe
 from galera.domain import health
@@ -80,29 +81,46 @@ def wait_for(
     for name in wanted:
         spec.member(name)
     credentials = spec.credentials()
-    deadline = time.monotonic() + timeout
-    failing_since: float | None = None
-    failing_polls = 0
-    while True:
+    missing: list[Observation] = []
+    premise_failing = _Streak(premise_grace)
+
+    def check() -> Snapshot | None:
         snap = observe.snapshot(spec, credentials)
         if on_poll is not None:
             on_poll(snap)
-        missing = [snap.get(n) for n in wanted if not condition(snap.get(n))]
+        missing[:] = [snap.get(n) for n in wanted if not condition(snap.get(n))]
         if not missing:
             return snap
         broken = premise(snap) if premise is not None else None
+        if premise_failing.holds(broken):
+            raise Outrun(f"stopped waiting for {what}: {broken}", since=premise_failing.since)
+        return None
+
+    return poll.until(
+        check,
+        timeout=timeout,
+        interval=interval,
+        what=what,
+        seen=lambda: "; ".join(f"{o.name}: {_describe(o)}" for o in missing),
+    )
+
+
+class _Streak:
+    """A premise failing on every poll for ``grace`` seconds and at least three polls."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.since = 0.0
+        self.polls = 0
+
+    def holds(self, broken: str | None) -> bool:
         now = time.monotonic()
         if broken is None:
-            failing_since, failing_polls = None, 0
-        else:
-            failing_polls += 1
-            failing_since = now if failing_since is None else failing_since
-            if failing_polls >= 3 and now - failing_since >= premise_grace:
-                raise Outrun(f"stopped waiting for {what}: {broken}", since=failing_since)
-        if now > deadline:
-            detail = "; ".join(f"{o.name}: {_describe(o)}" for o in missing)
-            raise OperationFailed(f"timed out after {timeout:.0f}s waiting for {what}: {detail}")
-        time.sleep(interval)
+            self.polls = 0
+            return False
+        self.since = now if self.polls == 0 else self.since
+        self.polls += 1
+        return self.polls >= 3 and now - self.since >= self.grace
 
 
 def _describe(observation: Observation) -> str:

@@ -14,11 +14,11 @@ import base64
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from galera import poll
 from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
 from galera.domain import events
 from galera.domain.events import Kind
@@ -26,7 +26,6 @@ from galera.errors import (
     Conflict,
     GaleraError,
     InvalidInput,
-    OperationFailed,
 )
 from galera.platforms import kube_forward, kube_records
 from galera.platforms.kube_api import Api, NotFound, Target
@@ -225,19 +224,23 @@ class Kubernetes(Api):
                         reason="the pod was already replaced; not deleting its successor",
                     )
                 )
-        deadline = time.monotonic() + timeout
         gone = previous_uid or uid
-        while True:
+
+        def replaced() -> bool | None:
             pod = self.pod(name)
-            if pod is not None and pod["metadata"].get("uid") != gone:
-                status = pod.get("status") or {}
-                if status.get("phase") == "Running" and status.get("podIP"):
-                    return self.spec()
-            if time.monotonic() > deadline:
-                raise OperationFailed(
-                    f"pod {name} was not replaced and running within {timeout:.0f}s", member=name
-                )
-            time.sleep(0.5)
+            if pod is None or pod["metadata"].get("uid") == gone:
+                return None
+            status = pod.get("status") or {}
+            return True if status.get("phase") == "Running" and status.get("podIP") else None
+
+        poll.until(
+            replaced,
+            timeout=timeout,
+            interval=0.5,
+            what=f"pod {name} replaced and running",
+            member=name,
+        )
+        return self.spec()
 
     def pod_uid(self, name: str) -> str | None:
         pod = self.pod(name)

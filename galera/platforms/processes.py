@@ -8,10 +8,10 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from galera import poll
 from galera.proc import alive
 
 __all__ = ["alive", "port_in_use", "read_pid", "spawn_detached", "terminate"]
@@ -46,19 +46,16 @@ def terminate(pid: int | None, timeout: float = 60.0, sig: int | None = signal.S
     if sig is not None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def gone() -> bool | None:
         _reap(pid)
-        if not alive(pid):
-            return False
-        time.sleep(0.1)
+        return True if not alive(pid) else None
+
+    if poll.quietly(gone, timeout=timeout, interval=0.1):
+        return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    for _ in range(50):
-        _reap(pid)
-        if not alive(pid):
-            break
-        time.sleep(0.1)
+    poll.quietly(gone, timeout=5.0, interval=0.1)
     return True
 
 

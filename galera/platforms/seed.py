@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import time
 from typing import TYPE_CHECKING
 
+from galera import poll
 from galera.domain import grastate
 from galera.errors import OperationFailed
 from galera.platforms.sandbox_files import (
@@ -89,9 +89,10 @@ def seed(sb: Sandbox) -> None:
 
 
 def _run_seed_sql(sb: Sandbox, m: MemberPlan, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SEED_TIMEOUT
     sql = (sb.root / "seed.sql").read_text()
-    while True:
+    last = [""]
+
+    def seeded() -> bool | None:
         if proc.poll() is not None:
             raise OperationFailed(
                 f"seed server exited with code {proc.returncode}; see {m.home / 'mariadbd.err'}",
@@ -104,14 +105,18 @@ def _run_seed_sql(sb: Sandbox, m: MemberPlan, proc: subprocess.Popen[bytes]) -> 
             text=True,
             check=False,
         )
-        if result.returncode == 0:
-            (sb.root / "seed.sql").unlink()
-            return
-        if time.monotonic() > deadline:
-            raise OperationFailed(
-                f"seed server not ready: {result.stderr.strip()[-200:]}", member=m.name
-            )
-        time.sleep(0.3)
+        last[0] = result.stderr.strip()[-200:]
+        return True if result.returncode == 0 else None
+
+    poll.until(
+        seeded,
+        timeout=SEED_TIMEOUT,
+        interval=0.3,
+        what="the seed server",
+        seen=lambda: last[0],
+        member=m.name,
+    )
+    (sb.root / "seed.sql").unlink()
 
 
 # -- processes ----------------------------------------------------------------------

@@ -181,6 +181,6 @@ def test_dry_run_prints_the_order_for_people_and_changes_nothing(
     before = pids(sandbox_rolling)
     result = galeractl("rolling-restart", "-c", str(sandbox_rolling.cluster_file), "--dry-run")
     assert result.code == 0, result.stderr
-    assert "order: galera-" in result.stdout and "first gate: passed" in result.stdout
+    assert "order: galera-" in result.stdout and "decision: rollout: all other" in result.stdout
     assert "dry run: nothing changed" in result.stdout
     assert pids(sandbox_rolling) == before
