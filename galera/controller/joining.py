@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import observe, waiting
 from galera.domain.snapshot import Snapshot
 from galera.errors import OperationFailed

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec, MemberSpec
+from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain.bootstrap import MemberReport
 from galera.domain.grastate import Grastate
 from galera.domain.position import ZERO_UUID, Position

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import members, observe, waiting
 from galera.controller.progress import Progress
 from galera.domain import premises, rolling

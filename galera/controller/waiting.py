@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import observe
 from galera.domain import health
 from galera.domain.premises import Premise

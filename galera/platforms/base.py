@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 
 Emit = Callable[[dict[str, Any]], None]
 

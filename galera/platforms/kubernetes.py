@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
+from galera.config.clusterfile import ClusterSpec, MemberSpec
+from galera.config.optionfile import parse_option_text, read_option_file
 from galera.errors import (
     Conflict,
     GaleraError,
