@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from galera import validation
-from galera.config import load_schema
+from galera.config import agent, clusterfile, load_schema
 from galera.errors import InvalidInput
 
 SCHEMA: dict[str, Any] = {
@@ -86,3 +90,62 @@ def test_problems_come_in_document_order() -> None:
 @pytest.mark.parametrize("name", ["cluster", "agent"])
 def test_shipped_schemas_are_valid_draft_7(name: str) -> None:
     jsonschema.Draft7Validator.check_schema(load_schema(name))
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 70000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", " ", "db-0", "DB_0", "h:1", "http://h:1", "join", "x" * 70]),
+)
+_KEYS = st.sampled_from(
+    [
+        "name",
+        "host",
+        "port",
+        "agent",
+        "weight",
+        "arbitrator",
+        "members",
+        "credentials",
+        "file",
+        "user",
+        "password_env",
+        "timeouts",
+        "connect",
+        "listen",
+        "server",
+        "health",
+        "peers",
+    ]
+)
+_DATA = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(members=st.lists(_DATA, max_size=3), extra=st.dictionaries(_KEYS, _DATA, max_size=3))
+def test_nothing_but_invalid_input_escapes_the_cluster_file(
+    members: list[Any], extra: dict[str, Any]
+) -> None:
+    data = {"credentials": {"file": "c.cnf"}, "members": members, **extra}
+    try:
+        clusterfile.parse(yaml.safe_dump(data), Path("/c.yaml"))
+    except InvalidInput as e:
+        assert "\n" not in str(e)
+
+
+@settings(max_examples=300, deadline=None)
+@given(server=_DATA, extra=st.dictionaries(_KEYS, _DATA, max_size=3))
+def test_nothing_but_invalid_input_escapes_the_agent_config(
+    server: Any, extra: dict[str, Any]
+) -> None:
+    data = {"name": "a", "listen": ":1", "server": server, **extra}
+    try:
+        agent.parse(data, Path("/a.yaml"))
+    except InvalidInput as e:
+        assert "\n" not in str(e)
