@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pymysql
 from pymysql.constants import CLIENT
 
 from galera.domain import status as member_status
+from galera.domain.credentials import Credentials
 from galera.errors import AccessDenied, GaleraError, MemberUnreachable, OperationFailed
 
 # Every wsrep variable (the exporter publishes the numeric ones, as mysqld_exporter does),
@@ -19,14 +20,6 @@ _STATUS_SQL = (
     "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'wsrep%' "
     "OR Variable_name IN ('read_only', 'version')"
 )
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A SQL user and password. The password never appears in ``repr`` or logs."""
-
-    user: str
-    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)

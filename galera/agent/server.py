@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from galera import proc, sql
-from galera.agent.config import AgentConfig
 from galera.agent.supervisor import Supervisor
-from galera.clusterfile import Credentials, read_option_file
+from galera.config.agent import AgentConfig
+from galera.config.optionfile import read_option_file
 from galera.domain import health
+from galera.domain.credentials import Credentials
 from galera.domain.position import Position
 from galera.errors import AccessDenied, GaleraError, InvalidInput, UnsafeOperation
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galera import proc
-from galera.agent.config import RUN_MODES, AgentConfig
 from galera.agent.datadir import DataDir
 from galera.agent.joinwatch import JoinWatch
+from galera.config.agent import RUN_MODES, AgentConfig
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.render import MemberConfig, render_member_config

@@ -24,7 +24,8 @@ def agent(config_path: str, start: str | None) -> None:
     """Run the node agent in the foreground until SIGTERM."""
     import logging
 
-    from galera.agent import config, server
+    from galera.agent import server
+    from galera.config import agent as config
 
     logging.getLogger("galera").setLevel(logging.INFO)
     cfg = config.load(Path(config_path))

@@ -12,7 +12,7 @@ import click
 from galera.errors import AccessDenied, GaleraError, InvalidInput
 
 if TYPE_CHECKING:
-    from galera.clusterfile import ClusterSpec
+    from galera.config.clusterfile import ClusterSpec
     from galera.platforms.base import Platform
     from galera.platforms.kubernetes import Kubernetes
 
@@ -29,7 +29,7 @@ def fail(error: GaleraError) -> None:
 
 def cluster_path(option: str | None) -> Path:
     """-c FILE, else $GALERACTL_CLUSTER, else the default sandbox's cluster file."""
-    from galera.clusterfile import ENV_CLUSTER
+    from galera.config.clusterfile import ENV_CLUSTER
 
     if option:
         return Path(option)

@@ -32,7 +32,7 @@ def render(values_files: tuple[str, ...], output: str) -> None:
     Values are checked against the schema before anything is written; an error names the
     key and what is allowed.
     """
-    from galera.clusterfile import load_yaml
+    from galera.config.yamltext import load_yaml
     from galera.errors import InvalidInput
     from galera.render import manifests
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from galera import poll, sql
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec
+from galera.config import endpoints
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import joining, members, waiting
 from galera.controller.progress import Progress
 from galera.domain import events, health, premises
@@ -411,15 +412,8 @@ def _pc_bootstrap_taken(
 
 def _pc_bootstrap(spec: ClusterSpec, name: str) -> None:
     """A running, non-Primary member is made Primary in place (``pc.bootstrap=YES``)."""
-    member = spec.member(name)
-    endpoint = sql.Endpoint(
-        member.host,
-        member.port,
-        connect_timeout=spec.connect_timeout,
-        read_timeout=spec.read_timeout,
-    )
     sql.execute(
-        endpoint,
+        endpoints.of_member(spec, spec.member(name)),
         spec.credentials(),
         ["SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"],
         member=name,

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from galera import sql
-from galera.clusterfile import ClusterSpec
+from galera.config import endpoints
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import members, observe
 from galera.domain import conflicts
 from galera.errors import GaleraError
@@ -21,9 +22,7 @@ def enable_logging(spec: ClusterSpec) -> list[str]:
         if m.arbitrator:
             continue
         sql.execute(
-            sql.Endpoint(
-                m.host, m.port, connect_timeout=spec.connect_timeout, read_timeout=spec.read_timeout
-            ),
+            endpoints.of_member(spec, m),
             credentials,
             [
                 "SET GLOBAL wsrep_log_conflicts = ON",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import observe, waiting
 from galera.domain import events
 from galera.domain.events import Kind

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from galera.clusterfile import ClusterSpec, load_yaml
+from galera.config.clusterfile import ClusterSpec
+from galera.config.yamltext import load_yaml
 from galera.controller import bootstrap, members, observe, rejoin, rolling, waiting
 from galera.controller.progress import Progress
 from galera.domain import autopilot, events, quorum

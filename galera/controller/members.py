@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec, MemberSpec
+from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain import events
 from galera.domain.bootstrap import MemberReport
 from galera.domain.events import Kind

@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from galera import sql
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec, Credentials, MemberSpec
+from galera.config import endpoints
+from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain import quorum
+from galera.domain.credentials import Credentials
 from galera.domain.snapshot import Observation, Snapshot
 from galera.errors import AccessDenied, GaleraError
 
@@ -20,12 +22,7 @@ class AllDenied(AccessDenied):
 def _observe(member: MemberSpec, credentials: Credentials, spec: ClusterSpec) -> Observation:
     if member.arbitrator:
         return Observation(member.expected, host=member.host)
-    endpoint = sql.Endpoint(
-        member.host,
-        member.port,
-        connect_timeout=spec.connect_timeout,
-        read_timeout=spec.read_timeout,
-    )
+    endpoint = endpoints.of_member(spec, member)
     try:
         status = sql.fetch_status(endpoint, credentials, member.name)
     except GaleraError as e:

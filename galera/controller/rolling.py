@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from galera import poll
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import members, observe, waiting
 from galera.controller.progress import Progress
 from galera.domain import events, premises, rolling

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from galera import poll
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.controller import observe
 from galera.domain import health
 from galera.domain.premises import Premise

@@ -17,7 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from galera import sql
-from galera.clusterfile import ClusterSpec, MemberSpec
+from galera.config import endpoints
+from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain import health, quorum
 from galera.domain.snapshot import Observation, Snapshot
 from galera.domain.status import LocalState, parse_size, provider_options
@@ -78,12 +79,7 @@ class GaleraCollector(Collector):
         return list(merged), list(merged.values())
 
     def _read(self, member: MemberSpec) -> tuple[MemberSpec, sql.Raw | None, str | None]:
-        endpoint = sql.Endpoint(
-            member.host,
-            member.port,
-            connect_timeout=self.spec.connect_timeout,
-            read_timeout=self.spec.read_timeout,
-        )
+        endpoint = endpoints.of_member(self.spec, member)
         try:
             return member, sql.fetch_raw(endpoint, self.credentials, member.name), None
         except GaleraError as e:

@@ -12,7 +12,7 @@ import threading
 from collections import Counter, deque
 
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec
 from galera.domain import conflicts
 from galera.errors import GaleraError
 

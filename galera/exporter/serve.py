@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from galera.errors import GaleraError, InvalidInput
 
 if TYPE_CHECKING:
-    from galera.clusterfile import ClusterSpec
+    from galera.config.clusterfile import ClusterSpec
     from galera.exporter.collector import GaleraCollector
 
 log = logging.getLogger("galera.exporter")

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from galera import poll
-from galera.clusterfile import ClusterSpec, MemberSpec, parse_option_text, read_option_file
+from galera.config.clusterfile import ClusterSpec, MemberSpec
+from galera.config.optionfile import parse_option_text, read_option_file
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import (

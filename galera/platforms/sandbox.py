@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from galera import clusterfile
 from galera.agent_client import AgentClient
+from galera.config import clusterfile, token
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms import processes, sandbox_files, seed
 from galera.platforms.netns import Network
@@ -101,7 +101,7 @@ class Sandbox:
     def client(self, name: str, timeout: float = 5.0) -> AgentClient:
         return AgentClient(
             self.member(name).agent_url,
-            self.token_file.read_text().strip(),
+            token.read_file(self.token_file, "sandbox agent token"),
             member=name,
             timeout=timeout,
         )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from galera import clusterfile
+from galera.config import clusterfile
 from galera.platforms.netns import Network
 from galera.render import MemberConfig
 

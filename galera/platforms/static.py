@@ -13,9 +13,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from galera import clusterfile
 from galera.agent_client import AgentClient
-from galera.clusterfile import ClusterSpec
+from galera.config import clusterfile
+from galera.config.clusterfile import ClusterSpec
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError, InvalidInput

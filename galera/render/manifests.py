@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from galera import validation
 from galera.errors import InvalidInput
 from galera.render import environment, templates_dir
 
@@ -63,38 +64,14 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _where(path: Any) -> str:
-    parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in path]
-    return "".join(parts).lstrip(".") or "(top level)"
-
-
 def validate(values: dict[str, Any], source: str = "values") -> dict[str, Any]:
     """Merge ``values`` over the defaults and check them; the first error names the key."""
-    import jsonschema
-
     if not isinstance(values, dict):
         raise InvalidInput(f"{source}: must be a mapping of values")
     merged = merge(defaults(), values)
-    validator = jsonschema.Draft7Validator(schema())
-    errors = sorted(validator.iter_errors(merged), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        error = errors[0]
-        raise InvalidInput(f"{source}: {_where(error.absolute_path)}: {_explain(error)}")
+    validation.check(merged, schema(), source, validator=validation.STANDARD)
     _check_semantics(merged, source)
     return merged
-
-
-def _explain(error: Any) -> str:
-    if error.validator == "additionalProperties":
-        allowed = sorted((error.schema.get("properties") or {}).keys())
-        unknown = sorted(set(error.instance) - set(allowed))
-        return f"unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}"
-    if error.validator == "enum":
-        choices = ", ".join(json.dumps(v) for v in error.validator_value)
-        return f"{json.dumps(error.instance)} is not allowed; allowed: {choices}"
-    if error.validator == "pattern" and error.schema.get("description"):
-        return f"{json.dumps(error.instance)} is not {error.schema['description']}"
-    return str(error.message)
 
 
 def _check_semantics(v: dict[str, Any], source: str) -> None:

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from galera import sql
+from galera.domain.credentials import Credentials
 from galera.errors import GaleraError
 
 SCHEMA = "galeractl_check"
 TABLE = f"{SCHEMA}.acked"
 
 
-def prepare(endpoints: list[sql.Endpoint], credentials: sql.Credentials) -> None:
+def prepare(endpoints: list[sql.Endpoint], credentials: Credentials) -> None:
     """Create the schema and table through the first member that answers."""
     statements = [
         f"CREATE DATABASE IF NOT EXISTS {SCHEMA}",
@@ -56,7 +57,7 @@ class Writer:
     def __init__(
         self,
         endpoints: list[sql.Endpoint],
-        credentials: sql.Credentials,
+        credentials: Credentials,
         threads: int = 3,
         pause: float = 0.01,
         max_seconds: float = 600.0,
@@ -151,9 +152,7 @@ class CheckResult:
     message: str
 
 
-def check(
-    endpoints: list[sql.Endpoint], credentials: sql.Credentials, acked: set[str]
-) -> CheckResult:
+def check(endpoints: list[sql.Endpoint], credentials: Credentials, acked: set[str]) -> CheckResult:
     """Every acknowledged row on every member, and the same rows on all members."""
     contents: dict[str, set[str]] = {}
     for endpoint in endpoints:

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from galera import clusterfile, sql
+from galera import sql
+from galera.config import clusterfile
 from galera.controller import waiting
 from galera.domain.snapshot import Observation
 from galera.platforms.sandbox import Sandbox

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from galera import clusterfile, sql
+from galera import sql
+from galera.config import clusterfile
 from galera.controller import bootstrap
 from galera.errors import OperationFailed
 from tests.helpers import ROOT, galeractl, one_line_error

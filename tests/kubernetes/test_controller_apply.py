@@ -103,7 +103,7 @@ def test_bad_values_are_refused_and_nothing_is_applied(
     values.write_text("replicas: three\n")
     result = controller(url, values)
     assert result.code == 2
-    assert "replicas: 'three' is not of type 'integer'" in one_line_error(result)
+    assert "replicas: must be an integer from 1 to 15 (got 'three')" in one_line_error(result)
     assert not [r for r in emu if r.method in MUTATING]
 
 

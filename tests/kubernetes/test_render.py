@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from galera.agent import config as agent_config
+from galera.config import agent as agent_config
 from galera.errors import InvalidInput
 from galera.render import manifests, render_member_config
 from tests.helpers import galeractl, one_line_error
@@ -283,15 +283,24 @@ def test_a_configuration_change_changes_the_pod_template() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("replicas: two\n", "replicas: 'two' is not of type 'integer'"),
-        ("replicas: 0\n", "replicas: 0 is less than the minimum of 1"),
-        ("mariadb: {foo: 1}\n", "mariadb: unknown key 'foo'; allowed: applierThreads"),
-        ("colour: blue\n", "(top level): unknown key 'colour'; allowed:"),
-        ("arbitrator: {enabled: maybe}\n", 'arbitrator.enabled: "maybe" is not allowed'),
-        ("name: Bad_Name\n", 'name: "Bad_Name" is not a DNS label'),
-        ("mariadb: {sstMethod: xtrabackup}\n", 'mariadb.sstMethod: "xtrabackup" is not allowed'),
-        ("storage: {size: lots}\n", 'storage.size: "lots" is not a Kubernetes quantity'),
-        ("groups: [{name: a}]\n", "groups[0]: 'replicas' is a required property"),
+        ("replicas: two\n", "replicas: must be an integer from 1 to 15 (got 'two')"),
+        ("replicas: 0\n", "replicas: must be an integer from 1 to 15 (got 0)"),
+        ("mariadb: {foo: 1}\n", "mariadb.foo: unknown key; allowed: gcacheSize, "),
+        ("colour: blue\n", "colour: unknown key; allowed: name, namespace"),
+        (
+            "arbitrator: {enabled: maybe}\n",
+            "arbitrator.enabled: must be one of auto, true, false (got 'maybe')",
+        ),
+        ("name: Bad_Name\n", "name: must be a DNS label: lower-case letters"),
+        (
+            "mariadb: {sstMethod: xtrabackup}\n",
+            "mariadb.sstMethod: must be one of mariabackup, rsync, mysqldump (got 'xtrabackup')",
+        ),
+        (
+            "storage: {size: lots}\n",
+            "storage.size: must be a Kubernetes quantity, e.g. 500m, 1Gi (got 'lots')",
+        ),
+        ("groups: [{name: a}]\n", "groups[0].replicas: is required"),
         (
             "groups: [{name: a, replicas: 1}, {name: a, replicas: 2}]\n",
             "groups[1].name: 'a' appears twice",

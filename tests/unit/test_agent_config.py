@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from galera.agent.config import RUN_MODES, START_MODES, AgentConfig, parse
+from galera.config import load_schema
+from galera.config.agent import RESTART_POLICIES, RUN_MODES, START_MODES, AgentConfig, load, parse
 from galera.domain.health import HealthPolicy
 from galera.errors import InvalidInput
+from galera.render import MemberConfig
 from tests.unit.builders import agent_data
 
 PATH = Path("/etc/galeractl/agent.yaml")
@@ -104,34 +107,58 @@ def test_new_cluster_is_a_run_mode_but_never_a_start_mode() -> None:
         (agent_data(name=None), f"{PATH}: name: is required"),
         (agent_data(listen=None), f"{PATH}: listen: is required"),
         (agent_data(server=None), f"{PATH}: server: is required"),
-        (agent_data(listen="8080"), f"{PATH}: listen: expected HOST:PORT, got '8080'"),
-        (agent_data(listen=8080), f"{PATH}: listen: expected HOST:PORT, got 8080"),
-        (agent_data(listen="host:http"), "listen: expected HOST:PORT"),
-        (agent_data(listen="host:0"), "listen: expected HOST:PORT"),
-        (agent_data(listen="host:65536"), "listen: expected HOST:PORT"),
-        (agent_data(listen="host:-1"), "listen: expected HOST:PORT"),
-        (agent_data(listen="host:"), "listen: expected HOST:PORT"),
-        (agent_data(start="new-cluster"), "start: 'new-cluster' is not one of join, none"),
-        (agent_data(start="bootstrap"), "start: 'bootstrap' is not one of join, none"),
-        (agent_data(start="JOIN"), "start: 'JOIN' is not one of join, none"),
-        (agent_data(restart="sometimes"), "restart: 'sometimes' is not one of always, on-failure"),
-        (agent_data(restart="on_failure"), "restart: 'on_failure' is not one of"),
+        (
+            agent_data(listen="8080"),
+            f"{PATH}: listen: must be HOST:PORT with a port from 1 to 65535 (got '8080')",
+        ),
+        (
+            agent_data(listen=8080),
+            f"{PATH}: listen: must be HOST:PORT with a port from 1 to 65535 (got 8080)",
+        ),
+        (agent_data(listen="host:http"), "listen: must be HOST:PORT"),
+        (agent_data(listen="host:0"), "listen: must be HOST:PORT"),
+        (agent_data(listen="host:65536"), "listen: must be HOST:PORT"),
+        (agent_data(listen="host:-1"), "listen: must be HOST:PORT"),
+        (agent_data(listen="host:"), "listen: must be HOST:PORT"),
+        (agent_data(start="new-cluster"), "start: must be one of join, none (got 'new-cluster')"),
+        (agent_data(start="bootstrap"), "start: must be one of join, none (got 'bootstrap')"),
+        (agent_data(start="JOIN"), "start: must be one of join, none (got 'JOIN')"),
+        (
+            agent_data(restart="sometimes"),
+            "restart: must be one of always, on-failure, never (got 'sometimes')",
+        ),
+        (
+            agent_data(restart="on_failure"),
+            "restart: must be one of always, on-failure, never (got 'on_failure')",
+        ),
         (agent_data(server="gcomm://a"), f"{PATH}: server: must be a mapping"),
         (
             agent_data(server={**agent_data()["server"], "gcache": "1G"}),
-            "server: unknown key 'gcache'",
+            "server.gcache: unknown key; allowed: name, cluster_name, datadir",
         ),
         (
             agent_data(server={**agent_data()["server"], "weight": 300}),
-            f"{PATH}: weight: must be an integer from 0 to 255",
+            f"{PATH}: server.weight: must be an integer from 0 to 255 (got 300)",
         ),
-        (agent_data(server={"cluster_name": "prod"}), f"{PATH}: server: "),
-        (agent_data(health={"donor": True}), f"{PATH}: health: allowed keys are donor_ok"),
-        (agent_data(health=["donor_ok"]), f"{PATH}: health: allowed keys are donor_ok"),
-        (agent_data(stop_timeout=0), f"{PATH}: stop_timeout: must be seconds above 0, got 0"),
-        (agent_data(stop_timeout=-5), "stop_timeout: must be seconds above 0"),
-        (agent_data(stop_timeout="60"), "stop_timeout: must be seconds above 0, got '60'"),
-        (agent_data(stop_timeout=True), "stop_timeout: must be seconds above 0, got True"),
+        (agent_data(server={"cluster_name": "prod"}), f"{PATH}: server.datadir: is required"),
+        (
+            agent_data(health={"donor": True}),
+            f"{PATH}: health.donor: unknown key; allowed: donor_ok, require_writable",
+        ),
+        (agent_data(health=["donor_ok"]), f"{PATH}: health: must be a mapping with donor_ok and"),
+        (
+            agent_data(stop_timeout=0),
+            f"{PATH}: stop_timeout: must be a number of seconds above 0 (got 0)",
+        ),
+        (agent_data(stop_timeout=-5), "stop_timeout: must be a number of seconds above 0 (got -5)"),
+        (
+            agent_data(stop_timeout="60"),
+            "stop_timeout: must be a number of seconds above 0 (got '60')",
+        ),
+        (
+            agent_data(stop_timeout=True),
+            "stop_timeout: must be a number of seconds above 0 (got True)",
+        ),
     ],
     ids=[
         "list",
@@ -179,15 +206,115 @@ def test_token_is_read_from_the_token_file(tmp_path: Path) -> None:
 
 def test_missing_token_file_is_invalid_input(tmp_path: Path) -> None:
     config = parse(agent_data(token_file="nope"), tmp_path / "agent.yaml")
-    with pytest.raises(InvalidInput, match=r"token_file .*nope"):
+    with pytest.raises(InvalidInput, match=r"^token_file: cannot read .*nope: "):
         config.token()
 
 
 def test_listen_port_with_a_superscript_digit_is_invalid_input() -> None:
-    with pytest.raises(InvalidInput, match="listen: expected HOST:PORT"):
+    with pytest.raises(InvalidInput, match="listen: must be HOST:PORT"):
         parse(agent_data(listen="0.0.0.0:²"), PATH)
 
 
 def test_health_flag_must_be_a_boolean() -> None:
     with pytest.raises(InvalidInput, match="health"):
         parse(agent_data(health={"donor_ok": "false"}), PATH)
+
+
+def server(**changes: Any) -> dict[str, Any]:
+    """The valid ``server`` section with ``changes`` (None drops a key)."""
+    values = {**agent_data()["server"], **changes}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"port": 0}, "server.port: must be an integer from 1 to 65535 (got 0)"),
+        ({"port": 65536}, "server.port: must be an integer from 1 to 65535 (got 65536)"),
+        ({"port": "3306"}, "server.port: must be an integer from 1 to 65535 (got '3306')"),
+        ({"port": True}, "server.port: must be an integer from 1 to 65535 (got True)"),
+        ({"port": 3306.0}, "server.port: must be an integer from 1 to 65535 (got 3306.0)"),
+        ({"galera_port": 70000}, "server.galera_port: must be an integer from 1 to 65535"),
+        ({"ist_port": -1}, "server.ist_port: must be an integer from 1 to 65535"),
+        ({"sst_port": 0}, "server.sst_port: must be an integer from 1 to 65535"),
+        ({"weight": -1}, "server.weight: must be an integer from 0 to 255 (got -1)"),
+        ({"weight": "2"}, "server.weight: must be an integer from 0 to 255 (got '2')"),
+        (
+            {"sst_method": "xtrabackup"},
+            "server.sst_method: must be one of mariabackup, rsync, mysqldump (got 'xtrabackup')",
+        ),
+        ({"peers": []}, "server.peers: must be a non-empty list of HOST:PORT peer addresses"),
+        ({"peers": "10.0.0.10:4567,10.0.0.11:4567"}, "server.peers: must be a non-empty list"),
+        ({"nmae": "x"}, "server.nmae: unknown key; allowed: name, cluster_name, datadir"),
+        ({"datadir": None}, "server.datadir: is required"),
+        (
+            {"extra": {"wsrep_sst_auth": "root:secret"}},
+            "server.extra: wsrep_sst_auth is a secret; put it in secrets_file",
+        ),
+    ],
+    ids=[
+        "port-0",
+        "port-65536",
+        "port-string",
+        "port-bool",
+        "port-float",
+        "galera-port",
+        "ist-port",
+        "sst-port",
+        "weight-negative",
+        "weight-string",
+        "unknown-sst-method",
+        "no-peers",
+        "peers-as-one-string",
+        "unknown-key",
+        "missing-datadir",
+        "sst-secret-in-extra",
+    ],
+)
+def test_bad_server_setting_names_the_key(changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse(agent_data(server=server(**changes)), PATH)
+    assert str(raised.value).startswith(f"{PATH}: server.")
+    assert expected in str(raised.value)
+    assert "root:secret" not in str(raised.value)
+
+
+def test_the_server_section_takes_every_member_config_field() -> None:
+    properties = load_schema("agent")["definitions"]["server"]["properties"]
+    assert list(properties) == [f.name for f in dataclasses.fields(MemberConfig)]
+
+
+def test_the_schema_allows_the_start_modes_and_restart_policies() -> None:
+    properties = load_schema("agent")["properties"]
+    assert tuple(properties["start"]["enum"]) == START_MODES
+    assert tuple(properties["restart"]["enum"]) == RESTART_POLICIES
+
+
+def test_the_server_peer_list_becomes_a_tuple() -> None:
+    config = parse(agent_data(), PATH)
+    assert config.server.peers == ("10.0.0.10:4567", "10.0.0.11:4567")
+
+
+def test_empty_token_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("  \n")
+    config = parse(agent_data(token_file="token"), tmp_path / "agent.yaml")
+    with pytest.raises(InvalidInput, match=r"^token_file: .*token is empty$"):
+        config.token()
+
+
+def test_token_variable_wins_over_the_token_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GALERACTL_UNIT_AGENT_TOKEN", " from-env\n")
+    config = parse(
+        agent_data(token_file="nope", token_env="GALERACTL_UNIT_AGENT_TOKEN"),
+        tmp_path / "agent.yaml",
+    )
+    assert config.token() == "from-env"
+
+
+def test_invalid_yaml_is_one_line_naming_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_text("name: a\nlisten: [\n")
+    with pytest.raises(InvalidInput, match=rf"^{path} line 3: not valid YAML: "):
+        load(path)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from galera.clusterfile import ClusterSpec, Credentials, MemberSpec, dump, load, parse
+from galera.config.clusterfile import ClusterSpec, MemberSpec, dump, load, parse
+from galera.domain.credentials import Credentials
 from galera.domain.snapshot import ExpectedMember
 from galera.errors import InvalidInput
 from tests.unit.builders import cluster_data, cluster_yaml, with_member
@@ -61,16 +62,16 @@ def test_credentials_file_is_anchored_at_the_cluster_file(value: str, expected: 
     [
         (cluster_yaml(nmae="x"), "nmae: unknown key; allowed: name, credentials"),
         (cluster_yaml(members=with_member(0, hots="x")), "members[0].hots: unknown key"),
-        (cluster_yaml(members=None), "members: must be a non-empty list"),
+        (cluster_yaml(members=None), "members: is required"),
         (cluster_yaml(members=[]), "members: must be a non-empty list"),
         (cluster_yaml(members={"db-0": {}}), "members: must be a non-empty list"),
         (cluster_yaml(members=["db-0"]), "members[0]: must be a mapping"),
         (cluster_yaml(members=with_member(0, name=None)), "members[0].name: is required"),
         (
             cluster_yaml(members=with_member(0, name="DB_0")),
-            "members[0].name: 'DB_0' is not a valid",
+            "members[0].name: must be a member name of lower-case letters, digits, '-' and '.'",
         ),
-        (cluster_yaml(members=with_member(0, name="")), "members[0].name: must be a non-empty"),
+        (cluster_yaml(members=with_member(0, name="")), "members[0].name: must be a member name"),
         (
             cluster_yaml(members=with_member(1, name="db-0")),
             "members[1].name: 'db-0' appears twice",
@@ -91,16 +92,22 @@ def test_credentials_file_is_anchored_at_the_cluster_file(value: str, expected: 
         ),
         (cluster_yaml(members=with_member(0, agent="10.0.0.1:80")), "members[0].agent: must be"),
         (cluster_yaml(members=with_member(0, agent="http://")), "members[0].agent: must be"),
-        (cluster_yaml(members=with_member(2, arbitrator="yes")), "members[2].arbitrator: must be"),
+        (
+            cluster_yaml(members=with_member(2, arbitrator="yes")),
+            "members[2].arbitrator: must be true or false (got 'yes')",
+        ),
         (cluster_yaml(credentials=None), "credentials: is required"),
-        (cluster_yaml(credentials="client.cnf"), "credentials: is required"),
+        (
+            cluster_yaml(credentials="client.cnf"),
+            "credentials: must be {file: PATH} or {user: U, password_env: VAR} (got 'client.cnf')",
+        ),
         (
             cluster_yaml(credentials={"file": "c.cnf", "user": "u"}),
             "credentials: give either file, or user and password_env, not both",
         ),
         (cluster_yaml(credentials={"file": "c", "pasword_env": "P"}), "credentials.pasword_env"),
-        (cluster_yaml(credentials={"user": "u"}), "credentials.password_env: must be a non-empty"),
-        (cluster_yaml(credentials={"password_env": "P"}), "credentials.user: must be a non-empty"),
+        (cluster_yaml(credentials={"user": "u"}), "credentials.password_env: is required (the"),
+        (cluster_yaml(credentials={"password_env": "P"}), "credentials.user: is required (a user"),
         (cluster_yaml(credentials={"file": ""}), "credentials.file: must be a non-empty"),
         (
             cluster_yaml(members=[{"name": "garbd", "arbitrator": True}]),
@@ -234,6 +241,13 @@ def test_agent_token_is_read_from_the_token_file(
 def test_missing_token_file_is_invalid_input(tmp_path: Path) -> None:
     spec = parse(cluster_yaml(agent={"token_file": "nope"}), tmp_path / "cluster.yaml")
     with pytest.raises(InvalidInput, match=r"agent\.token_file: cannot read .*nope"):
+        spec.agent_token()
+
+
+def test_empty_token_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("\n")
+    spec = parse(cluster_yaml(agent={"token_file": "token"}), tmp_path / "cluster.yaml")
+    with pytest.raises(InvalidInput, match=r"^agent\.token_file: .*token is empty$"):
         spec.agent_token()
 
 

@@ -77,7 +77,7 @@ def test_any_status_text_maps_to_a_finite_number_or_nothing(text: str) -> None:
 def test_a_standby_controller_publishes_only_that_it_is_not_the_leader(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from galera.clusterfile import parse
+    from galera.config.clusterfile import parse
     from galera.exporter.collector import GaleraCollector
 
     monkeypatch.setenv("DB_PASSWORD", "x")
@@ -97,7 +97,7 @@ def test_a_standby_controller_publishes_only_that_it_is_not_the_leader(
 def test_rediscovered_members_keep_their_conflict_counts_at_new_addresses(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from galera.clusterfile import ClusterSpec, parse
+    from galera.config.clusterfile import ClusterSpec, parse
     from galera.exporter.collector import GaleraCollector
     from galera.exporter.conflicts import ConflictWatcher
 

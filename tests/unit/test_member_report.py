@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from galera.clusterfile import MemberSpec
+from galera.config.clusterfile import MemberSpec
 from galera.controller.members import report_of
 from galera.domain.position import Position
 from tests.unit.builders import UUID_A, ZERO_UUID

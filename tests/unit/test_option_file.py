@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from galera.clusterfile import Credentials, read_option_file
+from galera.config.optionfile import read_option_file
+from galera.domain.credentials import Credentials
 from galera.errors import InvalidInput
 
 

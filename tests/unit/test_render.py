@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import configparser
-from typing import Any
 
 import pytest
 
 from galera.errors import InvalidInput
 from galera.render import MemberConfig, render_member_config
-from tests.unit.builders import agent_data, member_config
+from tests.unit.builders import member_config
 
 SECRETS = "/etc/galera/secrets.cnf"
 
@@ -19,11 +18,6 @@ def settings(text: str, section: str = "mysqld") -> configparser.SectionProxy:
     parser = configparser.ConfigParser(allow_no_value=True, interpolation=None, strict=True)
     parser.read_string(text)
     return parser[section]
-
-
-def server_mapping(**changes: Any) -> dict[str, Any]:
-    """What the agent passes to MemberConfig.from_mapping."""
-    return {"name": "galera-0", **agent_data()["server"], **changes}
 
 
 @pytest.mark.parametrize(
@@ -133,74 +127,8 @@ def test_socat_transfer_format_only_for_mariabackup(method: str, socat: bool) ->
     assert (sst.get("transferfmt") == "socat") is socat
 
 
-@pytest.mark.parametrize(
-    ("overrides", "expected"),
-    [
-        ({"port": 0}, "port: must be a TCP port, got 0"),
-        ({"port": 65536}, "port: must be a TCP port, got 65536"),
-        ({"port": "3306"}, "port: must be a TCP port, got '3306'"),
-        ({"galera_port": 70000}, "galera_port: must be a TCP port"),
-        ({"ist_port": -1}, "ist_port: must be a TCP port"),
-        ({"sst_port": 0}, "sst_port: must be a TCP port"),
-        ({"weight": 300}, "weight: must be an integer from 0 to 255, got 300"),
-        ({"weight": -1}, "weight: must be an integer from 0 to 255, got -1"),
-        ({"sst_method": "xtrabackup"}, "sst_method: 'xtrabackup' is not one of mariabackup"),
-        ({"peers": ()}, "peers: at least one peer address is required"),
-    ],
-    ids=[
-        "port-0",
-        "port-65536",
-        "port-string",
-        "galera-port",
-        "ist-port",
-        "sst-port",
-        "weight-300",
-        "weight-negative",
-        "unknown-sst-method",
-        "no-peers",
-    ],
-)
-def test_member_config_rejects_bad_values(overrides: dict[str, Any], expected: str) -> None:
-    with pytest.raises(InvalidInput, match=expected):
-        member_config(**overrides)
-
-
-def test_from_mapping_turns_the_peer_list_into_a_tuple() -> None:
-    config = MemberConfig.from_mapping(server_mapping())
-    assert config.peers == ("10.0.0.10:4567", "10.0.0.11:4567")
-    assert config.name == "galera-0"
-
-
-@pytest.mark.parametrize(
-    ("changes", "expected"),
-    [
-        ({"nmae": "x"}, "server: unknown key 'nmae'; allowed: "),
-        ({"gcache": "1G", "zzz": 1}, "server: unknown key 'gcache'"),
-        ({"weight": 300}, "weight: must be an integer from 0 to 255"),
-        ({"sst_method": "clone"}, "sst_method: 'clone'"),
-    ],
-    ids=["unknown-key", "first-unknown-key-sorted", "bad-weight", "bad-sst-method"],
-)
-def test_from_mapping_rejects_bad_keys(changes: dict[str, Any], expected: str) -> None:
-    with pytest.raises(InvalidInput, match=expected):
-        MemberConfig.from_mapping(server_mapping(**changes))
-
-
-def test_from_mapping_names_missing_keys() -> None:
-    with pytest.raises(InvalidInput, match=r"^server: .*missing .*'datadir'"):
-        MemberConfig.from_mapping({"name": "galera-0"})
-
-
-def test_from_mapping_rejects_peers_given_as_one_string() -> None:
-    with pytest.raises(InvalidInput, match="peers"):
-        MemberConfig.from_mapping(server_mapping(peers="10.0.0.10:4567,10.0.0.11:4567"))
-
-
-def test_boolean_port_is_rejected() -> None:
-    with pytest.raises(InvalidInput, match="port: must be a TCP port"):
-        MemberConfig.from_mapping(server_mapping(port=True))
-
-
-def test_string_weight_error_names_the_key() -> None:
-    with pytest.raises(InvalidInput, match="weight"):
-        MemberConfig.from_mapping(server_mapping(weight="2"))
+@pytest.mark.parametrize("key", ["wsrep_sst_auth", "wsrep-sst-auth", "WSREP_SST_AUTH"])
+def test_every_member_config_refuses_the_sst_secret_in_extra(key: str) -> None:
+    """Also what the agent's option overrides go through, not only its configuration file."""
+    with pytest.raises(InvalidInput, match=r"^extra: wsrep_sst_auth is a secret; put it in"):
+        member_config(extra={key: "root:secret"})

@@ -1,0 +1,115 @@
+"""The agent's own configuration file (YAML), checked against ``agent.schema.json``."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from galera import validation
+from galera.config import load_schema, token, yamltext
+from galera.domain.health import HealthPolicy
+from galera.errors import InvalidInput
+from galera.render import MemberConfig
+
+START_MODES = ("join", "none")
+RUN_MODES = ("join", "new-cluster", "bootstrap", "initialize")
+RESTART_POLICIES = ("always", "on-failure", "never")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Everything one agent needs; nothing in it assumes galeractl runs on the same host."""
+
+    name: str
+    listen_host: str
+    listen_port: int
+    rundir: Path
+    config_file: Path
+    server: MemberConfig
+    token_file: Path | None = None
+    token_env: str | None = None
+    credentials_file: Path | None = None
+    init_file: Path | None = None
+    mariadbd: str = "/usr/sbin/mariadbd"
+    install_db: str = "/usr/bin/mariadb-install-db"
+    start: str = "join"
+    restart: str = "always"
+    stop_timeout: float = 120.0
+    health: HealthPolicy = field(default_factory=HealthPolicy)
+
+    def token(self) -> str | None:
+        """The bearer token mutating requests must carry, or None if none is configured."""
+        return token.resolve(self.token_env, self.token_file, "token_file")
+
+
+def expand(value: Any, path: Path, key: str = "") -> Any:
+    """Replace ``${NAME}`` in every string with the environment variable (a pod's name and
+    IP come from the downward API this way); an unset variable is an error naming the key."""
+    if isinstance(value, dict):
+        return {k: expand(v, path, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, path, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not os.environ.get(name):
+            raise InvalidInput(f"{path}: {key}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REF.sub(one, value)
+
+
+def _server(data: dict[str, Any], path: Path) -> MemberConfig:
+    """The member's wsrep settings; the agent's name is the member's unless it names one."""
+    values = {"name": data["name"], **data["server"]}
+    values["peers"] = tuple(values["peers"])
+    try:
+        return MemberConfig(**values)
+    except InvalidInput as e:  # what every MemberConfig refuses (a secret in ``extra``)
+        raise InvalidInput(f"{path}: server.{e.message}") from None
+
+
+def parse(data: Any, path: Path) -> AgentConfig:
+    """Validate a parsed agent config mapping; ``path`` anchors relative paths and errors."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: agent config must be a mapping")
+    data = expand(data, path)
+    validation.check(data, load_schema("agent"), str(path))
+    host, _, port = data["listen"].rpartition(":")
+
+    def opt_path(key: str) -> Path | None:
+        value = data.get(key)
+        return None if not value else path.parent / value  # an absolute value stays as is
+
+    server = _server(data, path)
+    health = data.get("health") or {}
+    rundir = opt_path("rundir") or Path(server.datadir).parent
+    return AgentConfig(
+        name=str(data["name"]),
+        listen_host=host or "0.0.0.0",
+        listen_port=int(port),
+        rundir=rundir,
+        config_file=opt_path("config_file") or rundir / "my.cnf",
+        server=server,
+        token_file=opt_path("token_file"),
+        token_env=data.get("token_env"),
+        credentials_file=opt_path("credentials_file"),
+        init_file=opt_path("init_file"),
+        mariadbd=data.get("mariadbd", "/usr/sbin/mariadbd"),
+        install_db=data.get("install_db", "/usr/bin/mariadb-install-db"),
+        start=data.get("start", "join"),
+        restart=data.get("restart", "always"),
+        stop_timeout=float(data.get("stop_timeout", 120)),
+        health=HealthPolicy(health.get("donor_ok", False), health.get("require_writable", False)),
+    )
+
+
+def load(path: Path) -> AgentConfig:
+    """Read and validate the agent's configuration file."""
+    return parse(yamltext.parse(yamltext.read(path, "agent config"), path), path)

@@ -1,0 +1,163 @@
+"""The cluster file: a documented, user-facing description of one Galera cluster.
+
+A DBA writes one by hand for VMs; ``galeractl sandbox up`` writes one for the sandbox. The
+format is described in ``docs/cluster-file.md`` and checked against ``cluster.schema.json``;
+loading validates everything up front and names the bad key in the error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from galera import validation
+from galera.config import load_schema, token, yamltext
+from galera.config.optionfile import read_option_file
+from galera.domain.credentials import Credentials
+from galera.domain.snapshot import ExpectedMember
+from galera.errors import InvalidInput
+
+ENV_CLUSTER = "GALERACTL_CLUSTER"
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    host: str = ""
+    port: int = 3306
+    agent: str = ""
+    weight: int = 1
+    arbitrator: bool = False
+
+    @property
+    def expected(self) -> ExpectedMember:
+        return ExpectedMember(self.name, self.weight, self.arbitrator)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A validated cluster file."""
+
+    path: Path
+    name: str
+    members: tuple[MemberSpec, ...]
+    credentials_file: Path | None = None
+    user: str | None = None
+    password_env: str | None = None
+    token_file: Path | None = None
+    token_env: str | None = None
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    sandbox: dict[str, Any] = field(default_factory=dict)
+    # Set when the members were discovered rather than read from a file (Kubernetes): the
+    # credentials and agent token read from the cluster's Secret.
+    secret_credentials: Credentials | None = field(default=None, repr=False)
+    secret_token: str | None = field(default=None, repr=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.members)
+
+    def member(self, name: str) -> MemberSpec:
+        """The member called ``name``; an unknown name is a clear error listing the known ones."""
+        for m in self.members:
+            if m.name == name:
+                return m
+        raise InvalidInput(f"unknown member {name!r}; {self.path} has {', '.join(self.names)}")
+
+    def credentials(self) -> Credentials:
+        """Read the SQL credentials from where the file says they are."""
+        if self.secret_credentials is not None:
+            return self.secret_credentials
+        if self.credentials_file is not None:
+            return read_option_file(self.credentials_file)
+        assert self.user is not None and self.password_env is not None
+        password = os.environ.get(self.password_env)
+        if password is None:
+            raise InvalidInput(
+                f"credentials.password_env: environment variable {self.password_env} is not set"
+            )
+        return Credentials(self.user, password)
+
+    def agent_token(self) -> str | None:
+        """The bearer token for mutating agent endpoints, or None if none is configured."""
+        if self.secret_token:
+            return self.secret_token
+        return token.resolve(self.token_env, self.token_file, "agent.token_file")
+
+
+def _fail(path: Path, key: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{path}: {key}: {message}")
+
+
+def _relative(base: Path, value: str) -> Path:
+    p = Path(os.path.expanduser(value.strip()))
+    return p if p.is_absolute() else (base / p)
+
+
+def _stripped(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
+
+def _member(raw: dict[str, Any]) -> MemberSpec:
+    """A member that passed the schema."""
+    name, weight = raw["name"].strip(), raw.get("weight", 1)
+    if raw.get("arbitrator", False):
+        host = str(raw.get("host", "") or "")
+        return MemberSpec(name=name, host=host, port=0, weight=weight, arbitrator=True)
+    agent = (raw.get("agent") or "").strip().rstrip("/")
+    port = raw.get("port", 3306)
+    return MemberSpec(name=name, host=raw["host"].strip(), port=port, agent=agent, weight=weight)
+
+
+def _check_across(path: Path, data: dict[str, Any], members: tuple[MemberSpec, ...]) -> None:
+    """What the schema cannot say: unique names, a data member, one form of credentials."""
+    seen: set[str] = set()
+    for i, m in enumerate(members):
+        if m.name in seen:
+            raise _fail(path, f"members[{i}].name", f"{m.name!r} appears twice")
+        seen.add(m.name)
+    if all(m.arbitrator for m in members):
+        raise _fail(path, "members", "needs at least one data member (not only arbitrators)")
+    if "file" in data["credentials"] and {"user", "password_env"} & set(data["credentials"]):
+        raise _fail(path, "credentials", "give either file, or user and password_env, not both")
+
+
+def parse(text: str, path: Path) -> ClusterSpec:
+    """Validate the text of a cluster file; ``path`` anchors relative paths and errors."""
+    data = yamltext.parse(text, path)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: must be a mapping with at least 'members'")
+    validation.check(data, load_schema("cluster"), str(path))
+    members = tuple(_member(m) for m in data["members"])
+    _check_across(path, data, members)
+    creds, agent = data["credentials"], data.get("agent") or {}
+    timeouts = data.get("timeouts") or {}
+    return ClusterSpec(
+        path=path,
+        name=data.get("name", "galera").strip(),
+        members=members,
+        credentials_file=_relative(path.parent, creds["file"]) if "file" in creds else None,
+        user=_stripped(creds.get("user")),
+        password_env=_stripped(creds.get("password_env")),
+        token_file=_relative(path.parent, agent["token_file"]) if "token_file" in agent else None,
+        token_env=_stripped(agent.get("token_env")),
+        connect_timeout=float(timeouts.get("connect", 2.0)),
+        read_timeout=float(timeouts.get("read", 5.0)),
+        sandbox=data.get("sandbox") or {},
+    )
+
+
+def load(path: Path) -> ClusterSpec:
+    """Read and validate a cluster file."""
+    return parse(yamltext.read(path, "cluster file"), path)
+
+
+def dump(data: dict[str, Any]) -> str:
+    """Serialise a cluster file mapping (used by the sandbox when it writes one)."""
+    header = "# galeractl cluster file; format: docs/cluster-file.md\n"
+    return header + yaml.safe_dump(data, sort_keys=False)
