@@ -2,10 +2,10 @@
 
 Shared by the controller (``status``, ``quorum``, every decision) and the exporter (every
 scrape). A member's SQL is read first; its agent is asked what it sees of the member as soon
-as SQL has failed, or when SQL has not answered by ``connect_timeout - AGENT_TIMEOUT``, so that
-the agent's answer is in when SQL's connect timeout runs out. A member whose packets are
-dropped costs one connect timeout, not a connect timeout and then an agent timeout; a healthy
-member costs no agent call at all.
+as SQL has failed, or when SQL is still silent ``connect_timeout - AGENT_TIMEOUT`` seconds in
+(``AGENT_GRACE`` at least), so that the agent's answer is in when SQL's connect timeout runs
+out. A member whose packets are dropped costs one connect timeout, not a connect timeout and
+then an agent timeout; a member whose SQL answers costs no agent call at all.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from galera.domain.status import MemberStatus
 from galera.errors import GaleraError
 
 AGENT_TIMEOUT = 1.5  # seconds an agent has to say what it sees of a member SQL cannot read
+# SQL that answers at all answers well within this (milliseconds on a LAN): with a short
+# connect timeout, agents are still not asked about members that are only a little slow.
+AGENT_GRACE = 0.1
 POOL_LIMIT = 32  # threads one gathering may use: an SQL read and an agent call per member
 
 AgentView = dict[str, object]
@@ -79,7 +82,7 @@ def observation(reading: Reading, hints: bool = True) -> Observation:
 
 def agent_deadline(spec: ClusterSpec) -> float:
     """Seconds SQL may stay silent before the agent is asked too (see the module docstring)."""
-    return max(spec.connect_timeout - AGENT_TIMEOUT, 0.0)
+    return max(spec.connect_timeout - AGENT_TIMEOUT, AGENT_GRACE)
 
 
 def read_sql(member: MemberSpec, credentials: Credentials, spec: ClusterSpec) -> Reading:
