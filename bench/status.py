@@ -22,6 +22,8 @@ cannot rot)
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import statistics
 import subprocess
 import sys
@@ -68,7 +70,10 @@ def rss_mb(pid: int) -> float:
 
 
 def status_cmd(cluster_file: Path) -> list[str]:
-    return [sys.executable, "-m", "galera", "status", "-c", str(cluster_file), "-o", "json"]
+    """``galeractl status`` as a person runs it: the installed script, else ``-m galera``."""
+    script = Path(sys.executable).with_name("galeractl")
+    galeractl = [str(script)] if script.exists() else [sys.executable, "-m", "galera"]
+    return [*galeractl, "status", "-c", str(cluster_file), "-o", "json"]
 
 
 def peer_cmds(box: Sandbox) -> list[list[str]]:
@@ -129,6 +134,8 @@ def dropping_address(base_port: int) -> Iterator[tuple[str | None, str]]:
         ("ip", "-n", ns, "link", "set", "eth0", "up"),
         ("ip", "netns", "exec", ns, "iptables", "-A", "INPUT", "-j", "DROP"),
     ]
+    _sh("ip", "link", "del", veth)  # leftovers of an interrupted run
+    _sh("ip", "netns", "del", ns)
     try:
         for step in steps:
             result = _sh(*step)
@@ -169,6 +176,18 @@ def bench_unreachable(box: Sandbox, repeat: int, base_port: int) -> None:
     )
 
 
+def bytecode_note() -> str | None:
+    """Why galeractl may start slower here than installed: its modules compiled every run."""
+    init = Path(__file__).resolve().parent.parent / "galera" / "__init__.py"
+    cached = Path(importlib.util.cache_from_source(str(init))).exists()
+    if cached or not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return None
+    return (
+        "note: PYTHONDONTWRITEBYTECODE is set and galera has no cached bytecode: every run "
+        "compiles its modules (an installed package does not)"
+    )
+
+
 def bench_size(nodes: int, repeat: int, base_port: int, unreachable_repeat: int) -> None:
     with sandbox(nodes, base_port, f"status{nodes}") as box:
         bench_status(box, nodes, repeat)
@@ -186,6 +205,9 @@ def main() -> None:
     if args.quick:
         args.repeat, args.sizes = 3, "3"
     sizes = [int(n) for n in args.sizes.split(",")]
+    note = bytecode_note()
+    if note:
+        print(note)
     for nodes in sizes:
         # The unreachable case waits out a connect timeout per run: once, at the first size.
         unreachable = max(args.repeat // 5, 1) if nodes == sizes[0] else 0
