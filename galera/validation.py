@@ -11,27 +11,17 @@ noun phrase that follows "must be"), otherwise it is derived from ``type``, the 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from galera.errors import InvalidInput
 
-
-def _strict_integer(checker: Any, instance: object) -> bool:
-    """Integers are ints only: not booleans and, unlike plain JSON Schema, not ``3306.0``."""
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-# Configuration files are checked with strict integers; the Helm values keep the standard
-# Draft 7 semantics so that `galeractl render` accepts what `helm install` accepts.
-STRICT = jsonschema.validators.extend(
-    jsonschema.Draft7Validator,
-    type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
-)
-STANDARD = jsonschema.Draft7Validator
+STRICT = "strict"  # configuration files: integers are ints only (not ``3306.0``)
+STANDARD = "standard"  # the Helm values: Draft 7 as `helm install` applies it
 
 _TYPES = {
     "integer": "an integer",
@@ -44,21 +34,67 @@ _TYPES = {
 }
 
 
-def check(instance: Any, schema: dict[str, Any], source: str, validator: Any = STRICT) -> None:
+def _validator(kind: str) -> Any:
+    """The jsonschema validator class, imported only when a document is not known valid
+    (importing jsonschema takes ~0.1 s, most of a ``galeractl status``)."""
+    import jsonschema
+
+    if kind == STANDARD:
+        return jsonschema.Draft7Validator
+
+    def strict_integer(checker: Any, instance: object) -> bool:
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    return jsonschema.validators.extend(
+        jsonschema.Draft7Validator,
+        type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine("integer", strict_integer),
+    )
+
+
+def check(instance: Any, schema: dict[str, Any], source: str, validator: str = STRICT) -> None:
     """Raise :class:`InvalidInput` naming ``source`` and the first problem, if there is one.
 
     Unknown keys come first (a typo explains the missing key that follows from it), then
     the other problems in document order, a mapping's missing keys before its bad values.
+    A document found valid against the same schema before is not validated again (see
+    :func:`_known_valid`).
     """
+    marker = _known_valid(instance, schema, validator)
+    if marker is not None and marker.exists():
+        return
 
     def order(error: Any) -> tuple[bool, list[int], bool]:
         unknown = error.validator == "additionalProperties"
         required = error.validator == "required"
         return not unknown, _position(instance, error.absolute_path), not required
 
-    errors = sorted(validator(schema).iter_errors(instance), key=order)
+    errors = sorted(_validator(validator)(schema).iter_errors(instance), key=order)
     if errors:
         raise InvalidInput(f"{source}: {describe(errors[0])}")
+    if marker is not None:
+        _remember(marker)
+
+
+def _known_valid(instance: Any, schema: dict[str, Any], validator: str) -> Path | None:
+    """Where the note that this exact document (as parsed) passed this exact schema lives:
+    ``$XDG_CACHE_HOME/galeractl/valid/<sha256>`` (else ``~/.cache``). The digest covers the
+    schema, the validator and the document, so any change to either is validated afresh; a
+    note only ever saves work, and without a writable cache nothing is noted."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    try:
+        text = json.dumps([validator, schema, instance], sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return None
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Path(base) / "galeractl" / "valid" / digest
+
+
+def _remember(marker: Path) -> None:
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only home (a container): validate every time
 
 
 def _position(root: Any, path: Iterable[Any]) -> list[int]:

@@ -1,19 +1,53 @@
-"""Entry point of ``galeractl``. Commands import their heavy dependencies lazily."""
+"""Entry point of ``galeractl``.
+
+Each command's module is imported only when that command runs (or when ``--help`` lists
+them all): ``galeractl status`` never pays for the agent's, the exporter's or Kubernetes'
+imports. Commands import their own heavy dependencies lazily too.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
 from galera import __version__
-from galera.cli import agent, conflicts, exporter, recovery, render, rolling, sandbox, status
 from galera.cli.common import fail
 from galera.errors import GaleraError
 
+# Command name -> "module:attribute" of its click command, imported on first use.
+COMMANDS = {
+    "agent": "galera.cli.agent:agent",
+    "bootstrap": "galera.cli.recovery:bootstrap",
+    "conflicts": "galera.cli.conflicts:conflicts",
+    "controller": "galera.cli.recovery:controller",
+    "exporter": "galera.cli.exporter:exporter",
+    "quorum": "galera.cli.status:quorum",
+    "rejoin": "galera.cli.recovery:rejoin",
+    "render": "galera.cli.render:render",
+    "rolling-restart": "galera.cli.rolling:rolling_restart",
+    "sandbox": "galera.cli.sandbox:sandbox",
+    "status": "galera.cli.status:status",
+    "upgrade": "galera.cli.rolling:upgrade",
+}
+
 
 class Group(click.Group):
-    """Turns every :class:`GaleraError` into one clear line and a non-zero exit."""
+    """Loads commands lazily (click's "Lazily Loading Subcommands") and turns every
+    :class:`GaleraError` into one clear line and a non-zero exit."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            return _load(self.lazy[cmd_name])
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -22,7 +56,15 @@ class Group(click.Group):
             fail(e)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _load(target: str) -> click.Command:
+    module, _, attribute = target.partition(":")
+    command = getattr(importlib.import_module(module), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{target} is not a click command")
+    return command
+
+
+@click.group(cls=Group, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="galeractl")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -31,20 +73,6 @@ def cli(verbose: int) -> None:
 
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-
-cli.add_command(status.status)
-cli.add_command(status.quorum)
-cli.add_command(sandbox.sandbox)
-cli.add_command(agent.agent)
-cli.add_command(recovery.bootstrap)
-cli.add_command(recovery.rejoin)
-cli.add_command(recovery.controller)
-cli.add_command(rolling.rolling_restart)
-cli.add_command(rolling.upgrade)
-cli.add_command(exporter.exporter)
-cli.add_command(conflicts.conflicts)
-cli.add_command(render.render)
 
 
 def main() -> None:

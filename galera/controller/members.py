@@ -46,7 +46,54 @@ def report_of(
     running = process.get("state") in ("running", "stopping")
     wsrep = body.get("wsrep") or {}
     primary = running and str(wsrep.get("cluster_status", "")).lower() == "primary"
-    live = None
+    g = body.get("grastate") or {}
+    unplaced = _unplaced(member.name, process, g, running, primary)
+    if unplaced is not None:
+        return unplaced
+    if recovered is None and process.get("recovered"):
+        recovered = Position.parse(str(process["recovered"]))
+    return MemberReport(
+        member.name,
+        running=running,
+        primary=primary,
+        grastate=_grastate(g),
+        recovered=recovered,
+        live_position=_live_position(wsrep, running),
+    )
+
+
+def _unplaced(
+    name: str, process: dict[str, Any], g: dict[str, Any], running: bool, primary: bool
+) -> MemberReport | None:
+    """The report of a member whose grastate.dat does not say where its data is: corrupt or
+    missing beside data, a join in progress, an interrupted state transfer. None otherwise."""
+    if g.get("error"):
+        return MemberReport(
+            name, running=running, primary=primary, error=f"corrupt grastate.dat: {g['error']}"
+        )
+    joining = Position.parse(str(process["joining_from"])) if process.get("joining_from") else None
+    if running and joining is not None:
+        # Started in join mode, nothing applied yet (it waits for a donor): its data is
+        # still at the position it started from, whatever grastate.dat says meanwhile.
+        return MemberReport(name, running=True, primary=primary, joining_from=joining)
+    if process.get("sst_interrupted"):
+        return MemberReport(
+            name,
+            running=running,
+            primary=primary,
+            error="a state transfer into it was interrupted; data incomplete",
+        )
+    if not running and g.get("present") is False and g.get("pristine") is False:
+        return MemberReport(
+            name,
+            error="no grastate.dat beside existing data: its position is unknown "
+            "(run --wsrep-recover by hand, or restore the file)",
+        )
+    return None
+
+
+def _live_position(wsrep: dict[str, Any], running: bool) -> Position | None:
+    """The position a running member has applied, from its wsrep status."""
     # The history the member's data belongs to: its own state UUID. A non-Primary member
     # reports the zero UUID as the cluster's; that says nothing about its data, and must
     # never make it look empty (an empty member is overwritten by SST without a question).
@@ -54,50 +101,19 @@ def report_of(
     history = next((u for u in uuids if u and u != ZERO_UUID), None)
     committed = wsrep.get("last_committed")
     if running and history and isinstance(committed, int) and committed >= 0:
-        live = Position(history, committed)
-    g = body.get("grastate") or {}
-    if g.get("error"):
-        return MemberReport(
-            member.name,
-            running=running,
-            primary=primary,
-            error=f"corrupt grastate.dat: {g['error']}",
-        )
-    joining = Position.parse(str(process["joining_from"])) if process.get("joining_from") else None
-    if running and joining is not None:
-        # Started in join mode, nothing applied yet (it waits for a donor): its data is
-        # still at the position it started from, whatever grastate.dat says meanwhile.
-        return MemberReport(member.name, running=True, primary=primary, joining_from=joining)
-    if process.get("sst_interrupted"):
-        return MemberReport(
-            member.name,
-            running=running,
-            primary=primary,
-            error="a state transfer into it was interrupted; data incomplete",
-        )
-    if not running and g.get("present") is False and g.get("pristine") is False:
-        return MemberReport(
-            member.name,
-            error="no grastate.dat beside existing data: its position is unknown "
-            "(run --wsrep-recover by hand, or restore the file)",
-        )
-    state = None
-    if g.get("present"):
-        state = Grastate(
-            str(g.get("version", "2.1")),
-            str(g["uuid"]),
-            int(g["seqno"]),
-            bool(g.get("safe_to_bootstrap")),
-        )
-    if recovered is None and process.get("recovered"):
-        recovered = Position.parse(str(process["recovered"]))
-    return MemberReport(
-        member.name,
-        running=running,
-        primary=primary,
-        grastate=state,
-        recovered=recovered,
-        live_position=live,
+        return Position(history, committed)
+    return None
+
+
+def _grastate(g: dict[str, Any]) -> Grastate | None:
+    """The grastate.dat the agent read, or None when the member has none."""
+    if not g.get("present"):
+        return None
+    return Grastate(
+        str(g.get("version", "2.1")),
+        str(g["uuid"]),
+        int(g["seqno"]),
+        bool(g.get("safe_to_bootstrap")),
     )
 
 

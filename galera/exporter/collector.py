@@ -10,23 +10,137 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from galera import sql
-from galera.config import endpoints
-from galera.config.clusterfile import ClusterSpec, MemberSpec
+from galera import observe
+from galera.config.clusterfile import ClusterSpec
 from galera.domain import health, quorum
 from galera.domain.snapshot import Observation, Snapshot
-from galera.domain.status import LocalState, parse_size, provider_options
-from galera.errors import GaleraError
+from galera.domain.status import LocalState
 from galera.exporter import compat
 from galera.exporter.conflicts import ConflictWatcher
 
 _STATES = [s.label for s in LocalState]
+
+# The per-member cluster-wide families, in the order they are published:
+# (kind, name, help, labels beside ``member``).
+_MEMBER_FAMILIES: tuple[
+    tuple[type[GaugeMetricFamily | CounterMetricFamily], str, str, tuple[str, ...]], ...
+] = (
+    (
+        GaugeMetricFamily,
+        "galera_member_available",
+        "Clustercheck verdict of the member (1 available).",
+        ("reason",),
+    ),
+    (
+        GaugeMetricFamily,
+        "galera_member_local_state",
+        "The member's wsrep_local_state, one-hot.",
+        ("state",),
+    ),
+    (
+        GaugeMetricFamily,
+        "galera_flow_control_active",
+        "1 while flow control pauses replication.",
+        (),
+    ),
+    (
+        CounterMetricFamily,
+        "galera_flow_control_paused_seconds",
+        "Time replication was paused by flow control.",
+        (),
+    ),
+    (
+        GaugeMetricFamily,
+        "galera_ist_window_writesets",
+        "Write sets this member's gcache can serve by IST.",
+        (),
+    ),
+    (GaugeMetricFamily, "galera_evs_delayed_peers", "Peers on the EVS delayed list.", ()),
+    (GaugeMetricFamily, "galera_evs_evicted_peers", "Peers on the EVS evict list.", ()),
+    (
+        GaugeMetricFamily,
+        "galera_view_conf_id",
+        "Configuration (view) id; it rises at every view change.",
+        (),
+    ),
+    (
+        CounterMetricFamily,
+        "galera_exporter_member_errors",
+        "Scrapes in which the member did not answer.",
+        (),
+    ),
+)
+
+
+def cluster_values(q: quorum.Quorum, brain: quorum.SplitBrain) -> list[tuple[str, str, float]]:
+    """The cluster-wide gauges, as (name, help, value), in the order they are published."""
+    nan = math.nan
+    return [
+        (
+            "galera_quorum_margin_members",
+            "Members that can vanish at once with quorum kept (NaN without a Primary).",
+            nan if q.margin_members is None else q.margin_members,
+        ),
+        (
+            "galera_quorum_margin_weight",
+            "pc.weight that can vanish at once with quorum kept (NaN without a Primary).",
+            nan if q.margin_weight is None else q.margin_weight,
+        ),
+        ("galera_expected_size", "Members the cluster file declares.", q.expected_size),
+        ("galera_primary_component_size", "Members in the Primary component.", q.size),
+        (
+            "galera_members_missing",
+            "Expected members not in the Primary component.",
+            max(q.expected_size - q.size, 0),
+        ),
+        (
+            "galera_split_brain",
+            "1 when more than one Primary component can commit (disjoint views or "
+            "different histories), seen on two reads.",
+            1.0 if brain.detected else 0.0,
+        ),
+        (
+            "galera_primary_components",
+            "Number of Primary components that can commit (stale views left out).",
+            len(brain.components),
+        ),
+        (
+            "galera_stale_view_members",
+            "Members still reporting an older Primary view the others have left "
+            "(e.g. resumed after a pause); never a split brain.",
+            stale_members(brain),
+        ),
+    ]
+
+
+def stale_members(brain: quorum.SplitBrain) -> int:
+    return sum(len(v.reporters) for v in brain.stale)
+
+
+def member_samples(
+    o: Observation, verdict: health.MemberVerdict
+) -> Iterator[tuple[str, tuple[str, ...], float]]:
+    """One member's per-member cluster-wide samples: (family, extra label values, value)."""
+    yield "galera_member_available", (verdict.reason,), 1.0 if verdict.healthy else 0.0
+    s = o.status
+    if s is None:
+        return
+    for label in _STATES:
+        yield "galera_member_local_state", (label,), 1.0 if s.local_state.label == label else 0.0
+    yield "galera_flow_control_active", (), 1.0 if s.flow_control_active else 0.0
+    yield "galera_flow_control_paused_seconds", (), s.flow_control_paused_ns / 1e9
+    if 0 < s.cached_downto <= s.last_committed + 1:
+        yield "galera_ist_window_writesets", (), float(s.last_committed - s.cached_downto + 1)
+    yield "galera_evs_delayed_peers", (), float(len(s.evs_delayed))
+    yield "galera_evs_evicted_peers", (), float(len(s.evs_evict_list))
+    if s.conf_id is not None:
+        yield "galera_view_conf_id", (), float(s.conf_id)
 
 
 class Standby(Collector):
@@ -78,272 +192,115 @@ class GaleraCollector(Collector):
         merged = {**self.const, **labels}
         return list(merged), list(merged.values())
 
-    def _read(self, member: MemberSpec) -> tuple[MemberSpec, sql.Raw | None, str | None]:
-        endpoint = endpoints.of_member(self.spec, member)
-        try:
-            return member, sql.fetch_raw(endpoint, self.credentials, member.name), None
-        except GaleraError as e:
-            return member, None, e.message
+    def _gather(self) -> observe.Gathering:
+        """Every member read once in parallel (SQL only: a scrape never calls the agents)."""
+        gathering = observe.gather(
+            self.spec, self.credentials, self._pool, agents=False, hints=False
+        )
+        with self._lock:
+            for o in gathering.snapshot.data_members:
+                if o.status is None:
+                    self._errors[o.name] = self._errors.get(o.name, 0) + 1
+        return gathering
 
     def collect(self) -> Iterator[Metric]:
         if not self.active:
             yield from Standby(self.const).collect()
             return
         started = time.perf_counter()
-        data = [m for m in self.spec.members if not m.arbitrator]
-        snapshot, raws = self._observe(data)
-        if quorum.split_brain(snapshot).detected:
-            # Views read during a view change can disagree for a moment: a split brain is
-            # published only when a second read a moment later still shows it.
-            time.sleep(self.SPLIT_BRAIN_SETTLE)
-            snapshot, raws = self._observe(data)
-        yield from self._compatible(data, raws)
-        yield from self._cluster(snapshot)
-        keys, _ = self._labels()
-        duration = GaugeMetricFamily(
-            "galera_exporter_scrape_duration_seconds", "Time this scrape took", labels=keys
+        # Views read during a view change can disagree for a moment: a split brain is
+        # published only when a second read a moment later still shows it.
+        gathering = observe.confirmed(self._gather, self.SPLIT_BRAIN_SETTLE)
+        yield from self._compatible(gathering.readings)
+        yield from self._cluster(gathering.snapshot)
+        yield self._gauge(
+            "galera_exporter_scrape_duration_seconds",
+            "Time this scrape took",
+            time.perf_counter() - started,
         )
-        duration.add_metric(self._labels()[1], time.perf_counter() - started)
-        yield duration
+
+    def _gauge(self, name: str, doc: str, number: float) -> GaugeMetricFamily:
+        keys, values = self._labels()
+        gauge = GaugeMetricFamily(name, doc, labels=keys)
+        gauge.add_metric(values, number)
+        return gauge
 
     # -- mysqld_exporter-compatible ------------------------------------------------------
 
-    def _observe(self, data: list[MemberSpec]) -> tuple[Snapshot, dict[str, sql.Raw]]:
-        """One snapshot of every member, read in parallel, and the raw rows behind it."""
-        results = list(self._pool.map(self._read, data))
-        observations = []
-        raws: dict[str, sql.Raw] = {}
-        for member, raw, error in results:
-            status = None
-            if raw is not None:
-                try:
-                    status = sql.parse_raw(raw, member.name)
-                    raws[member.name] = raw
-                except GaleraError as e:
-                    error = e.message
-            if status is None:
-                with self._lock:
-                    self._errors[member.name] += 1
-            observations.append(
-                Observation(
-                    member.expected, status=status, error=error, host=member.host, port=member.port
-                )
-            )
-        for member in self.spec.members:
-            if member.arbitrator:
-                observations.append(Observation(member.expected, host=member.host))
-        order = {m.name: i for i, m in enumerate(self.spec.members)}
-        observations.sort(key=lambda o: order[o.name])
-        snapshot = Snapshot(tuple(observations), taken_at=time.time(), cluster_name=self.spec.name)
-        return snapshot, raws
-
-    def _compatible(self, data: list[MemberSpec], raws: dict[str, sql.Raw]) -> Iterator[Metric]:
+    def _compatible(self, readings: Iterable[observe.Reading]) -> Iterator[Metric]:
         keys, _ = self._labels(member="")
         up = GaugeMetricFamily("mysql_up", "Whether the MySQL server is up.", labels=keys)
         families: dict[str, GaugeMetricFamily] = {}
-
-        def add(name: str, doc: str, labels: dict[str, str], number: float) -> None:
-            k, v = self._labels(**labels)
-            if name not in families:
-                families[name] = GaugeMetricFamily(name, doc, labels=k)
-            families[name].add_metric(v, number)
-
-        for member in data:
-            raw = raws.get(member.name)
-            up.add_metric(self._labels(member=member.name)[1], 1.0 if raw else 0.0)
-            if raw is None:
+        for reading in readings:
+            if reading.member.arbitrator:
                 continue
-            labels = {"member": member.name}
-            for variable, text in sorted(raw.status.items()):
-                if not variable.lower().startswith("wsrep_"):
-                    continue
-                number = compat.value(text)
-                if number is not None:
-                    add(
-                        compat.metric_name("mysql_global_status_", variable),
-                        "Generic metric from SHOW GLOBAL STATUS.",
-                        labels,
-                        number,
-                    )
-            for variable, text in sorted(raw.variables.items()):
-                number = compat.value(text)
-                if number is not None and variable.lower().startswith("wsrep_"):
-                    add(
-                        compat.metric_name("mysql_global_variables_", variable),
-                        "Generic gauge metric from SHOW GLOBAL VARIABLES.",
-                        labels,
-                        number,
-                    )
-            info = {
-                "member": member.name,
-                "wsrep_local_state_uuid": raw.status.get("wsrep_local_state_uuid", ""),
-                "wsrep_cluster_state_uuid": raw.status.get("wsrep_cluster_state_uuid", ""),
-                "wsrep_provider_version": raw.status.get("wsrep_provider_version", ""),
-            }
-            add("mysql_galera_status_info", "PXC/Galera status information.", info, 1.0)
-            add(
-                "mysql_galera_variables_info",
-                "PXC/Galera variables information.",
-                {
-                    "member": member.name,
-                    "wsrep_cluster_name": raw.variables.get("wsrep_cluster_name", ""),
-                },
-                1.0,
-            )
-            options = provider_options(raw.variables.get("wsrep_provider_options", ""))
-            if "gcache.size" in options:
-                add(
-                    "mysql_galera_gcache_size_bytes",
-                    "PXC/Galera gcache size.",
-                    labels,
-                    float(parse_size(options["gcache.size"])),
-                )
-            for suffix, number in compat.evs_repl_latency(
-                raw.status.get("wsrep_evs_repl_latency", "")
-            ).items():
-                add(
-                    f"mysql_galera_evs_repl_latency_{suffix}",
-                    "PXC/Galera group communication latency.",
-                    labels,
-                    number,
-                )
+            up.add_metric(self._labels(member=reading.member.name)[1], 1.0 if reading.raw else 0.0)
+            if reading.raw is None:
+                continue
+            for sample in compat.series(reading.member.name, reading.raw):
+                k, v = self._labels(**sample.labels)
+                if sample.name not in families:
+                    families[sample.name] = GaugeMetricFamily(sample.name, sample.doc, labels=k)
+                families[sample.name].add_metric(v, sample.value)
         yield up
         yield from families.values()
 
     # -- cluster-wide --------------------------------------------------------------------
 
     def _cluster(self, snapshot: Snapshot) -> Iterator[Metric]:
-        q = quorum.assess(snapshot)
         brain = quorum.split_brain(snapshot)
         verdict = health.cluster_verdict(snapshot)
+        for name, doc, number in cluster_values(quorum.assess(snapshot), brain):
+            yield self._gauge(name, doc, number)
+        yield self._stale_counter(brain)
         keys, values = self._labels()
-
-        def gauge(name: str, doc: str, number: float) -> GaugeMetricFamily:
-            g = GaugeMetricFamily(name, doc, labels=keys)
-            g.add_metric(values, number)
-            return g
-
-        nan = math.nan
-        yield gauge(
-            "galera_quorum_margin_members",
-            "Members that can vanish at once with quorum kept (NaN without a Primary).",
-            nan if q.margin_members is None else q.margin_members,
-        )
-        yield gauge(
-            "galera_quorum_margin_weight",
-            "pc.weight that can vanish at once with quorum kept (NaN without a Primary).",
-            nan if q.margin_weight is None else q.margin_weight,
-        )
-        yield gauge("galera_expected_size", "Members the cluster file declares.", q.expected_size)
-        yield gauge("galera_primary_component_size", "Members in the Primary component.", q.size)
-        yield gauge(
-            "galera_members_missing",
-            "Expected members not in the Primary component.",
-            max(q.expected_size - q.size, 0),
-        )
-        yield gauge(
-            "galera_split_brain",
-            "1 when more than one Primary component can commit (disjoint views or "
-            "different histories), seen on two reads.",
-            1.0 if brain.detected else 0.0,
-        )
-        yield gauge(
-            "galera_primary_components",
-            "Number of Primary components that can commit (stale views left out).",
-            len(brain.components),
-        )
-        stale = sum(len(v.reporters) for v in brain.stale)
-        yield gauge(
-            "galera_stale_view_members",
-            "Members still reporting an older Primary view the others have left "
-            "(e.g. resumed after a pause); never a split brain.",
-            stale,
-        )
-        if stale:
-            with self._lock:
-                self._stale_reads += 1
-        seen = CounterMetricFamily(
-            "galera_stale_view_reads",
-            "Reads of the cluster in which some member reported a stale view.",
-            labels=keys,
-        )
-        seen.add_metric(values, self._stale_reads)
-        yield seen
         cluster = GaugeMetricFamily(
             "galera_cluster_verdict", "1 for the current verdict.", labels=[*keys, "verdict"]
         )
         for v in health.Verdict:
             cluster.add_metric([*values, v.value], 1.0 if v is verdict.verdict else 0.0)
         yield cluster
+        yield from self._members(snapshot, verdict)
+        if self.watcher is not None:
+            yield self._conflicts(self.watcher)
 
+    def _stale_counter(self, brain: quorum.SplitBrain) -> CounterMetricFamily:
+        keys, values = self._labels()
+        with self._lock:
+            if stale_members(brain):
+                self._stale_reads += 1
+            count = self._stale_reads
+        seen = CounterMetricFamily(
+            "galera_stale_view_reads",
+            "Reads of the cluster in which some member reported a stale view.",
+            labels=keys,
+        )
+        seen.add_metric(values, count)
+        return seen
+
+    def _members(self, snapshot: Snapshot, verdict: health.ClusterHealth) -> Iterator[Metric]:
         mk, _ = self._labels(member="")
-        available = GaugeMetricFamily(
-            "galera_member_available",
-            "Clustercheck verdict of the member (1 available).",
-            labels=[*mk, "reason"],
-        )
-        state = GaugeMetricFamily(
-            "galera_member_local_state",
-            "The member's wsrep_local_state, one-hot.",
-            labels=[*mk, "state"],
-        )
-        fc_active = GaugeMetricFamily(
-            "galera_flow_control_active", "1 while flow control pauses replication.", labels=mk
-        )
-        fc_paused = CounterMetricFamily(
-            "galera_flow_control_paused_seconds",
-            "Time replication was paused by flow control.",
-            labels=mk,
-        )
-        ist = GaugeMetricFamily(
-            "galera_ist_window_writesets",
-            "Write sets this member's gcache can serve by IST.",
-            labels=mk,
-        )
-        delayed = GaugeMetricFamily(
-            "galera_evs_delayed_peers", "Peers on the EVS delayed list.", labels=mk
-        )
-        evicted = GaugeMetricFamily(
-            "galera_evs_evicted_peers", "Peers on the EVS evict list.", labels=mk
-        )
-        conf = GaugeMetricFamily(
-            "galera_view_conf_id",
-            "Configuration (view) id; it rises at every view change.",
-            labels=mk,
-        )
-        errors = CounterMetricFamily(
-            "galera_exporter_member_errors",
-            "Scrapes in which the member did not answer.",
-            labels=mk,
-        )
+        families = {
+            name: kind(name, doc, labels=[*mk, *extra])
+            for kind, name, doc, extra in _MEMBER_FAMILIES
+        }
         verdicts = {v.name: v for v in verdict.members}
         for o in snapshot.data_members:
             _, lv = self._labels(member=o.name)
-            available.add_metric(
-                [*lv, verdicts[o.name].reason], 1.0 if verdicts[o.name].healthy else 0.0
-            )
             with self._lock:
-                errors.add_metric(lv, float(self._errors.get(o.name, 0)))
-            s = o.status
-            if s is None:
-                continue
-            for label in _STATES:
-                state.add_metric([*lv, label], 1.0 if s.local_state.label == label else 0.0)
-            fc_active.add_metric(lv, 1.0 if s.flow_control_active else 0.0)
-            fc_paused.add_metric(lv, s.flow_control_paused_ns / 1e9)
-            if 0 < s.cached_downto <= s.last_committed + 1:
-                ist.add_metric(lv, float(s.last_committed - s.cached_downto + 1))
-            delayed.add_metric(lv, float(len(s.evs_delayed)))
-            evicted.add_metric(lv, float(len(s.evs_evict_list)))
-            if s.conf_id is not None:
-                conf.add_metric(lv, float(s.conf_id))
-        yield from (available, state, fc_active, fc_paused, ist, delayed, evicted, conf, errors)
-        if self.watcher is not None:
-            counts = CounterMetricFamily(
-                "galera_conflicts",
-                "Logged certification conflicts per member and table.",
-                labels=[*mk, "table"],
-            )
-            for (member, table), count in sorted(self.watcher.snapshot().items()):
-                counts.add_metric([*self._labels(member=member)[1], table], float(count))
-            yield counts
+                errors = float(self._errors.get(o.name, 0))
+            families["galera_exporter_member_errors"].add_metric(lv, errors)
+            for name, extra, number in member_samples(o, verdicts[o.name]):
+                families[name].add_metric([*lv, *extra], number)
+        yield from families.values()
+
+    def _conflicts(self, watcher: ConflictWatcher) -> CounterMetricFamily:
+        mk, _ = self._labels(member="")
+        counts = CounterMetricFamily(
+            "galera_conflicts",
+            "Logged certification conflicts per member and table.",
+            labels=[*mk, "table"],
+        )
+        for (member, table), count in sorted(watcher.snapshot().items()):
+            counts.add_metric([*self._labels(member=member)[1], table], float(count))
+        return counts

@@ -121,3 +121,40 @@ def test_rediscovered_members_keep_their_conflict_counts_at_new_addresses(
     assert watcher.clients["b"] is untouched
     assert watcher.snapshot() == {("a", "shop.stock"): 3}
     assert collector.spec.member("a").host == "10.0.9.9"
+
+
+def test_a_members_raw_read_gives_mysqld_exporters_galera_series() -> None:
+    from galera.sql import Raw
+    from tests.unit import builders
+
+    raw = Raw(
+        builders.status_rows(wsrep_evs_repl_latency="0.1/0.2/0.3/0.01/5"),
+        builders.variable_rows(wsrep_cluster_name="orders"),
+        (),
+    )
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in compat.series("g0", raw)}
+    member = (("member", "g0"),)
+    assert samples[("mysql_global_status_wsrep_cluster_size", member)] == 1.0
+    assert samples[("mysql_global_status_wsrep_ready", member)] == 1.0
+    assert samples[("mysql_global_variables_wsrep_on", member)] == 1.0
+    assert samples[("mysql_galera_gcache_size_bytes", member)] == 32 * 1024**2
+    assert samples[("mysql_galera_evs_repl_latency_sample_size", member)] == 5.0
+    assert samples[("mysql_galera_variables_info", (*member, ("wsrep_cluster_name", "orders")))]
+    names = {name for name, _ in samples}
+    assert "mysql_global_variables_read_only" not in names  # only wsrep_* rows are published
+    assert "mysql_global_status_wsrep_local_state_comment" not in names  # not a number
+
+
+def test_an_unreachable_member_publishes_only_its_availability_and_why() -> None:
+    from galera.domain import health
+    from galera.exporter import collector
+    from tests.unit import builders
+
+    snap = builders.one_crashed()
+    verdicts = {v.name: v for v in health.cluster_verdict(snap).members}
+    down = list(collector.member_samples(snap.get("galera-2"), verdicts["galera-2"]))
+    assert down == [("galera_member_available", ("unreachable: connection refused",), 0.0)]
+    up = {
+        name for name, _, _ in collector.member_samples(snap.get("galera-0"), verdicts["galera-0"])
+    }
+    assert {"galera_member_available", "galera_member_local_state", "galera_view_conf_id"} <= up
