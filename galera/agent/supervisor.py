@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galera import proc
+from galera.agent import mariadbd
 from galera.agent.datadir import DataDir
 from galera.agent.joinwatch import JoinWatch
 from galera.config.agent import RUN_MODES, AgentConfig
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
-from galera.render import MemberConfig, render_member_config
+from galera.render import MemberConfig
 
 log = logging.getLogger("galera.agent")
 
@@ -151,7 +152,7 @@ class Supervisor:
             self._check_grastate()
             self._recovering = True
             self._want_running = False
-            self._prepare()
+            mariadbd.write_config(self.config, self.server_config())
         try:
             position = self.data.recover(self.config.mariadbd, self.config.config_file)
         finally:
@@ -277,30 +278,8 @@ class Supervisor:
         return dataclasses.replace(self.config.server, extra=merged)
 
     def validate(self, extra: dict[str, str]) -> None:
-        """Ask mariadbd itself whether the configuration with ``extra`` is valid.
-
-        ``mariadbd --help --verbose`` parses every option and fails on unknown variables or
-        malformed values, without starting anything. Raises :class:`InvalidInput` naming the
-        problem as mariadbd reports it.
-        """
-        self.config.rundir.mkdir(parents=True, exist_ok=True)
-        probe = self.config.rundir / "validate.cnf"
-        probe.write_text(render_member_config(self.server_config(extra)))
-        result = subprocess.run(
-            [self.config.mariadbd, f"--defaults-file={probe}", "--help", "--verbose"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-        probe.unlink(missing_ok=True)
-        if result.returncode != 0:
-            errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
-            detail = (errors or result.stderr.strip().splitlines() or ["rejected"])[-1]
-            raise InvalidInput(
-                f"configuration rejected by mariadbd: {detail.strip()[-200:]}",
-                member=self.config.name,
-            )
+        """mariadbd's own check of the configuration with ``extra`` applied."""
+        mariadbd.validate(self.config, self.server_config(extra))
 
     def set_overrides(self, extra: dict[str, str]) -> dict[str, str]:
         """Validate, then persist option overrides; they apply at the next start."""
@@ -318,46 +297,7 @@ class Supervisor:
         return self._draining
 
     def error_log_tail(self, lines: int = 5) -> list[str]:
-        try:
-            text = Path(self.config.server.log_error).read_text(errors="replace")
-        except OSError:
-            return []
-        return [line[-300:] for line in text.strip().splitlines()[-lines:]]
-
-    def _prepare(self) -> None:
-        cfg = self.config
-        cfg.rundir.mkdir(parents=True, exist_ok=True)
-        Path(cfg.server.datadir).mkdir(parents=True, exist_ok=True)
-        text = render_member_config(self.server_config())
-        tmp = cfg.config_file.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, cfg.config_file)
-
-    def _initialise_datadir(self) -> bool:
-        """A brand-new first member needs system tables; joiners get them by SST.
-
-        True when the tables were created now (the time to run ``init_file``).
-        """
-        datadir = Path(self.config.server.datadir)
-        if (datadir / "mysql").is_dir():
-            return False
-        cmd = [
-            self.config.install_db,
-            f"--defaults-file={self.config.config_file}",
-            f"--datadir={datadir}",
-            "--skip-test-db",
-            "--auth-root-authentication-method=socket",
-        ]
-        if self.config.server.user:
-            cmd.append(f"--user={self.config.server.user}")
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise OperationFailed(
-                f"mariadb-install-db failed: {result.stderr.strip()[-300:]}",
-                member=self.config.name,
-            )
-        return True
+        return mariadbd.error_log_tail(self.config, lines)
 
     def _check_grastate(self) -> None:
         """Refuse to start on a corrupt ``grastate.dat``.
@@ -371,10 +311,10 @@ class Supervisor:
         self._check_grastate()
         for removed in self.data.clean_stale_sst():
             log.warning("removed stale %s", removed)
-        self._prepare()
+        mariadbd.write_config(self.config, self.server_config())
         cmd = [self.config.mariadbd, f"--defaults-file={self.config.config_file}"]
         if mode == "new-cluster":
-            if self._initialise_datadir() and self.config.init_file is not None:
+            if mariadbd.install_system_tables(self.config) and self.config.init_file is not None:
                 cmd.append(f"--init-file={self.config.init_file}")
             cmd.append("--wsrep-new-cluster")
         cmd += self._start_position()

@@ -1,0 +1,87 @@
+"""What the agent asks of the ``mariadbd`` binaries without supervising a server: write the
+member's option file, check options with mariadbd itself, create system tables for a
+brand-new first member, and read the end of the error log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from galera.config.agent import AgentConfig
+from galera.errors import InvalidInput, OperationFailed
+from galera.render import MemberConfig, render_member_config
+
+
+def write_config(config: AgentConfig, server: MemberConfig) -> None:
+    """Write the option file mariadbd starts with, atomically (0644)."""
+    config.rundir.mkdir(parents=True, exist_ok=True)
+    Path(server.datadir).mkdir(parents=True, exist_ok=True)
+    tmp = config.config_file.with_suffix(".tmp")
+    tmp.write_text(render_member_config(server))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, config.config_file)
+
+
+def validate(config: AgentConfig, server: MemberConfig) -> None:
+    """Ask mariadbd itself whether ``server``'s options are valid.
+
+    ``mariadbd --help --verbose`` parses every option and fails on unknown variables or
+    malformed values, without starting anything. Each check has its own option file, so
+    checks running at once never read each other's. Raises :class:`InvalidInput` naming the
+    problem as mariadbd reports it.
+    """
+    config.rundir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=config.rundir, prefix="validate-", suffix=".cnf"
+    ) as probe:
+        probe.write(render_member_config(server))
+        probe.flush()
+        result = subprocess.run(
+            [config.mariadbd, f"--defaults-file={probe.name}", "--help", "--verbose"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+        detail = (errors or result.stderr.strip().splitlines() or ["rejected"])[-1]
+        raise InvalidInput(
+            f"configuration rejected by mariadbd: {detail.strip()[-200:]}", member=config.name
+        )
+
+
+def install_system_tables(config: AgentConfig) -> bool:
+    """A brand-new first member needs system tables; joiners get them by SST.
+
+    True when the tables were created now (the time to run ``init_file``).
+    """
+    datadir = Path(config.server.datadir)
+    if (datadir / "mysql").is_dir():
+        return False
+    cmd = [
+        config.install_db,
+        f"--defaults-file={config.config_file}",
+        f"--datadir={datadir}",
+        "--skip-test-db",
+        "--auth-root-authentication-method=socket",
+    ]
+    if config.server.user:
+        cmd.append(f"--user={config.server.user}")
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise OperationFailed(
+            f"mariadb-install-db failed: {result.stderr.strip()[-300:]}", member=config.name
+        )
+    return True
+
+
+def error_log_tail(config: AgentConfig, lines: int = 5) -> list[str]:
+    """The last ``lines`` lines of the error log (each cut to 300 characters)."""
+    try:
+        text = Path(config.server.log_error).read_text(errors="replace")
+    except OSError:
+        return []
+    return [line[-300:] for line in text.strip().splitlines()[-lines:]]
