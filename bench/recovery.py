@@ -15,10 +15,13 @@ Usage: python bench/recovery.py [--base-port 24100] [--load-seconds 3] [--quick]
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from common import galeractl, sandbox, writer
+from common import sandbox, writer
 
 from galera.agent.datadir import DataDir
 from galera.controller import waiting
@@ -43,11 +46,35 @@ def synced(box: Sandbox, names: list[str], timeout: float = 300) -> None:
 
 
 def ours(box: Sandbox) -> float:
+    """``galeractl bootstrap`` to every member Synced; prints when each step was reported."""
     start = time.perf_counter()
-    result = galeractl("bootstrap", "-c", str(box.cluster_file), "--yes")
-    if result.returncode != 0:
-        raise SystemExit(f"bootstrap failed: {result.stderr}")
+    steps = []
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galera",
+            "bootstrap",
+            "-c",
+            str(box.cluster_file),
+            "--yes",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event["event"] in ("plan", "primary", "started", "synced", "summary"):
+                said = event["event"] + (f" {event['member']}" if event.get("member") else "")
+                steps.append(f"{said} {time.perf_counter() - start:.2f}s")
+        if proc.wait() != 0:
+            raise SystemExit(f"bootstrap failed: {proc.stderr.read() if proc.stderr else ''}")
     synced(box, [m.name for m in box.data_members])
+    print(f"  galeractl steps: {', '.join(steps)}")
     return time.perf_counter() - start
 
 
