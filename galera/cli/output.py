@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from galera.domain.events import Emit, Event, Kind
+if TYPE_CHECKING:
+    from galera.domain.events import Emit, Event
 
 FORMATS = ("table", "json", "yaml")
 
@@ -64,6 +65,8 @@ def events(fmt: str) -> Emit:
 
 def line(event: Event) -> str:
     """The human line of one event."""
+    from galera.domain.events import Kind
+
     said = event.as_dict()
     if event.kind is Kind.MEMBER:
         where = said["position"] or ("empty" if said["empty"] else said["error"] or "?")
