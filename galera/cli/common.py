@@ -176,9 +176,11 @@ def platform_for(cluster: str | None) -> Platform:
         if cluster:
             raise InvalidInput("-c FILE and --kube exclude each other")
         return platform
+    from galera.platforms import local
     from galera.platforms.static import Static
 
-    static = Static(cluster_path(cluster))
+    path = cluster_path(cluster)
+    static = local.SandboxPlatform(path) if local.is_sandbox(path) else Static(path)
     static.spec()  # a bad cluster file is refused before anything else
     return static
 

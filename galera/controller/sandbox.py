@@ -12,8 +12,8 @@ from galera.controller import bootstrap, members, waiting
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
+from galera.platforms.local import SandboxPlatform
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
-from galera.platforms.static import Static
 
 log = logging.getLogger("galera.sandbox")
 
@@ -109,7 +109,7 @@ def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], N
             progress(f"{event.kind.value}: {said.get('reason') or said.get('member') or ''}")
 
     options = bootstrap.Options(initialize=True, timeout=timeout, pc_recovery_grace=2.0)
-    bootstrap.run(Static(sandbox.cluster_file), options, lambda _plan: True, report)
+    bootstrap.run(SandboxPlatform(sandbox.cluster_file), options, lambda _plan: True, report)
 
 
 def _wait_for_arbitrator(sandbox: Sandbox, timeout: float) -> None:

@@ -1,8 +1,9 @@
 """The platform port: what the controller needs from where a cluster runs.
 
 The controller decides; a platform only knows its place. Three implement this port:
-:class:`galera.platforms.static.Static` (VMs and the local sandbox: the cluster file and the
-node agents), and :class:`galera.platforms.kubernetes.Kubernetes` (a StatefulSet's pods,
+:class:`galera.platforms.static.Static` (VMs: the cluster file and the node agents),
+:class:`galera.platforms.local.SandboxPlatform` (the local sandbox: static plus the agents it
+starts itself) and :class:`galera.platforms.kubernetes.Kubernetes` (a StatefulSet's pods,
 ConfigMaps, a Lease, Events). Every controller operation receives one as an argument.
 """
 

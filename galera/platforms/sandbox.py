@@ -24,6 +24,7 @@ from galera.agent_client import AgentClient
 from galera.config import clusterfile, token
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms import processes, sandbox_files, seed
+from galera.platforms.local import STATE_FILE
 from galera.platforms.netns import Network
 from galera.platforms.sandbox_files import (
     ARBITRATOR,
@@ -34,7 +35,6 @@ from galera.platforms.sandbox_files import (
     MARIADBD,
     MAX_NODES,
     PROVIDER,
-    STATE_FILE,
     MemberPlan,
     default_dir,
     plan,

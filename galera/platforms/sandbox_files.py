@@ -21,7 +21,6 @@ ENV_DIR = "GALERACTL_SANDBOX_DIR"
 MAX_NODES = 9
 DEFAULT_BASE_PORT = 23300
 ARBITRATOR = "garbd"
-STATE_FILE = "sandbox.json"
 MARIADBD = "/usr/sbin/mariadbd"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 GARBD = "/usr/bin/garbd"

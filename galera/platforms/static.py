@@ -1,4 +1,5 @@
-"""The static platform: VMs (and the local sandbox) described by a cluster file.
+"""The static platform: VMs described by a cluster file (the sandbox adds its processes:
+local.py).
 
 Members are what the file lists; each is reached through its node agent, which starts and
 stops its server in place. Records are JSON files beside the cluster file. There is no

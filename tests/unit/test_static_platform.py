@@ -9,6 +9,7 @@ import pytest
 from galera.domain import events
 from galera.errors import InvalidInput
 from galera.platforms.base import Platform
+from galera.platforms.local import SandboxPlatform, is_sandbox
 from galera.platforms.static import Static
 
 CLUSTER = """\
@@ -60,3 +61,50 @@ def test_what_only_kubernetes_can_do_is_refused(tmp_path: Path, call: object, me
 def test_options_through_the_agents_are_fine_on_vms(tmp_path: Path) -> None:
     platform = static(tmp_path)
     assert platform.check_rollout({"max_connections": "500"}, None) is None  # not refused
+
+
+# --- the sandbox platform -------------------------------------------------------------------
+
+
+class Processes:
+    """The sandbox's process table as the platform sees it."""
+
+    def __init__(self, alive: bool) -> None:
+        self.alive = alive
+        self.launched: list[tuple[str, str]] = []
+
+    def agent_alive(self, name: str) -> bool:
+        return self.alive
+
+    def launch_agent(self, name: str, mode: str = "join") -> int:
+        self.launched.append((name, mode))
+        return 4242
+
+
+def sandbox_platform(tmp_path: Path, processes: Processes) -> SandboxPlatform:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(CLUSTER)
+    (tmp_path / "sandbox.json").write_text("{}")
+    return SandboxPlatform(path, load=lambda _root: processes)
+
+
+def test_a_sandbox_is_recognised_by_its_state_file(tmp_path: Path) -> None:
+    assert not is_sandbox(tmp_path / "cluster.yaml")
+    platform = sandbox_platform(tmp_path, Processes(alive=True))
+    assert is_sandbox(platform.path)
+    assert platform.kind == "sandbox"
+    assert platform.spec().names == ("a", "b")
+    assert not is_sandbox(static(tmp_path).path)  # any other cluster file is a VM cluster
+
+
+def test_a_member_whose_agent_is_gone_is_brought_back_by_starting_its_agent(
+    tmp_path: Path,
+) -> None:
+    processes = Processes(alive=False)
+    seen: list[events.Event] = []
+    spec = sandbox_platform(tmp_path, processes).bring_back("b", seen.append, timeout=5)
+    assert processes.launched == [("b", "join")]
+    assert [(e.kind, e.member, e.details["mode"]) for e in seen] == [
+        (events.Kind.STARTED, "b", "join")
+    ]
+    assert spec.names == ("a", "b")
