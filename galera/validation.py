@@ -56,12 +56,7 @@ def check(instance: Any, schema: dict[str, Any], source: str, validator: str = S
 
     Unknown keys come first (a typo explains the missing key that follows from it), then
     the other problems in document order, a mapping's missing keys before its bad values.
-    A document found valid against the same schema before is not validated again (see
-    :func:`_known_valid`).
     """
-    marker = _known_valid(instance, schema, validator)
-    if marker is not None and marker.exists():
-        return
 
     def order(error: Any) -> tuple[bool, list[int], bool]:
         unknown = error.validator == "additionalProperties"
@@ -71,30 +66,43 @@ def check(instance: Any, schema: dict[str, Any], source: str, validator: str = S
     errors = sorted(_validator(validator)(schema).iter_errors(instance), key=order)
     if errors:
         raise InvalidInput(f"{source}: {describe(errors[0])}")
-    if marker is not None:
-        _remember(marker)
 
 
-def _known_valid(instance: Any, schema: dict[str, Any], validator: str) -> Path | None:
-    """Where the note that this exact document (as parsed) passed this exact schema lives:
-    ``$XDG_CACHE_HOME/galeractl/valid/<sha256>`` (else ``~/.cache``). The digest covers the
-    schema, the validator and the document, so any change to either is validated afresh; a
-    note only ever saves work, and without a writable cache nothing is noted."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+def known(text: str, schema: dict[str, Any]) -> Any | None:
+    """The document ``text`` was parsed to when it was last found valid against ``schema``
+    (see :func:`remember`); None when never, or when either changed since.
+
+    Parsing YAML and importing jsonschema take most of a short command's time; a file read
+    again unchanged (every ``galeractl status``) needs neither. The note is kept under
+    ``$XDG_CACHE_HOME/galeractl/valid/<sha256 of the schema and the text>`` (else
+    ``~/.cache``) and only ever saves work: without a writable cache every read validates.
+    """
     try:
-        text = json.dumps([validator, schema, instance], sort_keys=True, default=repr)
-    except (TypeError, ValueError):
+        return json.loads(_note(text, schema).read_text())
+    except (OSError, ValueError):
         return None
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return Path(base) / "galeractl" / "valid" / digest
 
 
-def _remember(marker: Path) -> None:
+def remember(text: str, schema: dict[str, Any], document: Any) -> None:
+    """Note that ``text`` parses to ``document``, which is valid against ``schema`` (only
+    when the document survives JSON unchanged, so that :func:`known` gives it back exactly)."""
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
+        encoded = json.dumps(document)
+        if json.loads(encoded) != document:
+            return
+        note = _note(text, schema)
+        note.parent.mkdir(parents=True, exist_ok=True)
+        tmp = note.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(encoded)
+        os.replace(tmp, note)
+    except (OSError, TypeError, ValueError):
         pass  # a read-only home (a container): validate every time
+
+
+def _note(text: str, schema: dict[str, Any]) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = json.dumps(schema, sort_keys=True) + "\0" + text
+    return Path(base) / "galeractl" / "valid" / hashlib.sha256(key.encode()).hexdigest()
 
 
 def _position(root: Any, path: Iterable[Any]) -> list[int]:

@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from galera import validation
 from galera.config import load_schema, token, yamltext
 from galera.config.optionfile import read_option_file
 from galera.domain.credentials import Credentials
@@ -129,10 +126,9 @@ def _check_across(path: Path, data: dict[str, Any], members: tuple[MemberSpec, .
 
 def parse(text: str, path: Path) -> ClusterSpec:
     """Validate the text of a cluster file; ``path`` anchors relative paths and errors."""
-    data = yamltext.parse(text, path)
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{path}: must be a mapping with at least 'members'")
-    validation.check(data, load_schema("cluster"), str(path))
+    data = yamltext.valid_document(
+        text, path, load_schema("cluster"), "must be a mapping with at least 'members'"
+    )
     members = tuple(_member(m) for m in data["members"])
     _check_across(path, data, members)
     creds, agent = data["credentials"], data.get("agent") or {}
@@ -160,4 +156,6 @@ def load(path: Path) -> ClusterSpec:
 def dump(data: dict[str, Any]) -> str:
     """Serialise a cluster file mapping (used by the sandbox when it writes one)."""
     header = "# galeractl cluster file; format: docs/cluster-file.md\n"
+    import yaml  # only when a file is written
+
     return header + yaml.safe_dump(data, sort_keys=False)

@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from galera import validation
 from galera.errors import InvalidInput
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(text: str) -> Any:
     """Safe YAML loading, with libyaml's C loader when it is available."""
-    return yaml.load(text, Loader=_LOADER)
+    import yaml  # only when a file is not known valid already
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def parse(text: str, path: Path) -> Any:
     """The YAML document in ``text``; bad YAML is one line naming ``path`` and the line."""
+    import yaml
+
     try:
         return load_yaml(text)
     except yaml.YAMLError as e:
@@ -36,3 +37,19 @@ def read(path: Path, what: str) -> str:
         raise InvalidInput(f"{what} {path} does not exist") from None
     except OSError as e:
         raise InvalidInput(f"{what} {path}: {e.strerror}") from None
+
+
+def valid_document(
+    text: str, path: Path, schema: dict[str, Any], not_a_mapping: str
+) -> dict[str, Any]:
+    """The mapping in ``text``, valid against ``schema``: parsed and validated, or as it was
+    when this exact text was found valid against this exact schema before."""
+    data = validation.known(text, schema)
+    if isinstance(data, dict):
+        return data
+    data = parse(text, path)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: {not_a_mapping}")
+    validation.check(data, schema, str(path))
+    validation.remember(text, schema, data)
+    return data

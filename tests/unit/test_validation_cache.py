@@ -1,4 +1,5 @@
-"""A document found valid is not validated again; any change to it is."""
+"""A cluster file read again unchanged is neither parsed nor validated again; any change to
+the text or the schema is, and an invalid file is never noted."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from galera import validation
+from galera.config import yamltext
 from galera.errors import InvalidInput
 
 SCHEMA = {
@@ -14,6 +16,7 @@ SCHEMA = {
     "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}},
     "additionalProperties": False,
 }
+PATH = Path("cluster.yaml")
 
 
 @pytest.fixture(autouse=True)
@@ -22,31 +25,47 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "galeractl" / "valid"
 
 
-def test_a_valid_document_is_noted_and_an_invalid_one_never(cache: Path) -> None:
-    validation.check({"port": 3306}, SCHEMA, "a.yaml")
+def read(text: str, schema: dict[str, object] = SCHEMA) -> dict[str, object]:
+    return yamltext.valid_document(text, PATH, schema, "must be a mapping")
+
+
+def test_a_valid_file_is_noted_with_what_it_parsed_to(cache: Path) -> None:
+    assert read("port: 3306\n") == {"port": 3306}
+    assert validation.known("port: 3306\n", SCHEMA) == {"port": 3306}
     assert len(list(cache.iterdir())) == 1
-    with pytest.raises(InvalidInput, match=r"^b.yaml: port: must be an integer from 1 to 65535"):
-        validation.check({"port": 70000}, SCHEMA, "b.yaml")
+    assert read("port: 3306\n") == {"port": 3306}  # from the note
     assert len(list(cache.iterdir())) == 1
 
 
-def test_a_changed_document_or_schema_is_validated_again(cache: Path) -> None:
-    validation.check({"port": 3306}, SCHEMA, "a.yaml")
-    validation.check({"port": 3306}, SCHEMA, "a.yaml")  # known: nothing new noted
-    assert len(list(cache.iterdir())) == 1
+def test_an_invalid_file_is_never_noted(cache: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"^cluster.yaml: port: must be an integer from 1"):
+        read("port: 70000\n")
+    with pytest.raises(InvalidInput, match="must be a mapping"):
+        read("- 1\n")
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_a_changed_text_or_schema_is_validated_again() -> None:
+    read("port: 3306\n")
     narrower = {**SCHEMA, "properties": {"port": {"type": "integer", "maximum": 1024}}}
     with pytest.raises(InvalidInput, match="port"):
-        validation.check({"port": 3306}, narrower, "a.yaml")
+        read("port: 3306\n", narrower)
     with pytest.raises(InvalidInput, match="unknown key"):
-        validation.check({"port": 3306, "extra": 1}, SCHEMA, "a.yaml")
+        read("port: 3306\nextra: 1\n")
 
 
-def test_without_a_writable_cache_every_check_validates(
+def test_a_document_json_cannot_carry_exactly_is_not_noted() -> None:
+    schema = {"type": "object"}
+    assert read("1: one\n", schema) == {1: "one"}  # an int key would come back a string
+    assert validation.known("1: one\n", schema) is None
+
+
+def test_without_a_writable_cache_every_read_validates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file: no directory below it
-    validation.check({"port": 3306}, SCHEMA, "a.yaml")
+    assert read("port: 3306\n") == {"port": 3306}
     with pytest.raises(InvalidInput):
-        validation.check({"port": 0}, SCHEMA, "a.yaml")
+        read("port: 0\n")
