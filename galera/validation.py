@@ -77,8 +77,11 @@ def known(text: str, schema: dict[str, Any]) -> Any | None:
     ``$XDG_CACHE_HOME/galeractl/valid/<sha256 of the schema and the text>`` (else
     ``~/.cache``) and only ever saves work: without a writable cache every read validates.
     """
+    note = _note(text, schema)
     try:
-        return json.loads(_note(text, schema).read_text())
+        if note.stat().st_uid != os.getuid():
+            return None  # only this user's own notes are trusted
+        return json.loads(note.read_text())
     except (OSError, ValueError):
         return None
 
@@ -91,7 +94,7 @@ def remember(text: str, schema: dict[str, Any], document: Any) -> None:
         if json.loads(encoded) != document:
             return
         note = _note(text, schema)
-        note.parent.mkdir(parents=True, exist_ok=True)
+        note.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = note.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(encoded)
         os.replace(tmp, note)
