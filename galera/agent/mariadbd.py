@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from galera.agent import guard
 from galera.config.agent import AgentConfig
 from galera.errors import InvalidInput, OperationFailed
 from galera.render import MemberConfig, render_member_config
@@ -79,9 +80,6 @@ def install_system_tables(config: AgentConfig) -> bool:
 
 
 def error_log_tail(config: AgentConfig, lines: int = 5) -> list[str]:
-    """The last ``lines`` lines of the error log (each cut to 300 characters)."""
-    try:
-        text = Path(config.server.log_error).read_text(errors="replace")
-    except OSError:
-        return []
-    return [line[-300:] for line in text.strip().splitlines()[-lines:]]
+    """The last ``lines`` lines of the error log (each cut to 300 characters), read from
+    the end of the file: memory stays bounded however large the log grows."""
+    return guard.tail(Path(config.server.log_error), lines)

@@ -1,21 +1,23 @@
 """The agent's JSON HTTP API.
 
-Read endpoints are open (probes and load balancers call them); every mutating endpoint
-requires ``Authorization: Bearer <token>``. The API is what galeractl, the controller and
-Kubernetes probes use; nothing in it assumes the caller runs on the same host.
+Probes and the status read are open (probes and load balancers call them); what derives
+from the error log or the configuration, and every mutating endpoint, requires
+``Authorization: Bearer <token>``. Every request is bounded (see :mod:`galera.agent.guard`).
+The API is what galeractl, the controller and Kubernetes probes use; nothing in it assumes
+the caller runs on the same host.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from galera import proc, sql
+from galera.agent import guard
 from galera.agent.supervisor import Supervisor
 from galera.config.agent import AgentConfig
 from galera.config.optionfile import read_option_file
@@ -73,12 +75,19 @@ class Agent:
             return None, e.message
         return status.summary(), None
 
-    def status(self) -> tuple[int, dict[str, Any]]:
+    def status(self, authorized: bool = False) -> tuple[int, dict[str, Any]]:
+        """The member's process, grastate and wsrep state. What derives from the error log
+        (it may hold SQL text) or from the configuration (option overrides) is included
+        only for a caller with the token."""
         wsrep, error = self.wsrep()
+        process = self.supervisor.state()
+        if authorized:  # read outside the supervisor's lock
+            process["error_log_tail"] = self.supervisor.error_log_tail()
+            process["overrides"] = self.supervisor.data.overrides()
         return 200, {
             "api": API_VERSION,
             "name": self.config.name,
-            "process": self.supervisor.state(),
+            "process": process,
             "grastate": self.grastate(),
             "wsrep": wsrep,
             "wsrep_error": error,
@@ -203,13 +212,8 @@ class Agent:
 _ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
 
 
-def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler]:
-    reads = {
-        "/health/live": agent.live,
-        "/health/ready": agent.ready,
-        f"/{API_VERSION}/status": agent.status,
-    }
-    writes = {
+def _writes(agent: Agent) -> dict[str, Any]:
+    return {
         f"/{API_VERSION}/recover": agent.recover,
         f"/{API_VERSION}/mark": agent.mark,
         f"/{API_VERSION}/unmark": agent.unmark,
@@ -221,18 +225,27 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
         f"/{API_VERSION}/kill": agent.kill,
     }
 
+
+def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHandler]:
+    reads = {"/health/live": agent.live, "/health/ready": agent.ready}
+    writes = _writes(agent)
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "galeractl-agent"
         protocol_version = "HTTP/1.1"
+        timeout = guard.REQUEST_TIMEOUT  # a slow or silent client holds a worker this long
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
-        def _send(self, code: int, body: dict[str, Any]) -> None:
+        def _send(self, code: int, body: dict[str, Any], close: bool = False) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if close:  # a body left unread: the connection cannot be reused
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(data)
 
@@ -244,25 +257,35 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
                 body = {"error": str(e)}
             self._send(code, body)
 
+        def _authorized(self) -> bool:
+            return tokens.accepts(self.headers.get("Authorization", ""))
+
         def do_GET(self) -> None:
-            func = reads.get(self.path.split("?")[0])
+            path = self.path.split("?")[0]
+            if path == f"/{API_VERSION}/status":
+                self._run(agent.status, self._authorized())
+                return
+            func = reads.get(path)
             if func is None:
                 self._send(404, {"error": f"no such endpoint {self.path}"})
                 return
             self._run(func)
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            length = guard.content_length(self.headers.get("Content-Length"))
+            if isinstance(length, str):
+                code = 413 if "at most" in length else 400
+                self._send(code, {"error": length}, close=True)
+                return
             func = writes.get(self.path)
             if func is None:
-                self._send(404, {"error": f"no such endpoint {self.path}"})
+                self._send(404, {"error": f"no such endpoint {self.path}"}, close=length > 0)
                 return
-            supplied = self.headers.get("Authorization", "")
-            if not token or not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
-                self._send(401, {"error": "a valid bearer token is required"})
+            if not self._authorized():  # before reading a byte of the body
+                self._send(401, {"error": "a valid bearer token is required"}, close=length > 0)
                 return
             try:
+                raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else {}
                 if not isinstance(body, dict):
                     raise ValueError
@@ -276,15 +299,14 @@ def make_handler(agent: Agent, token: str | None) -> type[BaseHTTPRequestHandler
 
 def serve(config: AgentConfig, start_mode: str | None = None) -> int:
     """Run the agent in the foreground until SIGTERM/SIGINT; usable as a container's PID 1."""
-    token = config.token()
-    if not token:
+    tokens = guard.Tokens(config.token, config.token_source())
+    if not tokens.current:
         log.warning("no agent token configured: mutating endpoints will refuse every request")
     supervisor = Supervisor(config)
     agent = Agent(config, supervisor)
-    server = ThreadingHTTPServer(
-        (config.listen_host, config.listen_port), make_handler(agent, token)
+    server = guard.BoundedServer(
+        (config.listen_host, config.listen_port), make_handler(agent, tokens)
     )
-    server.daemon_threads = True
 
     def on_stop(signum: int) -> None:  # in the signal-watching thread, not in a handler
         log.info("received signal %d: stopping mariadbd and exiting", signum)

@@ -253,8 +253,6 @@ class Supervisor:
                 "sst_interrupted": self.data.sst_interrupted,
                 "joining_from": str(joining) if joining else None,
                 "draining": self._draining,
-                "overrides": self.data.overrides(),
-                "error_log_tail": self.error_log_tail(),
             }
 
     @property

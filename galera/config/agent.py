@@ -45,6 +45,13 @@ class AgentConfig:
         """The bearer token mutating requests must carry, or None if none is configured."""
         return token.resolve(self.token_env, self.token_file, "token_file")
 
+    def token_source(self) -> Path | None:
+        """The file the token comes from (watched for rotation), or None when it comes
+        from the environment or is not configured."""
+        if self.token_env and os.environ.get(self.token_env, "").strip():
+            return None
+        return self.token_file
+
 
 def expand(value: Any, path: Path, key: str = "") -> Any:
     """Replace ``${NAME}`` in every string with the environment variable (a pod's name and

@@ -1,0 +1,147 @@
+"""What keeps the agent answering whoever calls it, and telling only the token holder.
+
+The agent is PID 1 of the member's container: if it is wedged or OOM-killed, mariadbd dies
+with it. So every request is bounded: a body of at most :data:`MAX_BODY` bytes with a
+valid Content-Length, read only after the token was checked; a socket timeout of
+:data:`REQUEST_TIMEOUT` seconds; at most :data:`MAX_WORKERS` requests served at once (more
+wait in the kernel's accept queue). The token is re-read when its file changes (a rotated
+Secret), and the previous one is still accepted for :data:`ROTATION_GRACE` seconds so that a
+rotation never breaks a controller or a pipeline in the middle of its work.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from galera.errors import GaleraError
+
+log = logging.getLogger("galera.agent")
+
+MAX_BODY = 64 * 1024
+REQUEST_TIMEOUT = 5.0
+MAX_WORKERS = 32
+ROTATION_GRACE = 600.0
+
+
+class Tokens:
+    """The bearer token(s) a request may carry: the current one, re-read when its file
+    changes, and the one before it until ``grace`` seconds after the change."""
+
+    def __init__(
+        self,
+        read: Callable[[], str | None],
+        file: Path | None = None,
+        grace: float = ROTATION_GRACE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self._file = file
+        self._grace = grace
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self.current = read()
+        self._previous: tuple[str, float] | None = None
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        if self._file is None:
+            return None
+        try:
+            st = self._file.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _refresh(self) -> None:
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return
+        try:
+            fresh = self._read()
+        except GaleraError as e:  # half-written or emptied: keep what we have
+            log.warning("the agent token file changed but cannot be used: %s", e)
+            return
+        self._stamp = stamp
+        if fresh and fresh != self.current:
+            if self.current:
+                self._previous = (self.current, self._clock() + self._grace)
+            self.current = fresh
+            log.info(
+                "the agent token was rotated; the previous one is accepted for %.0fs", self._grace
+            )
+
+    def accepts(self, header: str) -> bool:
+        """Whether an ``Authorization`` header carries a token accepted now."""
+        with self._lock:
+            self._refresh()
+            candidates = [self.current]
+            if self._previous is not None and self._clock() < self._previous[1]:
+                candidates.append(self._previous[0])
+        supplied = header.encode()
+        return any(
+            hmac.compare_digest(supplied, f"Bearer {token}".encode())
+            for token in candidates
+            if token
+        )
+
+
+def content_length(header: str | None) -> int | str:
+    """The body's length from its Content-Length header, or why it is refused."""
+    if header is None or header == "":
+        return 0
+    text = header.strip()
+    if not text.isdigit():
+        return f"Content-Length {header!r} is not a number of bytes"
+    length = int(text)
+    if length > MAX_BODY:
+        return f"a request body is at most {MAX_BODY} bytes (got {length})"
+    return length
+
+
+class BoundedServer(ThreadingHTTPServer):
+    """A threading HTTP server that serves at most ``MAX_WORKERS`` requests at once."""
+
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_WORKERS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()  # the accept loop waits; the kernel queues the rest
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def tail(path: Path, lines: int, window: int = 64 * 1024) -> list[str]:
+    """The last ``lines`` lines of ``path``, reading at most its last ``window`` bytes
+    (memory bounded whatever the file's size); each line cut to 300 characters."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(size - window, 0))
+            data = f.read(window)
+    except OSError:
+        return []
+    text = data.decode("utf-8", errors="replace").strip().splitlines()
+    if size > window and text:
+        text = text[1:]  # probably cut
+    return [line[-300:] for line in text[-lines:]]

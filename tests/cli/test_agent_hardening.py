@@ -1,0 +1,179 @@
+"""The agent answers whoever calls it and tells only the token holder: no log line or option
+without the token, bounded bodies checked before they are read, slow clients that cannot
+hold it up, and a rotated token that never breaks automation mid-work.
+
+The agent's real HTTP server runs here on loopback with a real supervisor whose server is
+not started (nothing here needs a database)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from galera.agent import guard
+from galera.agent.server import Agent, make_handler
+from galera.agent.supervisor import Supervisor
+from galera.config.agent import parse
+from tests.unit.builders import agent_data
+
+SECRET_LINE = "UPDATE accounts SET balance = 0 WHERE owner = 'marker-7f3a'"
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[tuple[int, Path, Supervisor]]:
+    server = {
+        **agent_data()["server"],
+        "datadir": str(tmp_path / "data"),
+        "log_error": str(tmp_path / "mariadbd.err"),
+        "socket": str(tmp_path / "mysqld.sock"),
+        "pid_file": str(tmp_path / "mysqld.pid"),
+    }
+    (tmp_path / "token").write_text("first-token\n")
+    (tmp_path / "mariadbd.err").write_text(f"2026-12-02 [Note] WSREP: conflict: {SECRET_LINE}\n")
+    config = parse(
+        agent_data(listen="127.0.0.1:1", start="none", server=server), tmp_path / "a.yaml"
+    )
+    supervisor = Supervisor(config)
+    supervisor.data.set_overrides({"max_connections": "500"})
+    tokens = guard.Tokens(config.token, config.token_source())
+    httpd = guard.BoundedServer(("127.0.0.1", 0), make_handler(Agent(config, supervisor), tokens))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield httpd.server_address[1], tmp_path / "token", supervisor
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def request(
+    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, object]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_status_without_the_token_carries_no_log_line_and_no_option(
+    agent: tuple[int, Path, Supervisor],
+) -> None:
+    port, _token, _sup = agent
+    code, body = request(port, "GET", "/v1/status")
+    assert code == 200
+    assert "marker-7f3a" not in json.dumps(body)
+    assert "500" not in json.dumps(body["process"])
+    assert body["grastate"] is not None  # what probes and galeractl need is still there
+    code, body = request(port, "GET", "/v1/status", headers=bearer("first-token"))
+    assert code == 200
+    process = body["process"]
+    assert isinstance(process, dict)
+    assert any("marker-7f3a" in line for line in process["error_log_tail"])
+    assert process["overrides"] == {"max_connections": "500"}
+
+
+def test_bodies_are_bounded_and_checked_before_they_are_read(
+    agent: tuple[int, Path, Supervisor],
+) -> None:
+    port, _token, _sup = agent
+    huge = {"Content-Length": str(50 * 2**20), **bearer("first-token")}
+    # Only the headers are sent: the agent answers without waiting for 50 MB.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        head = "".join(f"{k}: {v}\r\n" for k, v in huge.items())
+        s.sendall(f"POST /v1/drain HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
+        answer = s.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413") and "at most 65536 bytes" in answer
+    for garbage in ("-5", "12abc", "1e9"):
+        code, body = request(port, "POST", "/v1/drain", headers={"Content-Length": garbage})
+        assert code == 400 and "Content-Length" in str(body["error"])
+    # Without the token nothing of the body is read: 401 at once, the connection closed.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST /v1/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        answer = s.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 401") and "Connection: close" in answer
+
+
+def test_slow_clients_do_not_hold_up_the_probes(agent: tuple[int, Path, Supervisor]) -> None:
+    port, _token, _sup = agent
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(guard.MAX_WORKERS - 2)]
+    try:
+        code, body = request(port, "GET", "/health/live")
+        assert code in (200, 503) and "live" in body  # answered while they hang
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_workers_are_bounded_and_the_agent_answers_after_a_flood(
+    agent: tuple[int, Path, Supervisor],
+) -> None:
+    port, _token, _sup = agent
+    baseline = threading.active_count()
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(guard.MAX_WORKERS + 8)]
+    try:
+        time.sleep(0.5)
+        assert threading.active_count() <= baseline + guard.MAX_WORKERS
+        # The silent ones are dropped after the request timeout; then this one is served.
+        code, body = request(port, "GET", "/health/live")
+        assert code in (200, 503) and "live" in body
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_a_silent_client_is_dropped_after_the_request_timeout(
+    agent: tuple[int, Path, Supervisor],
+) -> None:
+    port, _token, _sup = agent
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.settimeout(guard.REQUEST_TIMEOUT + 5)
+        s.sendall(b"POST /v1/drain HTTP/1.1\r\n")  # and then nothing
+        assert s.recv(4096) == b""  # the agent closed it
+
+
+def test_a_rotated_token_is_taken_and_the_previous_one_kept_for_a_grace(tmp_path: Path) -> None:
+    file = tmp_path / "token"
+    file.write_text("old\n")
+    now = [100.0]
+
+    def read() -> str:
+        return file.read_text().strip()
+
+    tokens = guard.Tokens(read, file, grace=60, clock=lambda: now[0])
+    assert tokens.accepts("Bearer old") and not tokens.accepts("Bearer new")
+    time.sleep(0.01)
+    file.write_text("new-and-longer\n")  # a Secret update
+    assert tokens.accepts("Bearer new-and-longer")
+    assert tokens.accepts("Bearer old")  # automation in the middle of its work
+    now[0] += 61
+    assert not tokens.accepts("Bearer old")
+    assert tokens.accepts("Bearer new-and-longer")
+    file.write_text("")  # half-written: the current token stays
+    assert tokens.accepts("Bearer new-and-longer")
+    assert not tokens.accepts("") and not tokens.accepts("Bearer ")
+
+
+def test_the_log_tail_reads_only_the_end_of_a_large_log(tmp_path: Path) -> None:
+    log = tmp_path / "big.err"
+    with open(log, "w") as f:
+        for i in range(200_000):  # ~8 MB
+            f.write(f"2026-12-02 [Note] line {i:06d} padding padding\n")
+    assert guard.tail(log, 3) == [
+        f"2026-12-02 [Note] line {i:06d} padding padding" for i in (199_997, 199_998, 199_999)
+    ]
+    assert guard.tail(tmp_path / "missing.err", 3) == []
