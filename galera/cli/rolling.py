@@ -10,6 +10,7 @@ import click
 from galera.cli import output
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, platform_for
 from galera.cli.common import assignments as parse_assignments
+from galera.domain import options as server_options
 from galera.errors import InvalidInput
 
 
@@ -125,6 +126,7 @@ def upgrade(options_set: tuple[str, ...], image: str | None, **common: Any) -> N
     malformed options are rejected with exit 2 and nothing changes.
     """
     settings = parse_assignments(options_set, "--set", "OPTION=VALUE")
+    server_options.check(settings, "--set ")  # before any member is contacted
     if not settings and not image and not common["resume"]:
         raise InvalidInput("upgrade needs --image IMAGE or at least one --set OPTION=VALUE")
     if image is not None and (not image.strip() or any(c.isspace() for c in image)):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from galera.domain import options
 from galera.errors import InvalidInput
 
 ENV_TEMPLATES = "GALERACTL_TEMPLATES"
@@ -69,13 +70,17 @@ class MemberConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # The values are checked where they enter (the agent's schema); this one holds for
-        # every path, the agent's option overrides included: no secret in the rendered file.
-        secret = [k for k in self.extra if k.lower().replace("-", "_") == "wsrep_sst_auth"]
-        if secret:
-            raise InvalidInput("extra: wsrep_sst_auth is a secret; put it in secrets_file")
+        # The values are checked where they enter (the agent's schema); this guard holds on
+        # every path, the agent's option overrides included: nothing galeractl owns or
+        # forbids, no secret in the rendered file, no newline in a value.
+        options.check(self.extra, "extra.")
+        options.check_provider(self.provider_options, "provider_options.")
 
 
 def render_member_config(config: MemberConfig) -> str:
     """The text of the member's ``my.cnf`` from ``templates/wsrep.cnf.j2``."""
-    return environment().get_template(WSREP_TEMPLATE).render(**asdict(config))
+    values = asdict(config)
+    values["extra"], values["provider_options"] = options.effective(
+        config.extra, config.provider_options
+    )
+    return environment().get_template(WSREP_TEMPLATE).render(**values)

@@ -20,6 +20,7 @@ import jinja2
 import yaml
 
 from galera import validation
+from galera.domain import options
 from galera.errors import InvalidInput
 from galera.render import environment, templates_dir
 
@@ -87,11 +88,10 @@ def _check_semantics(v: dict[str, Any], source: str) -> None:
         seen[port] = key
     if data_members(v) > 15:
         raise InvalidInput(f"{source}: groups: {data_members(v)} data members; at most 15")
-    for key in v["mariadb"]["options"]:
-        if key.lower().replace("-", "_") == "wsrep_sst_auth":
-            raise InvalidInput(
-                f"{source}: mariadb.options.{key}: a secret; it belongs in the Secret's sst.cnf"
-            )
+    server = {str(k): str(val) for k, val in v["mariadb"]["options"].items()}
+    options.check(server, f"{source}: mariadb.options.")
+    provider = {str(k): str(val) for k, val in v["mariadb"]["providerOptions"].items()}
+    options.check_provider(provider, f"{source}: mariadb.providerOptions.")
 
 
 def data_members(v: dict[str, Any]) -> int:

@@ -66,6 +66,16 @@ def request(
         conn.close()
 
 
+def exchange(port: int, raw: bytes) -> str:
+    """Send ``raw`` and read the answer until the agent closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(raw)
+        chunks = []
+        while chunk := s.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -93,18 +103,14 @@ def test_bodies_are_bounded_and_checked_before_they_are_read(
     port, _token, _sup = agent
     huge = {"Content-Length": str(50 * 2**20), **bearer("first-token")}
     # Only the headers are sent: the agent answers without waiting for 50 MB.
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        head = "".join(f"{k}: {v}\r\n" for k, v in huge.items())
-        s.sendall(f"POST /v1/drain HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
-        answer = s.recv(4096).decode()
+    head = "".join(f"{k}: {v}\r\n" for k, v in huge.items())
+    answer = exchange(port, f"POST /v1/drain HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
     assert answer.startswith("HTTP/1.1 413") and "at most 65536 bytes" in answer
     for garbage in ("-5", "12abc", "1e9"):
         code, body = request(port, "POST", "/v1/drain", headers={"Content-Length": garbage})
         assert code == 400 and "Content-Length" in str(body["error"])
     # Without the token nothing of the body is read: 401 at once, the connection closed.
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"POST /v1/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
-        answer = s.recv(4096).decode()
+    answer = exchange(port, b"POST /v1/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
     assert answer.startswith("HTTP/1.1 401") and "Connection: close" in answer
 
 

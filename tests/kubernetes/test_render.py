@@ -308,7 +308,15 @@ def test_a_configuration_change_changes_the_pod_template() -> None:
         ("ports: {galera: 3306}\n", "ports.galera: 3306 is also used by mysql"),
         (
             "mariadb: {options: {wsrep_sst_auth: 'root:secret'}}\n",
-            "mariadb.options.wsrep_sst_auth: a secret",
+            "mariadb.options.wsrep_sst_auth: not allowed: a secret",
+        ),
+        (
+            "mariadb: {options: {wsrep_cluster_address: 'gcomm://'}}\n",
+            "mariadb.options.wsrep_cluster_address: not allowed: galeractl sets it",
+        ),
+        (
+            "mariadb: {providerOptions: {pc.ignore_sb: 'true'}}\n",
+            "mariadb.providerOptions.pc.ignore_sb: not allowed: both sides",
         ),
         ("- a\n- b\n", "must be a mapping of values"),
         ("replicas: [\n", "not valid YAML"),

@@ -249,7 +249,7 @@ def server(**changes: Any) -> dict[str, Any]:
         ({"datadir": None}, "server.datadir: is required"),
         (
             {"extra": {"wsrep_sst_auth": "root:secret"}},
-            "server.extra: wsrep_sst_auth is a secret; put it in secrets_file",
+            "server.extra.wsrep_sst_auth: not allowed: a secret: it belongs in the secrets file",
         ),
     ],
     ids=[

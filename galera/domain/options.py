@@ -1,0 +1,119 @@
+"""The one guard on server options a person may add (agent configuration, ``upgrade --set``,
+``/v1/config``, the Kubernetes values): what galeractl owns, what it forbids, and how
+provider options merge. Pure.
+
+Owned options are set by galeractl from the cluster's description; a different value would
+break the safety model (a ``wsrep_cluster_address`` of ``gcomm://`` makes every later join
+form a cluster of its own). Forbidden ones defeat it outright (``pc.ignore_sb`` lets two
+sides of a partition both take writes) or run commands (``wsrep_notify_cmd``). Provider
+options a person adds are merged into galeractl's, never replacing the whole string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from galera.errors import InvalidInput
+
+PROVIDER = "wsrep_provider_options"
+
+OWNED = {
+    "wsrep_on": "galeractl runs every member with Galera on",
+    "wsrep_provider": "galeractl sets the Galera library",
+    "wsrep_cluster_address": "galeractl sets it from the members (another value can form a "
+    "second cluster)",
+    "wsrep_cluster_name": "galeractl sets it from the cluster's name",
+    "wsrep_node_name": "galeractl sets it from the member's name",
+    "wsrep_node_address": "galeractl sets it from the member's address",
+    "wsrep_node_incoming_address": "galeractl sets it from the member's address",
+    "wsrep_sst_receive_address": "galeractl sets it from the member's address",
+    "wsrep_sst_auth": "a secret: it belongs in the secrets file (sst.cnf)",
+    "wsrep_new_cluster": "galeractl bootstraps only through the one-shot mark",
+    "datadir": "galeractl sets the member's data directory",
+    "socket": "galeractl sets the member's socket",
+}
+FORBIDDEN = {
+    "wsrep_notify_cmd": "it runs a command on every membership change",
+    "wsrep_start_position": "galeractl passes it from the recovered position",
+}
+OWNED_PROVIDER = {
+    "pc.weight": "set the member's weight instead",
+    "gmcast.listen_addr": "galeractl sets it from the member's address and port",
+    "ist.recv_addr": "galeractl sets it from the member's address and IST port",
+    "base_host": "galeractl sets it from the member's address",
+    "base_port": "galeractl sets it from the member's Galera port",
+}
+OWNED_PROVIDER_PREFIXES = {"socket.ssl": "galeractl sets TLS from the cluster's certificates"}
+FORBIDDEN_PROVIDER = {
+    "pc.ignore_sb": "both sides of a partition would take writes (split brain)",
+    "pc.ignore_quorum": "a minority would keep taking writes",
+    "pc.bootstrap": "galeractl bootstraps only through the one-shot mark",
+}
+
+
+def _canonical(name: str) -> str:
+    """``Loose-Wsrep-Notify-Cmd`` and ``wsrep_notify_cmd`` are one option to mariadbd."""
+    key = name.strip().lower().replace("-", "_")
+    return key.removeprefix("loose_")
+
+
+def _check_value(where: str, name: str, value: str) -> None:
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise InvalidInput(f"{where}{name}: a value may not contain a newline or NUL")
+
+
+def parse_provider(text: str, where: str = "") -> dict[str, str]:
+    """``a=1; b = 2`` as ``{"a": "1", "b": "2"}``; an entry without ``=`` is bad input."""
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{where}{PROVIDER}: {part.strip()!r} is not NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def check_provider(options: Mapping[str, str], where: str = "") -> None:
+    """Refuse provider options galeractl owns or forbids, naming the option and why."""
+    for name, value in options.items():
+        key = name.strip().lower()
+        _check_value(where, name, str(value))
+        if ";" in str(value) or not key or any(c.isspace() for c in key):
+            raise InvalidInput(f"{where}{name}: not a single provider option NAME=VALUE")
+        reason = FORBIDDEN_PROVIDER.get(key) or OWNED_PROVIDER.get(key)
+        reason = reason or next(
+            (why for prefix, why in OWNED_PROVIDER_PREFIXES.items() if key.startswith(prefix)),
+            None,
+        )
+        if reason:
+            raise InvalidInput(f"{where}{name}: not allowed: {reason}")
+
+
+def check(options: Mapping[str, str], where: str = "") -> None:
+    """Refuse server options galeractl owns or forbids (and, inside
+    ``wsrep_provider_options``, provider options it owns or forbids); ``where`` prefixes
+    each message (e.g. ``"server.extra."``)."""
+    for name, value in options.items():
+        _check_value(where, name, str(value))
+        key = _canonical(name)
+        reason = FORBIDDEN.get(key) or OWNED.get(key)
+        if reason:
+            raise InvalidInput(f"{where}{name}: not allowed: {reason}")
+        if key == PROVIDER:
+            check_provider(parse_provider(str(value), where), f"{where}{name}: ")
+
+
+def effective(
+    extra: Mapping[str, str], provider: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The server options and provider options as rendered: a ``wsrep_provider_options``
+    among the server options is merged into the provider options (its entries win over
+    the same names), never replacing galeractl's own."""
+    server = {k: v for k, v in extra.items() if _canonical(k) != PROVIDER}
+    merged = dict(provider)
+    for k, v in extra.items():
+        if _canonical(k) == PROVIDER:
+            merged.update(parse_provider(str(v)))
+    return server, merged

@@ -1,0 +1,97 @@
+"""One guard on the server options a person adds: what galeractl owns, what it forbids, and
+provider options merged into galeractl's instead of replacing them."""
+
+from __future__ import annotations
+
+import pytest
+
+from galera.domain import options
+from galera.errors import InvalidInput
+from galera.render import MemberConfig, render_member_config
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        pytest.param("wsrep_cluster_address", "gcomm://", "second cluster", id="cluster-address"),
+        pytest.param("wsrep-cluster-address", "gcomm://", "second cluster", id="dashed"),
+        pytest.param("loose_wsrep_notify_cmd", "/bin/sh", "runs a command", id="loose-prefix"),
+        pytest.param("WSREP_NOTIFY_CMD", "/tmp/x.sh", "runs a command", id="upper-case"),
+        pytest.param("wsrep_sst_auth", "root:pw", "a secret", id="sst-auth"),
+        pytest.param("wsrep_node_name", "other", "member's name", id="node-name"),
+        pytest.param("wsrep_provider", "/tmp/evil.so", "Galera library", id="provider"),
+        pytest.param(
+            "wsrep_provider_options", "pc.ignore_sb=true", "split brain", id="ignore-sb-inside"
+        ),
+        pytest.param(
+            "wsrep_provider_options", "pc.weight=5; evs.x=1", "member's weight", id="weight"
+        ),
+        pytest.param("max_connections", "100\ninit_file=/tmp/x", "newline or NUL", id="newline"),
+        pytest.param("wsrep_provider_options", "garbage", "is not NAME=VALUE", id="malformed"),
+    ],
+)
+def test_owned_and_forbidden_server_options_are_refused(name: str, value: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^--set {name}|^--set wsrep_provider_options") as e:
+        options.check({name: value}, "--set ")
+    assert says in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("pc.ignore_quorum", "minority"),
+        ("pc.bootstrap", "one-shot mark"),
+        ("gmcast.listen_addr", "address and port"),
+        ("ist.recv_addr", "IST port"),
+        ("socket.ssl_key", "certificates"),
+        ("PC.IGNORE_SB", "split brain"),
+    ],
+)
+def test_owned_and_forbidden_provider_options_are_refused(name: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^providerOptions.{name}: not allowed: .*{says}"):
+        options.check_provider({name: "x"}, "providerOptions.")
+
+
+def test_ordinary_options_pass() -> None:
+    options.check({"max_connections": "500", "wsrep_slave_threads": "4"})
+    options.check({"wsrep_provider_options": "evs.suspect_timeout=PT10S; gcs.fc_limit=64"})
+    options.check_provider({"evs.suspect_timeout": "PT10S", "gcache.recover": "yes"})
+
+
+def member(**changes: object) -> MemberConfig:
+    values: dict[str, object] = {
+        "name": "galera-0",
+        "cluster_name": "prod",
+        "datadir": "/d",
+        "socket": "/s",
+        "pid_file": "/p",
+        "log_error": "/e",
+        "peers": ("10.0.0.1:4567",),
+        "node_address": "10.0.0.1",
+        "weight": 2,
+    }
+    values.update(changes)
+    return MemberConfig(**values)  # type: ignore[arg-type]
+
+
+def test_provider_options_merge_into_galeractls_and_keep_the_weight() -> None:
+    config = member(
+        provider_options={"gcs.fc_limit": "32"},
+        extra={"wsrep_provider_options": "evs.suspect_timeout=PT10S", "max_connections": "50"},
+    )
+    text = render_member_config(config)
+    lines = [line for line in text.splitlines() if line.startswith("wsrep_provider_options")]
+    assert len(lines) == 1  # one line: nothing replaces galeractl's
+    (line,) = lines
+    for part in ("pc.weight=2", "gmcast.listen_addr=", "ist.recv_addr=", "gcs.fc_limit=32"):
+        assert part in line
+    assert "evs.suspect_timeout=PT10S" in line
+    assert "max_connections" in text
+
+
+def test_every_member_config_takes_the_guard() -> None:
+    """The agent's configuration and its option overrides (/v1/config) are MemberConfigs."""
+    with pytest.raises(InvalidInput, match=r"^extra\.wsrep_notify_cmd: not allowed"):
+        member(extra={"wsrep_notify_cmd": "/bin/true"})
+    with pytest.raises(InvalidInput, match=r"^provider_options\.pc\.bootstrap: not allowed"):
+        member(provider_options={"pc.bootstrap": "yes"})
