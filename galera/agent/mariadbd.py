@@ -15,10 +15,23 @@ from galera.errors import InvalidInput, OperationFailed
 from galera.render import MemberConfig, render_member_config
 
 
+def files_dir(config: AgentConfig) -> Path:
+    """The only directory SQL may read or write files in (``secure_file_priv``): an empty
+    one of its own, so that no account with FILE can read the agent's token, the client
+    credentials or the option files."""
+    return config.rundir / "sql-files"
+
+
 def write_config(config: AgentConfig, server: MemberConfig) -> None:
     """Write the option file mariadbd starts with, atomically (0644)."""
     config.rundir.mkdir(parents=True, exist_ok=True)
     Path(server.datadir).mkdir(parents=True, exist_ok=True)
+    files = files_dir(config)
+    files.mkdir(mode=0o750, exist_ok=True)
+    if config.server.user:
+        import shutil
+
+        shutil.chown(files, user=config.server.user)
     tmp = config.config_file.with_suffix(".tmp")
     tmp.write_text(render_member_config(server))
     os.chmod(tmp, 0o644)

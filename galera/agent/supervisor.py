@@ -273,7 +273,9 @@ class Supervisor:
     def server_config(self, extra: dict[str, str] | None = None) -> MemberConfig:
         """The member's configuration with the persisted overrides (and ``extra``) applied."""
         merged = {**self.config.server.extra, **self.data.overrides(), **(extra or {})}
-        return dataclasses.replace(self.config.server, extra=merged)
+        return dataclasses.replace(
+            self.config.server, extra=merged, secure_file_priv=str(mariadbd.files_dir(self.config))
+        )
 
     def validate(self, extra: dict[str, str]) -> None:
         """mariadbd's own check of the configuration with ``extra`` applied."""

@@ -31,6 +31,7 @@ OWNED = {
     "wsrep_new_cluster": "galeractl bootstraps only through the one-shot mark",
     "datadir": "galeractl sets the member's data directory",
     "socket": "galeractl sets the member's socket",
+    "secure_file_priv": "the agent confines SQL file access to a directory of its own",
 }
 FORBIDDEN = {
     "wsrep_notify_cmd": "it runs a command on every membership change",

@@ -65,6 +65,7 @@ class MemberConfig:
     innodb_log_file_size: str = "96M"
     innodb_flush_log_at_trx_commit: int = 1
     applier_threads: int = 2
+    secure_file_priv: str = ""  # the agent sets a directory of its own (see agent.mariadbd)
     small: bool = False
     provider_options: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)

@@ -275,3 +275,23 @@ def test_agent_stops_its_server_cleanly_on_repeated_sigterm(
         started = galeractl("sandbox", "start", "galera-2", "--dir", str(sandbox3.root))
         assert started.code == 0, started.stderr
         sandbox3.wait_synced()
+
+
+def test_sql_cannot_read_the_agents_files(sandbox3: SandboxHandle) -> None:
+    """secure_file_priv confines LOAD_FILE to an empty directory of the agent's own: even
+    root over the socket cannot read the agent token or the client credentials."""
+    from galera import sql
+    from galera.domain.credentials import Credentials
+
+    member = sandbox3.sandbox.member("galera-0")
+    conn = sql.connect(sql.Endpoint(unix_socket=str(member.socket)), Credentials("root", ""))
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@secure_file_priv")
+            (confined,) = cursor.fetchone()
+            assert confined and confined.rstrip("/").endswith("sql-files")
+            for path in (sandbox3.sandbox.token_file, sandbox3.sandbox.client_cnf):
+                cursor.execute("SELECT LOAD_FILE(%s)", (str(path),))
+                assert cursor.fetchone() == (None,)
+    finally:
+        conn.close()
