@@ -53,6 +53,13 @@ def _translate(error: Exception, endpoint: Endpoint, member: str | None) -> Gale
             member=member,
             hint="wrong user or password in the credentials",
         )
+    if code == 1227:  # "you need (at least one of) the SUPER privilege(s) for this operation"
+        text = str(error.args[1]) if len(error.args) > 1 else str(error)
+        return AccessDenied(
+            f"the account lacks a privilege at {endpoint.describe()}: {text} (SQL error 1227)",
+            member=member,
+            hint="docs/cluster-file.md lists the exact GRANTs each command needs",
+        )
     if code in (2002, 2003, 2006, 2013) or isinstance(error, (OSError, socket.timeout)):
         return MemberUnreachable(f"cannot reach SQL at {endpoint.describe()}", member=member)
     text = str(error.args[1]) if len(error.args) > 1 else str(error)

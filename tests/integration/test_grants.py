@@ -28,7 +28,7 @@ import yaml
 from galera import sql
 from galera.config import clusterfile
 from galera.controller import bootstrap
-from galera.errors import OperationFailed
+from galera.errors import AccessDenied
 from tests.helpers import ROOT, galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle, _up, scrape
 
@@ -255,7 +255,7 @@ def test_pc_bootstrap_needs_super(
     """The statement bootstrap sends to a running non-Primary member, sent here to a Primary
     one (Galera ignores it there): refused without SUPER, accepted with it."""
     for refused in (monitor, operator_without_super):
-        with pytest.raises(OperationFailed, match=r"1227.*SUPER"):
+        with pytest.raises(AccessDenied, match=r"SUPER.*1227"):
             bootstrap._pc_bootstrap(clusterfile.load(refused), MEMBER)
     bootstrap._pc_bootstrap(clusterfile.load(operator), MEMBER)
     status = galeractl("status", "-c", str(operator), "-o", "json")
