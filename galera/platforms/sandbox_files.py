@@ -131,7 +131,7 @@ def write_files(sb: Sandbox) -> None:
             "server": {
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in server.__dict__.items()
-                if k != "name"
+                if k not in ("name", "secure_file_priv")  # the agent sets its own
             },
         }
         (m.home / "agent.yaml").write_text(yaml.safe_dump(agent, sort_keys=False))
