@@ -36,6 +36,28 @@ class MemberSpec:
 
 
 @dataclass(frozen=True)
+class Account:
+    """Where one SQL account's credentials are: an option file, or a user and the
+    environment variable holding its password. ``key`` names it in errors."""
+
+    key: str
+    file: Path | None = None
+    user: str | None = None
+    password_env: str | None = None
+
+    def read(self) -> Credentials:
+        if self.file is not None:
+            return read_option_file(self.file)
+        assert self.user is not None and self.password_env is not None
+        password = os.environ.get(self.password_env)
+        if password is None:
+            raise InvalidInput(
+                f"{self.key}.password_env: environment variable {self.password_env} is not set"
+            )
+        return Credentials(self.user, password)
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     """A validated cluster file."""
 
@@ -54,6 +76,10 @@ class ClusterSpec:
     # credentials and agent token read from the cluster's Secret.
     secret_credentials: Credentials | None = field(default=None, repr=False)
     secret_token: str | None = field(default=None, repr=False)
+    # The account for what changes server state (SET GLOBAL: pc.bootstrap, conflict
+    # logging); without one, ``credentials`` serve for both.
+    admin: Account | None = None
+    secret_admin_credentials: Credentials | None = field(default=None, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -70,15 +96,16 @@ class ClusterSpec:
         """Read the SQL credentials from where the file says they are."""
         if self.secret_credentials is not None:
             return self.secret_credentials
-        if self.credentials_file is not None:
-            return read_option_file(self.credentials_file)
-        assert self.user is not None and self.password_env is not None
-        password = os.environ.get(self.password_env)
-        if password is None:
-            raise InvalidInput(
-                f"credentials.password_env: environment variable {self.password_env} is not set"
-            )
-        return Credentials(self.user, password)
+        return Account("credentials", self.credentials_file, self.user, self.password_env).read()
+
+    def admin_credentials(self) -> Credentials:
+        """The account for statements that change server state (``SET GLOBAL``); the
+        monitoring account when no admin account is configured."""
+        if self.secret_admin_credentials is not None:
+            return self.secret_admin_credentials
+        if self.admin is not None:
+            return self.admin.read()
+        return self.credentials()
 
     def agent_token(self) -> str | None:
         """The bearer token for mutating agent endpoints, or None if none is configured."""
@@ -120,8 +147,22 @@ def _check_across(path: Path, data: dict[str, Any], members: tuple[MemberSpec, .
         seen.add(m.name)
     if all(m.arbitrator for m in members):
         raise _fail(path, "members", "needs at least one data member (not only arbitrators)")
-    if "file" in data["credentials"] and {"user", "password_env"} & set(data["credentials"]):
-        raise _fail(path, "credentials", "give either file, or user and password_env, not both")
+    for key in ("credentials", "admin_credentials"):
+        account = data.get(key) or {}
+        if "file" in account and {"user", "password_env"} & set(account):
+            raise _fail(path, key, "give either file, or user and password_env, not both")
+
+
+def _account(path: Path, data: dict[str, Any], key: str) -> Account | None:
+    account = data.get(key)
+    if not account:
+        return None
+    return Account(
+        key,
+        file=_relative(path.parent, account["file"]) if "file" in account else None,
+        user=_stripped(account.get("user")),
+        password_env=_stripped(account.get("password_env")),
+    )
 
 
 def parse(text: str, path: Path) -> ClusterSpec:
@@ -145,6 +186,7 @@ def parse(text: str, path: Path) -> ClusterSpec:
         connect_timeout=float(timeouts.get("connect", 2.0)),
         read_timeout=float(timeouts.get("read", 5.0)),
         sandbox=data.get("sandbox") or {},
+        admin=_account(path, data, "admin_credentials"),
     )
 
 

@@ -414,7 +414,7 @@ def _pc_bootstrap(spec: ClusterSpec, name: str) -> None:
     """A running, non-Primary member is made Primary in place (``pc.bootstrap=YES``)."""
     sql.execute(
         endpoints.of_member(spec, spec.member(name)),
-        spec.credentials(),
+        spec.admin_credentials(),
         ["SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"],
         member=name,
     )

@@ -17,7 +17,7 @@ from galera.errors import GaleraError
 def enable_logging(spec: ClusterSpec) -> list[str]:
     """Turn ``wsrep_log_conflicts`` and ``cert.log_conflicts`` on (dynamic, until restart)."""
     enabled = []
-    credentials = spec.credentials()
+    credentials = spec.admin_credentials()  # SET GLOBAL
     for m in spec.members:
         if m.arbitrator:
             continue

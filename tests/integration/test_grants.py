@@ -288,3 +288,22 @@ def test_bootstrap_and_the_controller_read_with_the_operator_grants(operator: Pa
         "reason": "healthy",
         "members": [],
     }, err
+
+
+def test_two_accounts_monitoring_reads_and_the_admin_account_changes_state(
+    accounts: Accounts, monitor: Path, operator: Path
+) -> None:
+    """credentials: the monitoring account for every read; admin_credentials: the account
+    for SET GLOBAL only (conflict logging, pc.bootstrap)."""
+    data = yaml.safe_load(monitor.read_text())
+    data["admin_credentials"] = {"file": "operator.cnf"}
+    both = monitor.with_name("two-accounts.yaml")
+    both.write_text(clusterfile.dump(data))
+    spec = clusterfile.load(both)
+    assert spec.credentials().user == "monitor"
+    assert spec.admin_credentials().user == "operator"
+    assert galeractl("status", "-c", str(both)).code == 0
+    result = galeractl("conflicts", "--enable-logging", "-c", str(both), "-o", "json")
+    assert result.code == 0, result.stderr
+    assert result.json()["members"][0]["log_conflicts_enabled"] is True
+    bootstrap._pc_bootstrap(spec, MEMBER)  # with the admin account (ignored on a Primary)

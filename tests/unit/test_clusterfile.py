@@ -265,3 +265,25 @@ def test_dump_then_load_round_trips(tmp_path: Path) -> None:
     path.write_text(dump(cluster_data()))
     assert path.read_text().startswith("# galeractl cluster file")
     assert load(path) == parse(cluster_yaml(), path)
+
+
+def test_an_admin_account_serves_only_what_changes_server_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MON_PW", "m")
+    monkeypatch.setenv("ADM_PW", "a")
+    path = tmp_path / "c.yaml"
+    base = "members: [{name: a, host: h}]\ncredentials: {user: monitor, password_env: MON_PW}\n"
+    path.write_text(base)
+    spec = load(path)
+    assert spec.admin_credentials() == spec.credentials()  # one account serves both
+    path.write_text(base + "admin_credentials: {user: admin, password_env: ADM_PW}\n")
+    spec = load(path)
+    assert (spec.credentials().user, spec.admin_credentials().user) == ("monitor", "admin")
+    assert spec.admin_credentials().password == "a"
+    path.write_text(base + "admin_credentials: {file: a.cnf, user: x}\n")
+    with pytest.raises(InvalidInput, match="admin_credentials: give either file"):
+        load(path)
+    path.write_text(base + "admin_credentials: {user: admin, password_env: NOPE_PW}\n")
+    with pytest.raises(InvalidInput, match=r"admin_credentials\.password_env: environment"):
+        load(path).admin_credentials()
