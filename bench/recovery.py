@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def synced(box: Sandbox, names: list[str], timeout: float = 300) -> None:
     waiting.wait_for(box.spec(), names, timeout=timeout, interval=0.1)
 
 
-def ours(box: Sandbox) -> float:
+def ours(box: Sandbox, quiet: bool = False) -> float:
     """``galeractl bootstrap`` to every member Synced; prints when each step was reported."""
     start = time.perf_counter()
     steps = []
@@ -75,7 +76,8 @@ def ours(box: Sandbox) -> float:
         if proc.wait() != 0:
             raise SystemExit(f"bootstrap failed: {proc.stderr.read() if proc.stderr else ''}")
     synced(box, [m.name for m in box.data_members])
-    print(f"  galeractl steps: {', '.join(steps)}")
+    if not quiet:
+        print(f"  galeractl steps: {', '.join(steps)}")
     return time.perf_counter() - start
 
 
@@ -119,6 +121,8 @@ def expert(box: Sandbox) -> float:
     first = max(members, key=lambda m: positions[m.name].seqno)
     DataDir(first.datadir, first.home, first.name).set_safe_to_bootstrap()
 
+    pids: list[int] = []
+
     def launch(m: object, *extra: str) -> None:
         cmd = [
             MARIADBD,
@@ -126,7 +130,7 @@ def expert(box: Sandbox) -> float:
             f"--wsrep-start-position={positions[m.name]}",
             *extra,
         ]  # type: ignore[attr-defined]
-        processes.spawn_detached(cmd, m.home / "expert.out")  # type: ignore[attr-defined]
+        pids.append(processes.spawn_detached(cmd, m.home / "expert.out"))  # type: ignore[attr-defined]
 
     launch(first, "--wsrep-new-cluster")
     synced(box, [first.name])
@@ -134,7 +138,13 @@ def expert(box: Sandbox) -> float:
         if m is not first:
             launch(m)
     synced(box, [m.name for m in members])
-    return time.perf_counter() - start
+    took = time.perf_counter() - start
+    # Hand the members back to their agents (the next round kills them through the agents):
+    # an untimed outage and bootstrap.
+    for pid in pids:
+        processes.terminate(pid, sig=signal.SIGKILL, timeout=10)
+    ours(box, quiet=True)
+    return took
 
 
 def main() -> None:
