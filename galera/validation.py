@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,17 @@ def known(text: str, schema: dict[str, Any]) -> Any | None:
     """
     note = _note(text, schema)
     try:
-        if note.stat().st_uid != os.getuid():
-            return None  # only this user's own notes are trusted
-        return json.loads(note.read_text())
-    except (OSError, ValueError):
+        fd = os.open(note, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
         return None
+    with os.fdopen(fd) as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+            return None  # only this user's own regular files are trusted
+        try:
+            return json.loads(f.read())
+        except ValueError:
+            return None
 
 
 def remember(text: str, schema: dict[str, Any], document: Any) -> None:
@@ -95,6 +102,9 @@ def remember(text: str, schema: dict[str, Any], document: Any) -> None:
             return
         note = _note(text, schema)
         note.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if note.parent.stat().st_uid != os.getuid():
+            return  # a directory someone else made: note nothing there
+        note.parent.chmod(0o700)
         tmp = note.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(encoded)
         os.replace(tmp, note)

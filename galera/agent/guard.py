@@ -2,18 +2,22 @@
 
 The agent is PID 1 of the member's container: if it is wedged or OOM-killed, mariadbd dies
 with it. So every request is bounded: a body of at most :data:`MAX_BODY` bytes with a
-valid Content-Length, read only after the token was checked; a socket timeout of
-:data:`REQUEST_TIMEOUT` seconds; at most :data:`MAX_WORKERS` requests served at once (more
-wait in the kernel's accept queue). The token is re-read when its file changes (a rotated
+valid Content-Length (no chunked bodies), read only after the token was checked; the whole
+request read within :data:`REQUEST_TIMEOUT` seconds; at most :data:`MAX_WORKERS` requests
+served at once (more are answered 503 at once, and one client address holds at most
+:data:`PER_CLIENT` of them).
+Each connection carries one request. The token is re-read when its file changes (a rotated
 Secret), and the previous one is still accepted for :data:`ROTATION_GRACE` seconds so that a
 rotation never breaks a controller or a pipeline in the middle of its work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +32,7 @@ log = logging.getLogger("galera.agent")
 MAX_BODY = 64 * 1024
 REQUEST_TIMEOUT = 5.0
 MAX_WORKERS = 32
+PER_CLIENT = 8
 ROTATION_GRACE = 600.0
 
 
@@ -51,25 +56,25 @@ class Tokens:
         self.current = read()
         self._previous: tuple[str, float] | None = None
 
-    def _file_stamp(self) -> tuple[int, int, int] | None:
+    def _file_stamp(self) -> tuple[int, int, int, int] | None:
         if self._file is None:
             return None
         try:
             st = self._file.stat()
         except OSError:
             return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
+        return st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size
 
     def _refresh(self) -> None:
         stamp = self._file_stamp()
         if stamp == self._stamp:
             return
+        self._stamp = stamp  # said once per change of the file, not once per request
         try:
             fresh = self._read()
         except GaleraError as e:  # half-written or emptied: keep what we have
             log.warning("the agent token file changed but cannot be used: %s", e)
             return
-        self._stamp = stamp
         if fresh and fresh != self.current:
             if self.current:
                 self._previous = (self.current, self._clock() + self._grace)
@@ -98,7 +103,7 @@ def content_length(header: str | None) -> int | str:
     if header is None or header == "":
         return 0
     text = header.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         return f"Content-Length {header!r} is not a number of bytes"
     length = int(text)
     if length > MAX_BODY:
@@ -107,28 +112,82 @@ def content_length(header: str | None) -> int | str:
 
 
 class BoundedServer(ThreadingHTTPServer):
-    """A threading HTTP server that serves at most ``MAX_WORKERS`` requests at once."""
+    """A threading HTTP server that serves at most ``MAX_WORKERS`` requests at once, at most
+    ``PER_CLIENT`` of them from one address; a request beyond either is answered 503 and
+    closed at once, so the accept loop (and a shutdown) never waits for a slot."""
 
     daemon_threads = True
     request_queue_size = 64
+    BUSY = (
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 26\r\nConnection: close\r\n\r\n"
+        b'{"error": "agent is busy"}'
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._slots = threading.BoundedSemaphore(MAX_WORKERS)
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._per_client: dict[str, int] = {}
+
+    def _take(self, client: str) -> bool:
+        with self._lock:
+            if self._busy >= MAX_WORKERS or self._per_client.get(client, 0) >= PER_CLIENT:
+                return False
+            self._busy += 1
+            self._per_client[client] = self._per_client.get(client, 0) + 1
+            return True
+
+    def _give(self, client: str) -> None:
+        with self._lock:
+            self._busy -= 1
+            left = self._per_client.get(client, 1) - 1
+            if left:
+                self._per_client[client] = left
+            else:
+                self._per_client.pop(client, None)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        self._slots.acquire()  # the accept loop waits; the kernel queues the rest
+        client = str(client_address[0])
+        if not self._take(client):
+            try:
+                request.settimeout(1.0)
+                request.sendall(self.BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._give(client)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._give(str(client_address[0]))
+
+
+class Deadline:
+    """One deadline for reading a whole request: a client that trickles its headers or body
+    is cut off after ``seconds`` however often it sends (a socket timeout only bounds each
+    read). Processing the request afterwards is not limited."""
+
+    def __init__(self, sock: Any, seconds: float = REQUEST_TIMEOUT) -> None:
+        self._sock = sock
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+
+    def met(self) -> None:
+        """The request was read in time."""
+        self._timer.cancel()
 
 
 def tail(path: Path, lines: int, window: int = 64 * 1024) -> list[str]:

@@ -175,8 +175,8 @@ class Agent:
     def log(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """The tail of the server's error log (it may hold SQL text, hence the token)."""
         limit = body.get("max_bytes", 4 * 1024 * 1024)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 64 * 2**20:
-            raise InvalidInput("max_bytes: must be an integer from 1 to 67108864")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 8 * 2**20:
+            raise InvalidInput("max_bytes: must be an integer from 1 to 8388608")
         path = Path(self.config.server.log_error)
         try:
             with open(path, "rb") as f:
@@ -249,18 +249,43 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
             self.end_headers()
             self.wfile.write(data)
 
+        def setup(self) -> None:
+            super().setup()
+            self.deadline = guard.Deadline(self.connection)
+            self.close_connection = True  # one request per connection
+
+        def finish(self) -> None:
+            self.deadline.met()
+            super().finish()
+
         def _run(self, func: Any, *args: Any) -> None:
+            self.deadline.met()  # the request is read: processing is not limited
             try:
                 code, body = func(*args)
             except GaleraError as e:
                 code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
                 body = {"error": str(e)}
+            except Exception as e:  # never a connection dropped without an answer
+                log.exception("request failed")
+                code, body = 500, {"error": f"internal error: {e.__class__.__name__}"}
             self._send(code, body)
+
+        def _refuse_body(self) -> str | None:
+            """Why the request's body framing is refused (chunked, or conflicting lengths)."""
+            if self.headers.get("Transfer-Encoding"):
+                return "chunked bodies are not accepted: send a Content-Length"
+            lengths = set(self.headers.get_all("Content-Length") or [])
+            if len(lengths) > 1:
+                return "conflicting Content-Length headers"
+            return None
 
         def _authorized(self) -> bool:
             return tokens.accepts(self.headers.get("Authorization", ""))
 
         def do_GET(self) -> None:
+            if self._refuse_body() or self.headers.get("Content-Length", "0") not in ("", "0"):
+                self._send(400, {"error": "a GET carries no body"}, close=True)
+                return
             path = self.path.split("?")[0]
             if path == f"/{API_VERSION}/status":
                 self._run(agent.status, self._authorized())
@@ -272,6 +297,10 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
             self._run(func)
 
         def do_POST(self) -> None:
+            framing = self._refuse_body()
+            if framing:
+                self._send(411 if "chunked" in framing else 400, {"error": framing}, close=True)
+                return
             length = guard.content_length(self.headers.get("Content-Length"))
             if isinstance(length, str):
                 code = 413 if "at most" in length else 400
@@ -289,7 +318,7 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
                 body = json.loads(raw) if raw else {}
                 if not isinstance(body, dict):
                     raise ValueError
-            except ValueError:
+            except (ValueError, RecursionError):
                 self._send(400, {"error": "request body must be a JSON object"})
                 return
             self._run(func, body)

@@ -23,6 +23,7 @@ from galera.agent import mariadbd
 from galera.agent.datadir import DataDir
 from galera.agent.joinwatch import JoinWatch
 from galera.config.agent import RUN_MODES, AgentConfig
+from galera.domain import options
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.render import MemberConfig
@@ -272,7 +273,10 @@ class Supervisor:
 
     def server_config(self, extra: dict[str, str] | None = None) -> MemberConfig:
         """The member's configuration with the persisted overrides (and ``extra``) applied."""
-        merged = {**self.config.server.extra, **self.data.overrides(), **(extra or {})}
+        persisted, refused = options.accepted(self.data.overrides())
+        for why in refused:
+            log.warning("ignoring a persisted option override: %s", why)
+        merged = options.merged(self.config.server.extra, persisted, extra or {})
         return dataclasses.replace(
             self.config.server, extra=merged, secure_file_priv=str(mariadbd.files_dir(self.config))
         )
@@ -284,7 +288,7 @@ class Supervisor:
     def set_overrides(self, extra: dict[str, str]) -> dict[str, str]:
         """Validate, then persist option overrides; they apply at the next start."""
         self.validate(extra)
-        merged = {**self.data.overrides(), **extra}
+        merged = options.merged(options.accepted(self.data.overrides())[0], extra)
         self.data.set_overrides(merged)
         return merged
 

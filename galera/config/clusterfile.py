@@ -79,7 +79,6 @@ class ClusterSpec:
     # The account for what changes server state (SET GLOBAL: pc.bootstrap, conflict
     # logging); without one, ``credentials`` serve for both.
     admin: Account | None = None
-    secret_admin_credentials: Credentials | None = field(default=None, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -101,8 +100,6 @@ class ClusterSpec:
     def admin_credentials(self) -> Credentials:
         """The account for statements that change server state (``SET GLOBAL``); the
         monitoring account when no admin account is configured."""
-        if self.secret_admin_credentials is not None:
-            return self.secret_admin_credentials
         if self.admin is not None:
             return self.admin.read()
         return self.credentials()

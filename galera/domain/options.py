@@ -11,9 +11,14 @@ options a person adds are merged into galeractl's, never replacing the whole str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from galera.errors import InvalidInput
+
+_SERVER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_PROVIDER_NAME = re.compile(r"[A-Za-z0-9_.]+")
+_PREFIXES = ("skip_", "disable_", "enable_", "maximum_")
 
 PROVIDER = "wsrep_provider_options"
 
@@ -31,11 +36,21 @@ OWNED = {
     "wsrep_new_cluster": "galeractl bootstraps only through the one-shot mark",
     "datadir": "galeractl sets the member's data directory",
     "socket": "galeractl sets the member's socket",
+    "port": "galeractl sets it from the member's port",
+    "bind_address": "galeractl sets it from the member's address",
+    "pid_file": "galeractl sets the member's pid file",
+    "log_error": "the agent reads the member's error log where galeractl puts it",
+    "user": "galeractl sets the account mariadbd runs as",
     "secure_file_priv": "the agent confines SQL file access to a directory of its own",
 }
 FORBIDDEN = {
     "wsrep_notify_cmd": "it runs a command on every membership change",
     "wsrep_start_position": "galeractl passes it from the recovered position",
+    "plugin_dir": "it would load code from another directory",
+    "plugin_load": "it loads code into the server",
+    "plugin_load_add": "it loads code into the server",
+    "init_file": "it runs SQL as root at every start",
+    "grant_tables": "skip-grant-tables turns every privilege check off",
 }
 OWNED_PROVIDER = {
     "pc.weight": "set the member's weight instead",
@@ -53,9 +68,28 @@ FORBIDDEN_PROVIDER = {
 
 
 def _canonical(name: str) -> str:
-    """``Loose-Wsrep-Notify-Cmd`` and ``wsrep_notify_cmd`` are one option to mariadbd."""
+    """The option mariadbd reads for ``name``: case and ``-``/``_`` do not matter, any
+    number of ``loose-`` prefixes and one ``skip-``/``disable-``/``enable-``/``maximum-``
+    prefix name the option itself (``enable-wsrep-new-cluster`` is ``wsrep_new_cluster``)."""
     key = name.strip().lower().replace("-", "_")
-    return key.removeprefix("loose_")
+    while key.startswith("loose_"):
+        key = key.removeprefix("loose_")
+    for prefix in _PREFIXES:
+        if key.startswith(prefix):
+            return key.removeprefix(prefix)
+    return key
+
+
+def _reason(key: str) -> str | None:
+    """Why the canonical option ``key`` is refused: owned, forbidden, or a unique prefix
+    of one of those (mariadbd takes ``wsrep-notify-cm`` for ``wsrep-notify-cmd``)."""
+    for table in (FORBIDDEN, OWNED):
+        if key in table:
+            return table[key]
+    for full, why in (*FORBIDDEN.items(), *OWNED.items()):
+        if full.startswith(key):
+            return f"{why} (mariadbd reads it as {full})"
+    return None
 
 
 def _check_value(where: str, name: str, value: str) -> None:
@@ -81,8 +115,14 @@ def check_provider(options: Mapping[str, str], where: str = "") -> None:
     for name, value in options.items():
         key = name.strip().lower()
         _check_value(where, name, str(value))
-        if ";" in str(value) or not key or any(c.isspace() for c in key):
-            raise InvalidInput(f"{where}{name}: not a single provider option NAME=VALUE")
+        if not _PROVIDER_NAME.fullmatch(key):
+            raise InvalidInput(
+                f"{where}{name!r}: not a provider option name (letters, digits, _ .)"
+            )
+        if any(c in str(value) for c in ';"#\\'):
+            raise InvalidInput(
+                f'{where}{name}: a provider option value may not contain ; " # or \\'
+            )
         reason = FORBIDDEN_PROVIDER.get(key) or OWNED_PROVIDER.get(key)
         reason = reason or next(
             (why for prefix, why in OWNED_PROVIDER_PREFIXES.items() if key.startswith(prefix)),
@@ -97,9 +137,11 @@ def check(options: Mapping[str, str], where: str = "") -> None:
     ``wsrep_provider_options``, provider options it owns or forbids); ``where`` prefixes
     each message (e.g. ``"server.extra."``)."""
     for name, value in options.items():
+        if not _SERVER_NAME.fullmatch(name.strip()):
+            raise InvalidInput(f"{where}{name!r}: not an option name (letters, digits, _ -)")
         _check_value(where, name, str(value))
         key = _canonical(name)
-        reason = FORBIDDEN.get(key) or OWNED.get(key)
+        reason = _reason(key)
         if reason:
             raise InvalidInput(f"{where}{name}: not allowed: {reason}")
         if key == PROVIDER:
@@ -118,3 +160,34 @@ def effective(
         if _canonical(k) == PROVIDER:
             merged.update(parse_provider(str(v)))
     return server, merged
+
+
+def merged(*layers: Mapping[str, str]) -> dict[str, str]:
+    """Server options layered (later layers win), with every ``wsrep_provider_options``
+    merged entry by entry instead of the last string replacing the others."""
+    out: dict[str, str] = {}
+    provider: dict[str, str] = {}
+    for layer in layers:
+        for name, value in layer.items():
+            if _canonical(name) == PROVIDER:
+                provider.update(parse_provider(str(value)))
+            else:
+                out[name] = value
+    if provider:
+        out[PROVIDER] = "; ".join(f"{k}={v}" for k, v in provider.items())
+    return out
+
+
+def accepted(persisted: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The options of ``persisted`` this guard accepts, and why each other one is not
+    (options saved before the guard existed must not keep a member from starting)."""
+    kept: dict[str, str] = {}
+    refused: list[str] = []
+    for name, value in persisted.items():
+        try:
+            check({name: value})
+        except InvalidInput as e:
+            refused.append(e.message)
+            continue
+        kept[name] = value
+    return kept, refused

@@ -55,9 +55,14 @@ def agent(tmp_path: Path) -> Iterator[tuple[int, Path, Supervisor]]:
 
 
 def request(
-    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    source: str = "127.0.0.1",
 ) -> tuple[int, dict[str, object]]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
@@ -114,42 +119,76 @@ def test_bodies_are_bounded_and_checked_before_they_are_read(
     assert answer.startswith("HTTP/1.1 401") and "Connection: close" in answer
 
 
-def test_slow_clients_do_not_hold_up_the_probes(agent: tuple[int, Path, Supervisor]) -> None:
+def silent(port: int, source: str) -> socket.socket:
+    """A client that connects and sends nothing."""
+    return socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+
+
+def test_one_client_cannot_hold_up_the_probes(agent: tuple[int, Path, Supervisor]) -> None:
     port, _token, _sup = agent
-    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(guard.MAX_WORKERS - 2)]
+    hogs = [silent(port, "127.0.0.2") for _ in range(guard.PER_CLIENT)]
     try:
-        code, body = request(port, "GET", "/health/live")
-        assert code in (200, 503) and "live" in body  # answered while they hang
+        code, body = request(port, "GET", "/health/live", source="127.0.0.2")
+        assert (code, body) == (503, {"error": "agent is busy"})  # its own share is used up
+        code, body = request(port, "GET", "/health/live")  # the kubelet, from elsewhere
+        assert code in (200, 503) and "live" in body
     finally:
-        for s in silent:
+        for s in hogs:
             s.close()
 
 
-def test_workers_are_bounded_and_the_agent_answers_after_a_flood(
+def test_a_full_agent_answers_busy_at_once_and_serves_again_after_the_deadline(
     agent: tuple[int, Path, Supervisor],
 ) -> None:
     port, _token, _sup = agent
-    baseline = threading.active_count()
-    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(guard.MAX_WORKERS + 8)]
+    sources = [f"127.0.0.{i}" for i in range(10, 10 + guard.MAX_WORKERS // guard.PER_CLIENT)]
+    hogs = [silent(port, src) for src in sources for _ in range(guard.PER_CLIENT)]
     try:
-        time.sleep(0.5)
-        assert threading.active_count() <= baseline + guard.MAX_WORKERS
-        # The silent ones are dropped after the request timeout; then this one is served.
-        code, body = request(port, "GET", "/health/live")
+        code, body = request(port, "GET", "/health/live", source="127.0.0.99")
+        assert (code, body) == (503, {"error": "agent is busy"})
+        for s in hogs:  # each was cut off at the request deadline
+            s.settimeout(guard.REQUEST_TIMEOUT + 5)
+            assert s.recv(1) == b""
+        code, body = request(port, "GET", "/health/live", source="127.0.0.99")
         assert code in (200, 503) and "live" in body
     finally:
-        for s in silent:
+        for s in hogs:
             s.close()
 
 
-def test_a_silent_client_is_dropped_after_the_request_timeout(
+def test_a_trickling_client_is_cut_off_at_the_request_deadline(
     agent: tuple[int, Path, Supervisor],
 ) -> None:
     port, _token, _sup = agent
     with socket.create_connection(("127.0.0.1", port)) as s:
-        s.settimeout(guard.REQUEST_TIMEOUT + 5)
-        s.sendall(b"POST /v1/drain HTTP/1.1\r\n")  # and then nothing
-        assert s.recv(4096) == b""  # the agent closed it
+        s.sendall(b"POST /v1/drain HTTP/1.1\r\n")
+        sent = 0
+        with pytest.raises(OSError):  # a broken pipe or reset once the agent has cut it
+            for _ in range(int(guard.REQUEST_TIMEOUT) * 4):
+                time.sleep(0.5)
+                s.sendall(f"X-Header-{sent}: 1\r\n".encode())
+                sent += 1
+        assert sent < int(guard.REQUEST_TIMEOUT) * 4
+
+
+def test_chunked_bodies_and_conflicting_lengths_are_refused(
+    agent: tuple[int, Path, Supervisor],
+) -> None:
+    port, _token, sup = agent
+    chunked = (
+        b"POST /v1/stop HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer first-token\r\n"
+        b'Transfer-Encoding: chunked\r\n\r\n10\r\n{"timeout": -1}\r\n0\r\n\r\n'
+    )
+    assert exchange(port, chunked).startswith("HTTP/1.1 411")
+    double = (
+        b"POST /v1/drain HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer first-token\r\n"
+        b"Content-Length: 2\r\nContent-Length: 20\r\n\r\n{}"
+    )
+    assert exchange(port, double).startswith("HTTP/1.1 400")
+    smuggled = b"GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /"
+    answer = exchange(port, smuggled)
+    assert answer.startswith("HTTP/1.1 400") and answer.count("HTTP/1.1") == 1
+    assert not sup.draining
 
 
 def test_a_rotated_token_is_taken_and_the_previous_one_kept_for_a_grace(tmp_path: Path) -> None:

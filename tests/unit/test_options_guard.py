@@ -95,3 +95,63 @@ def test_every_member_config_takes_the_guard() -> None:
         member(extra={"wsrep_notify_cmd": "/bin/true"})
     with pytest.raises(InvalidInput, match=r"^provider_options\.pc\.bootstrap: not allowed"):
         member(provider_options={"pc.bootstrap": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        pytest.param("wsrep_notify_cmd=/bin/touch /tmp/pwn #", "not an option name", id="equals"),
+        pytest.param("x = 1\nwsrep_notify_cmd", "not an option name", id="newline-in-name"),
+        pytest.param("enable-wsrep-new-cluster", "one-shot mark", id="enable-prefix"),
+        pytest.param("loose-skip-wsrep-on", "Galera on", id="loose-skip"),
+        pytest.param("loose-loose-wsrep-notify-cmd", "runs a command", id="loose-twice"),
+        pytest.param("maximum-wsrep-provider", "Galera library", id="maximum-prefix"),
+        pytest.param("wsrep-notify-cm", "reads it as wsrep_notify_cmd", id="unique-prefix"),
+        pytest.param(
+            "wsrep-cluster-addr", "reads it as wsrep_cluster_address", id="unique-prefix-2"
+        ),
+        pytest.param("skip-grant-tables", "privilege check", id="skip-grant-tables"),
+        pytest.param("plugin_load_add", "loads code", id="plugin-load"),
+        pytest.param("log_error", "error log", id="log-error"),
+    ],
+)
+def test_names_are_read_as_mariadbd_reads_them(name: str, says: str) -> None:
+    with pytest.raises(InvalidInput) as e:
+        options.check({name: "1"}, "--set ")
+    assert says in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        pytest.param(
+            "gcache.name=/x;pc.ignore_sb", "true", "not a provider option name", id="semi"
+        ),
+        pytest.param("evs.x", "1;pc.ignore_sb=true", "may not contain", id="semicolon-in-value"),
+        pytest.param("evs.x", '"1"', "may not contain", id="quote"),
+    ],
+)
+def test_provider_names_and_values_cannot_carry_another_option(
+    name: str, value: str, says: str
+) -> None:
+    with pytest.raises(InvalidInput) as e:
+        options.check_provider({name: value})
+    assert says in e.value.message
+
+
+def test_layers_merge_provider_options_entry_by_entry() -> None:
+    result = options.merged(
+        {"wsrep_provider_options": "evs.suspect_timeout=PT10S", "max_connections": "100"},
+        {"wsrep-provider-options": "gcs.fc_limit=64"},
+        {"max_connections": "200"},
+    )
+    assert result == {
+        "max_connections": "200",
+        "wsrep_provider_options": "evs.suspect_timeout=PT10S; gcs.fc_limit=64",
+    }
+
+
+def test_persisted_overrides_the_guard_refuses_are_set_aside_not_fatal() -> None:
+    kept, refused = options.accepted({"max_connections": "50", "wsrep_notify_cmd": "/bin/x"})
+    assert kept == {"max_connections": "50"}
+    assert len(refused) == 1 and "wsrep_notify_cmd" in refused[0]

@@ -69,3 +69,14 @@ def test_without_a_writable_cache_every_read_validates(
     assert read("port: 3306\n") == {"port": 3306}
     with pytest.raises(InvalidInput):
         read("port: 0\n")
+
+
+def test_a_note_that_is_a_symlink_is_not_trusted(cache: Path) -> None:
+    read("port: 3306\n")
+    read("port: 3307\n")
+    first, second = sorted(cache.iterdir(), key=lambda p: p.read_text())
+    assert first.read_text() == '{"port": 3306}'
+    second.unlink()
+    second.symlink_to(first)  # someone swaps in another valid document
+    assert validation.known("port: 3307\n", SCHEMA) is None
+    assert read("port: 3307\n") == {"port": 3307}
