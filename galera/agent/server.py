@@ -238,21 +238,22 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
-        def _send(self, code: int, body: dict[str, Any], close: bool = False) -> None:
+        def _send(self, code: int, body: dict[str, Any], close: bool = True) -> None:
+            # One request per connection (``close`` is always true): the request deadline
+            # then covers everything a client sends, and a body left unread is never
+            # taken for the next request.
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            if close:  # a body left unread: the connection cannot be reused
-                self.send_header("Connection", "close")
-                self.close_connection = True
+            self.send_header("Connection", "close")
+            self.close_connection = close
             self.end_headers()
             self.wfile.write(data)
 
         def setup(self) -> None:
             super().setup()
             self.deadline = guard.Deadline(self.connection)
-            self.close_connection = True  # one request per connection
 
         def finish(self) -> None:
             self.deadline.met()

@@ -222,3 +222,13 @@ def test_the_log_tail_reads_only_the_end_of_a_large_log(tmp_path: Path) -> None:
         f"2026-12-02 [Note] line {i:06d} padding padding" for i in (199_997, 199_998, 199_999)
     ]
     assert guard.tail(tmp_path / "missing.err", 3) == []
+
+
+def test_one_request_per_connection(agent: tuple[int, Path, Supervisor]) -> None:
+    """A second request on the same connection is never read (the deadline covered the
+    first only): the agent answers once and closes."""
+    two = (
+        b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    answer = exchange(agent[0], two)
+    assert answer.count("HTTP/1.1 ") == 1 and "Connection: close" in answer
