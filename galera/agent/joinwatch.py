@@ -4,11 +4,13 @@ A joiner asks the Primary component for a state transfer. Until a donor is assig
 ("Requesting state transfer: success") nothing can arrive: InnoDB is not even started, the
 data directory is still exactly what it was when the server started, at that position. If
 the Primary component goes away first, the joiner keeps running and asks again every
-second ("Requesting state transfer failed: Not in primary component"), forever. Such a join
-attempt can be reported at its start position and, once stopped, undone exactly.
+second ("Requesting state transfer failed: Not in primary component"), forever; one that
+never reached a Primary component at all waits in a non-Primary one ("New COMPONENT:
+primary = no") and cannot have asked for anything. Such a join attempt can be reported at
+its start position and, once stopped, undone exactly.
 
 The log is the only evidence, so the watch fails safe: it reports an untouched join only
-after seeing that retry line, and never once it saw a donor assigned, a shift to JOINED,
+after seeing one of those lines, and never once it saw a donor assigned, a shift to JOINED,
 SYNCED or DONOR, or could not follow the log (missing, replaced, truncated). The
 supervisor reads it on every turn of its loop, so what it saw is latched early.
 """
@@ -25,7 +27,10 @@ _RECEIVING = re.compile(
     rb"WSREP: (?:Requesting state transfer: success"
     rb"|Shifting [A-Z/]+ -> (?:JOINED|SYNCED|DONOR/DESYNCED))"
 )
-_WAITING = re.compile(rb"WSREP: Requesting state transfer failed: Not in primary component")
+_WAITING = re.compile(
+    rb"WSREP: (?:Requesting state transfer failed: Not in primary component"
+    rb"|New COMPONENT: primary = no)"
+)
 _CHUNK = 1 << 20  # read at most this much of the log at a time: bounded memory
 
 

@@ -109,9 +109,12 @@ def test_a_member_already_down_refuses_before_touching_anything(
         assert galeractl("sandbox", "start", "galera-2", "--dir", root).code == 0
 
 
+MISSING_DIR = "/nonexistent/galeractl-test"
+
+
 def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: SandboxHandle) -> None:
     before = pids(sandbox_rolling)
-    # 192.0.2.1 is a documentation address: the option is valid, binding to it fails.
+    # A valid option (mariadbd accepts it) with which InnoDB cannot start: no data there.
     result = galeractl(
         "upgrade",
         "-c",
@@ -124,7 +127,7 @@ def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: Sandb
         "--step-timeout",
         "20",
         "--set",
-        "bind-address=192.0.2.1",
+        f"innodb_data_home_dir={MISSING_DIR}",
     )
     order = of(events(result), "plan")[0]["order"]
     first = str(order[0])  # type: ignore[index]
@@ -137,7 +140,8 @@ def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: Sandb
     finally:
         sandbox = sandbox_rolling.sandbox
         client = sandbox.client(first)
-        client.configure({"bind-address": sandbox.member(first).address}, apply=True)
+        datadir = str(sandbox.member(first).datadir)
+        client.configure({"innodb_data_home_dir": datadir}, apply=True)
         (sandbox_rolling.root / "cluster.rolling.json").unlink(missing_ok=True)
         client.stop()
         client.start("join")

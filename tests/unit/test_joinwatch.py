@@ -18,6 +18,10 @@ WAITING = (
     "2026-12-02  0:01:07 1 [Note] WSREP: Requesting state transfer failed: Not in primary "
     "component. Will keep retrying every 1 second(s)\n"
 )
+NON_PRIMARY = (
+    "2026-12-02  0:01:07 0 [Note] WSREP: New COMPONENT: primary = no, bootstrap = no, "
+    "my_idx = 0, memb_num = 1\n"
+)
 
 
 def watch_after(tmp_path: Path, before: str = BEFORE) -> tuple[JoinWatch, Path]:
@@ -39,6 +43,8 @@ def append(log: Path, text: str) -> None:
         (WAITING + "x [Note] WSREP: Shifting JOINER -> JOINED (TO: 24)\n", False),
         (WAITING + "x [Note] WSREP: Shifting SYNCED -> DONOR/DESYNCED (TO: 24)\n", False),
         ("x [Note] WSREP: Shifting JOINER -> JOINED (TO: 24)\n" + WAITING, False),
+        (NON_PRIMARY, True),
+        (NON_PRIMARY + "x [Note] WSREP: Requesting state transfer: success, donor: 1\n", False),
     ],
     ids=[
         "waiting-for-a-donor",
@@ -46,6 +52,8 @@ def append(log: Path, text: str) -> None:
         "transfer-finished",
         "donor-itself",
         "synced-then-waiting",
+        "never-reached-a-primary-component",
+        "non-primary-then-donor-assigned",
     ],
 )
 def test_only_a_join_that_never_got_a_donor_is_untouched(
