@@ -37,7 +37,6 @@ OWNED = {
     "datadir": "galeractl sets the member's data directory",
     "socket": "galeractl sets the member's socket",
     "port": "galeractl sets it from the member's port",
-    "bind_address": "galeractl sets it from the member's address",
     "pid_file": "galeractl sets the member's pid file",
     "log_error": "the agent reads the member's error log where galeractl puts it",
     "user": "galeractl sets the account mariadbd runs as",

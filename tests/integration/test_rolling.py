@@ -109,12 +109,9 @@ def test_a_member_already_down_refuses_before_touching_anything(
         assert galeractl("sandbox", "start", "galera-2", "--dir", root).code == 0
 
 
-MISSING_DIR = "/nonexistent/galeractl-test"
-
-
 def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: SandboxHandle) -> None:
     before = pids(sandbox_rolling)
-    # A valid option (mariadbd accepts it) with which InnoDB cannot start: no data there.
+    # 192.0.2.1 is a documentation address: the option is valid, binding to it fails.
     result = galeractl(
         "upgrade",
         "-c",
@@ -127,7 +124,7 @@ def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: Sandb
         "--step-timeout",
         "20",
         "--set",
-        f"innodb_data_home_dir={MISSING_DIR}",
+        "bind-address=192.0.2.1",
     )
     order = of(events(result), "plan")[0]["order"]
     first = str(order[0])  # type: ignore[index]
@@ -140,8 +137,7 @@ def test_a_member_that_cannot_come_back_stops_the_rollout(sandbox_rolling: Sandb
     finally:
         sandbox = sandbox_rolling.sandbox
         client = sandbox.client(first)
-        datadir = str(sandbox.member(first).datadir)
-        client.configure({"innodb_data_home_dir": datadir}, apply=True)
+        client.configure({"bind-address": sandbox.member(first).address}, apply=True)
         (sandbox_rolling.root / "cluster.rolling.json").unlink(missing_ok=True)
         client.stop()
         client.start("join")
