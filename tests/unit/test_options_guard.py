@@ -8,6 +8,7 @@ import pytest
 from galera.domain import options
 from galera.errors import InvalidInput
 from galera.render import MemberConfig, render_member_config
+from tests.unit.builders import member_config
 
 
 @pytest.mark.parametrize(
@@ -53,25 +54,14 @@ def test_owned_and_forbidden_provider_options_are_refused(name: str, says: str) 
 
 
 def test_ordinary_options_pass() -> None:
-    options.check({"max_connections": "500", "wsrep_slave_threads": "4"})
-    options.check({"wsrep_provider_options": "evs.suspect_timeout=PT10S; gcs.fc_limit=64"})
-    options.check_provider({"evs.suspect_timeout": "PT10S", "gcache.recover": "yes"})
+    assert options.check({"max_connections": "500", "wsrep_slave_threads": "4"}) is None
+    provider = {"wsrep_provider_options": "evs.suspect_timeout=PT10S; gcs.fc_limit=64"}
+    assert options.check(provider) is None
+    assert options.check_provider({"evs.suspect_timeout": "PT10S", "gcache.recover": "yes"}) is None
 
 
 def member(**changes: object) -> MemberConfig:
-    values: dict[str, object] = {
-        "name": "galera-0",
-        "cluster_name": "prod",
-        "datadir": "/d",
-        "socket": "/s",
-        "pid_file": "/p",
-        "log_error": "/e",
-        "peers": ("10.0.0.1:4567",),
-        "node_address": "10.0.0.1",
-        "weight": 2,
-    }
-    values.update(changes)
-    return MemberConfig(**values)  # type: ignore[arg-type]
+    return member_config(weight=2, **changes)
 
 
 def test_provider_options_merge_into_galeractls_and_keep_the_weight() -> None:

@@ -73,7 +73,7 @@ def test_the_first_problem_is_one_line_naming_the_key(instance: Any, expected: s
 
 
 def test_standard_integers_accept_a_whole_float() -> None:
-    validation.check({"name": "a", "port": 80.0}, SCHEMA, "v", validation.STANDARD)
+    assert validation.check({"name": "a", "port": 80.0}, SCHEMA, "v", validation.STANDARD) is None
 
 
 def test_an_unknown_key_is_named_before_what_it_leaves_missing() -> None:
@@ -89,7 +89,9 @@ def test_problems_come_in_document_order() -> None:
 
 @pytest.mark.parametrize("name", ["cluster", "agent"])
 def test_shipped_schemas_are_valid_draft_7(name: str) -> None:
-    jsonschema.Draft7Validator.check_schema(load_schema(name))
+    schema = load_schema(name)
+    jsonschema.Draft7Validator.check_schema(schema)  # raises SchemaError when invalid
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
 
 
 _SCALARS = st.one_of(
