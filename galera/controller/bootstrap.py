@@ -108,6 +108,8 @@ def run(
     finished = _resume(spec, clients, progress, options, emit)
     if finished is not None:
         return finished
+    if not options.dry_run:
+        _end_stalled_joins(spec, clients, emit)
     plan, reports = decide(spec, options, emit, clients)
     if not plan.bootstrap:
         raise Refused(plan)
@@ -132,6 +134,22 @@ def run(
         reports = fresh or reports
     member = _form(spec, clients, progress, plan, _report(reports, plan.member), options, emit)
     return _join_rest(spec, clients, progress, member, options, emit)
+
+
+def _end_stalled_joins(spec: ClusterSpec, clients: dict[str, AgentClient], emit: Emit) -> None:
+    """Stop the join attempts that lost their donor with the Primary component: running,
+    they can neither finish nor say where their data is (a joiner was behind its donor, and
+    the donor keeps what it sent). Stopped, each is read like any stopped member: recovered,
+    or refused when a state transfer into it was cut. Nothing is stopped unless every
+    agent answered and no member is Primary."""
+    reports = members.gather(spec, clients, recover=False, emit=emit)
+    stalled = [r.name for r in reports if r.stalled]
+    if not stalled or any(r.primary or (r.error and not r.stalled) for r in reports):
+        return
+    for name in stalled:
+        clients[name].stop(timeout=5.0)  # a joiner may ignore SIGTERM: then SIGKILL
+        reason = "its join attempt lost its donor and the Primary component"
+        emit(events.of(Kind.STOPPED, member=name, reason=reason))
 
 
 def _report(reports: list[MemberReport], name: str | None) -> MemberReport:

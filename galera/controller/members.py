@@ -52,13 +52,22 @@ def report_of(
         return unplaced
     if recovered is None and process.get("recovered"):
         recovered = Position.parse(str(process["recovered"]))
+    live = _live_position(wsrep, running)
+    if running and not primary and live is None and process.get("mode") == "join":
+        return MemberReport(
+            member.name,
+            running=True,
+            error="a join attempt that lost its donor: no position while it runs "
+            "(a bootstrap stops it first, then reads its position)",
+            stalled=True,
+        )
     return MemberReport(
         member.name,
         running=running,
         primary=primary,
         grastate=_grastate(g),
         recovered=recovered,
-        live_position=_live_position(wsrep, running),
+        live_position=live,
     )
 
 

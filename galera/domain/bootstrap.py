@@ -28,7 +28,9 @@ class MemberReport:
     ``error`` is set when the member could not report at all (agent unreachable, corrupt
     ``grastate.dat``, recovery failed); such a member has no position. ``joining_from`` is
     set for a server running in join mode that has applied nothing since it started (it
-    waits for a state transfer): its data is still at that position.
+    waits for a state transfer): its data is still at that position. ``stalled`` marks a
+    server running in join mode that began receiving a state transfer and has no position
+    while it runs (its donor left with the Primary component): stopped, it has one again.
     """
 
     name: str
@@ -39,6 +41,7 @@ class MemberReport:
     live_position: Position | None = None
     error: str | None = None
     joining_from: Position | None = None
+    stalled: bool = False
 
     @property
     def empty(self) -> bool:

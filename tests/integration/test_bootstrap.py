@@ -307,3 +307,28 @@ def test_members_that_reform_the_primary_by_themselves_are_left_alone(
     assert not of(events(result), "marked")
     sandbox_recovery.wait_synced(timeout=120)
     assert_healthy(sandbox_recovery)
+
+
+def test_a_join_attempt_that_lost_its_donor_is_stopped_and_read_before_a_bootstrap(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    """A joiner whose log no longer proves it untouched (here: the log was truncated under
+    it, as when its donor left mid-transfer) has no position while it runs. The bootstrap
+    stops it first and reads its position, instead of refusing until it dies by itself."""
+    sandbox = sandbox_recovery.sandbox
+    with sandbox_recovery.writer() as writer:
+        writer.wait_for_acks(100)
+        sandbox_recovery.kill_all()
+    client = sandbox.client("galera-0")
+    client.start("join")
+    (sandbox_recovery.root / "members" / "galera-0" / "mariadbd.err").write_bytes(b"")
+    process = client.status()["process"]
+    assert process["state"] == "running" and process["joining_from"] is None, process
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    stopped = [e for e in of(evts, "stopped") if e["member"] == "galera-0"]
+    assert stopped and "lost its donor" in str(stopped[0]["reason"]), evts
+    assert of(evts, "summary")[0]["verdict"] == "healthy"
+    check = sandbox_recovery.check(writer.stats.acked)
+    assert check.ok, check.message

@@ -76,3 +76,19 @@ def test_a_stopped_member_after_an_interrupted_transfer_has_no_position() -> Non
     report = report_of(MEMBER, body("stopped", sst_interrupted=True), None)
     assert report.position is None
     assert report.error == "a state transfer into it was interrupted; data incomplete"
+
+
+def test_a_join_attempt_that_lost_its_donor_is_stalled_until_stopped() -> None:
+    """Started in join mode, a state transfer begun (no untouched evidence), no Primary and
+    no position while it runs: a bootstrap stops it first, then reads its position."""
+    report = report_of(MEMBER, body(wsrep=non_primary(ZERO_UUID, ZERO_UUID, -1), mode="join"), None)
+    assert report.stalled
+    assert report.running
+    assert report.position is None
+    assert report.error is not None and "lost its donor" in report.error
+
+
+def test_a_joined_member_outside_the_primary_keeps_its_position() -> None:
+    report = report_of(MEMBER, body(wsrep=non_primary(ZERO_UUID, UUID_A), mode="join"), None)
+    assert not report.stalled
+    assert report.position == Position(UUID_A, 42)
