@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from galera import sql
+from galera.config.endpoints import of_member
 from galera.platforms.sandbox import Sandbox
 from galera.testing import workload
 
@@ -48,7 +49,8 @@ def sandbox(nodes: int, base_port: int, name: str) -> Iterator[Sandbox]:
 
 
 def endpoints(box: Sandbox) -> list[sql.Endpoint]:
-    return [sql.Endpoint(m.host, m.port) for m in box.spec().members if not m.arbitrator]
+    spec = box.spec()
+    return [of_member(spec, m) for m in spec.members if not m.arbitrator]
 
 
 def writer(box: Sandbox, threads: int = 3) -> workload.Writer:

@@ -110,6 +110,7 @@ def main() -> None:
                 f.write(
                     f"[client]\nuser={credentials.user}\npassword={credentials.password}\n"
                     f"host={first.address}\nport={first.sql_port}\n"
+                    f"ssl-ca={box.tls_dir / 'ca.pem'}\n"
                 )
             single = yaml.safe_load(box.cluster_file.read_text())
             single["members"] = [single["members"][0]]

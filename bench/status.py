@@ -77,10 +77,12 @@ def status_cmd(cluster_file: Path) -> list[str]:
 
 
 def peer_cmds(box: Sandbox) -> list[list[str]]:
+    tls = [f"--ssl-ca={box.tls_dir / 'ca.pem'}", "--ssl-verify-server-cert"]
     return [
         [
             "mariadb",
             f"--defaults-extra-file={box.client_cnf}",
+            *(tls if box.state.get("tls") else []),
             "-h",
             m.address,
             "-P",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 from galera.errors import (
@@ -18,12 +19,18 @@ class AgentClient:
     """Talks to one agent. Every failure becomes a one-line :class:`GaleraError`."""
 
     def __init__(
-        self, url: str, token: str | None = None, member: str | None = None, timeout: float = 5.0
+        self,
+        url: str,
+        token: str | None = None,
+        member: str | None = None,
+        timeout: float = 5.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.member = member
         self.timeout = timeout
+        self.tls = tls  # verifies an https:// agent against the cluster's CA
 
     def _request(
         self,
@@ -42,7 +49,9 @@ class AgentClient:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+            with urllib.request.urlopen(
+                request, timeout=timeout or self.timeout, context=self.tls
+            ) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as e:
             try:
@@ -58,6 +67,13 @@ class AgentClient:
             raise kind(f"agent {self.url}: {message}", member=self.member) from None
         except (urllib.error.URLError, OSError, ValueError) as e:
             reason = getattr(e, "reason", e)
+            if isinstance(reason, ssl.SSLError):
+                detail = getattr(reason, "verify_message", None) or reason.reason or reason
+                raise MemberUnreachable(
+                    f"TLS with agent at {self.url} failed: {detail}",
+                    member=self.member,
+                    hint="the agent must present a certificate of the cluster's CA",
+                ) from None
             raise MemberUnreachable(
                 f"cannot reach agent at {self.url} ({reason})", member=self.member
             ) from None

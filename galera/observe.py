@@ -16,7 +16,6 @@ from concurrent import futures
 from dataclasses import dataclass, replace
 
 from galera import sql
-from galera.agent_client import AgentClient
 from galera.config import endpoints
 from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain import quorum
@@ -97,12 +96,12 @@ def read_sql(member: MemberSpec, credentials: Credentials, spec: ClusterSpec) ->
         return Reading(member, error=e)
 
 
-def agent_view(member: MemberSpec) -> AgentView | None:
+def agent_view(spec: ClusterSpec, member: MemberSpec) -> AgentView | None:
     """What the member's agent says about its process and grastate (None without an agent)."""
     if not member.agent:
         return None
     try:
-        body = AgentClient(member.agent, member=member.name, timeout=AGENT_TIMEOUT).status()
+        body = endpoints.agent(spec, member, timeout=AGENT_TIMEOUT).status()
     except GaleraError as e:
         return {"error": e.message}
     return {"process": body.get("process"), "grastate": body.get("grastate")}
@@ -127,32 +126,32 @@ def gather(
             return gather(spec, credentials, own, agents=agents, hints=hints)
     data = [m for m in spec.members if not m.arbitrator]
     sql_reads = {m.name: pool.submit(read_sql, m, credentials, spec) for m in data}
-    asked = _ask_agents(data, sql_reads, pool, agent_deadline(spec)) if agents else {}
+    asked = _ask_agents(spec, data, sql_reads, pool) if agents else {}
     readings = tuple(_settled(m, sql_reads, asked) for m in spec.members)
     return Gathering(readings, snapshot_of(spec, readings, hints))
 
 
 def _ask_agents(
+    spec: ClusterSpec,
     members: Iterable[MemberSpec],
     sql_reads: dict[str, futures.Future[Reading]],
     pool: futures.Executor,
-    deadline: float,
 ) -> Calls:
-    """Ask the agent of every member whose SQL failed, or is still silent after ``deadline``
-    seconds. Returns at that deadline at the latest, the calls still in flight."""
-    until = time.monotonic() + deadline
+    """Ask the agent of every member whose SQL failed, or is still silent after the agent
+    deadline. Returns at that deadline at the latest, the calls still in flight."""
+    until = time.monotonic() + agent_deadline(spec)
     watched = {sql_reads[m.name]: m for m in members if m.agent}
     asked: Calls = {}
     while watched:
         left = max(until - time.monotonic(), 0.0)
         done, _ = futures.wait(watched, timeout=left, return_when=futures.FIRST_COMPLETED)
         if not done:  # SQL still silent: it may be dropping packets, ask every agent left
-            asked.update({m.name: pool.submit(agent_view, m) for m in watched.values()})
+            asked.update({m.name: pool.submit(agent_view, spec, m) for m in watched.values()})
             break
         for future in done:
             member = watched.pop(future)
             if future.result().error is not None:
-                asked[member.name] = pool.submit(agent_view, member)
+                asked[member.name] = pool.submit(agent_view, spec, member)
     return asked
 
 

@@ -18,6 +18,7 @@ import hmac
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -162,6 +163,15 @@ class BoundedServer(ThreadingHTTPServer):
         except BaseException:
             self._give(client)
             raise
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away, timed out or failed the TLS handshake is no agent
+        error: one debug line, not a traceback on stderr."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            log.debug("connection from %s ended: %s", client_address[0], error)
+            return
+        super().handle_error(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:

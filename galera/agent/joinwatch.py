@@ -13,6 +13,11 @@ The log is the only evidence, so the watch fails safe: it reports an untouched j
 after seeing one of those lines, and never once it saw a donor assigned, a shift to JOINED,
 SYNCED or DONOR, or could not follow the log (missing, replaced, truncated). The
 supervisor reads it on every turn of its loop, so what it saw is latched early.
+
+The same log says when a state transfer failed part-way ("Receiving IST failed, node
+restart required"): Galera then leaves the server running, disconnected, for good. The
+supervisor restarts it, as a DBA would; the next join asks for a transfer from what it
+applied. The watch stops reading once the member is Synced.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ _WAITING = re.compile(
     rb"WSREP: (?:Requesting state transfer failed: Not in primary component"
     rb"|New COMPONENT: primary = no)"
 )
+# A state transfer failed part-way; Galera leaves the server running, disconnected, until
+# someone restarts it ("Receiving IST failed, node restart required: ...").
+_RESTART = re.compile(rb"WSREP: .*node restart required")
+_SYNCED = re.compile(rb"WSREP: Shifting [A-Z/]+ -> SYNCED")
 _CHUNK = 1 << 20  # read at most this much of the log at a time: bounded memory
 
 
@@ -42,6 +51,8 @@ class JoinWatch:
         self.position = position
         self.received = False
         self.waiting = False
+        self.restart_required = False
+        self.synced = False  # the join is over: nothing more to follow
         self._identity = self._stat()
         self._offset = self._identity[2] if self._identity else 0
         self._tail = b""
@@ -65,7 +76,7 @@ class JoinWatch:
 
     def scan(self) -> None:
         """Read what the log gained since the last look (cheap when nothing did)."""
-        if self.received:
+        if self.synced or self.restart_required:
             return
         identity = self._stat()
         if (
@@ -75,9 +86,10 @@ class JoinWatch:
             or identity[2] < self._offset
         ):
             self.received = True  # rotated, replaced or truncated: we may have missed lines
+            self._identity, self._offset, self._tail = identity, identity[2] if identity else 0, b""
             return
         size = identity[2]
-        while self._offset < size and not self.received:
+        while self._offset < size:
             try:
                 with open(self.path, "rb") as f:
                     f.seek(self._offset)
@@ -89,6 +101,8 @@ class JoinWatch:
                 return
             self._offset += len(chunk)
             text = self._tail + chunk
-            self.received = _RECEIVING.search(text) is not None
+            self.received = self.received or _RECEIVING.search(text) is not None
             self.waiting = self.waiting or _WAITING.search(text) is not None
+            self.restart_required = self.restart_required or bool(_RESTART.search(text))
+            self.synced = self.synced or bool(_SYNCED.search(text))
             self._tail = text[-200:]  # a line split between two reads is still found

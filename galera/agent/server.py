@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from galera import proc, sql
+from galera import proc, sql, tls
 from galera.agent import guard
 from galera.agent.supervisor import Supervisor
 from galera.config.agent import AgentConfig
@@ -252,8 +252,18 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
             self.wfile.write(data)
 
         def setup(self) -> None:
+            self.deadline = guard.Deadline(self.request)
+            if agent.config.tls is not None:
+                # The handshake runs in this worker, under the request's deadline; the
+                # context follows the files (a rotated certificate from the next request).
+                self.request.settimeout(guard.REQUEST_TIMEOUT)
+                try:
+                    context = tls.server_context(agent.config.tls)
+                    self.request = context.wrap_socket(self.request, server_side=True)
+                except (OSError, GaleraError):
+                    self.deadline.met()
+                    raise
             super().setup()
-            self.deadline = guard.Deadline(self.connection)
 
         def finish(self) -> None:
             self.deadline.met()
@@ -347,7 +357,14 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
     mode = start_mode or config.start
     if mode != "none":
         supervisor.start(mode)
-    log.info("agent %s listening on %s:%d", config.name, config.listen_host, config.listen_port)
+    scheme = "https" if config.tls is not None else "http"
+    log.info(
+        "agent %s listening on %s://%s:%d",
+        config.name,
+        scheme,
+        config.listen_host,
+        config.listen_port,
+    )
     try:
         server.serve_forever(poll_interval=0.5)
     finally:

@@ -74,6 +74,7 @@ class Supervisor:
         self._draining = False
         self._recovered: Position | None = None
         self._join: JoinWatch | None = None
+        self._restart_asked: float | None = None  # when a Galera-requested restart began
         self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
         self.heartbeat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
@@ -230,9 +231,10 @@ class Supervisor:
                 state = ProcessState.BACKOFF
             else:
                 state = ProcessState.STOPPED
-            joining = None
+            joining, touched = None, False
             if alive and self._mode == "join" and self._join is not None:
                 joining = self._join.untouched_at()
+                touched = self._join.received
             exit_info = None
             if self._last_exit is not None:
                 exit_info = {
@@ -253,6 +255,9 @@ class Supervisor:
                 "bootstrap_mark": self.data.mark(),
                 "sst_interrupted": self.data.sst_interrupted,
                 "joining_from": str(joining) if joining else None,
+                # The join began receiving a state transfer (or its log could not be
+                # followed): its data may have changed since it started.
+                "join_touched": touched,
                 "draining": self._draining,
             }
 
@@ -344,6 +349,7 @@ class Supervisor:
             out.close()
         self._mode = mode
         self._join = watch
+        self._restart_asked = None
         self._recovered = None
         self._started_at = time.monotonic()
         log.info("started mariadbd (pid %d) in %s mode", self._child.pid, mode)
@@ -415,7 +421,26 @@ class Supervisor:
             with self._lock:
                 if self._join is not None:
                     self._join.scan()  # latch what the log shows while it is fresh
+                    self._restart_if_asked()
                 self._apply_policy()
+
+    def _restart_if_asked(self) -> None:
+        """Galera asked for a restart (a state transfer failed part-way): stop the server
+        (SIGTERM, SIGKILL after ``stop_timeout``); the restart policy starts it again."""
+        join, child = self._join, self._child
+        if join is None or child is None or not join.restart_required or not self._alive():
+            return
+        if self._stopping or not self._want_running or self.config.restart == "never":
+            return
+        now = time.monotonic()
+        if self._restart_asked is None:
+            log.warning("Galera asks for a restart (a state transfer failed): restarting mariadbd")
+            self._restart_asked = now
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGTERM)
+        elif now - self._restart_asked > self.config.stop_timeout:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
 
     def _apply_policy(self) -> None:
         if self._child is None or self._stopping or self._recovering or self._alive():

@@ -62,6 +62,11 @@ def sandbox() -> None:
     "empty in join mode, 'bootstrap --initialize' creates the cluster on the first and the "
     "others join by full SST (slower than the default seeding).",
 )
+@click.option(
+    "--no-tls",
+    is_flag=True,
+    help="Plaintext on every path (TLS is on by default; status then warns).",
+)
 def up(
     nodes: int,
     root: str | None,
@@ -70,6 +75,7 @@ def up(
     base_port: int,
     timeout: float,
     first_install: bool,
+    no_tls: bool,
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
@@ -84,6 +90,7 @@ def up(
         timeout=timeout,
         progress=lambda m: click.echo(f"  {m}", err=True),
         first_install=first_install,
+        tls=not no_tls,
     )
     click.echo(
         f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "

@@ -9,6 +9,7 @@ import click
 
 from galera.cli import output
 from galera.cli.common import EXIT_UNHEALTHY, cluster_option, load_spec, platform_for
+from galera.config.clusterfile import ClusterSpec
 
 
 def _agent_note(agent: dict[str, Any] | None) -> str:
@@ -27,6 +28,17 @@ def _agent_note(agent: dict[str, Any] | None) -> str:
     return note
 
 
+def _warnings(spec: ClusterSpec) -> list[str]:
+    """What is unsafe in how galeractl reaches this cluster (never changes the exit code)."""
+    if spec.tls_ca is not None:
+        return []
+    how = "tls: enabled: false" if spec.tls_off else "no tls: ca"
+    return [
+        f"TLS is off ({how} in {spec.path}): SQL, agent calls, replication and state "
+        "transfers may travel in plaintext"
+    ]
+
+
 def _table(report: dict[str, Any]) -> str:
     c = report["cluster"]
     margin = c["quorum_margin"]
@@ -34,6 +46,7 @@ def _table(report: dict[str, Any]) -> str:
         f"cluster {c['name']}: {c['verdict']} ({c['reason']})",
         f"quorum: {c['quorum']}",
         *(f"stale view: {v['reason']}" for v in c.get("stale_views") or []),
+        *(f"warning: {w}" for w in report.get("warnings") or []),
         "",
     ]
     rows = []
@@ -81,7 +94,9 @@ def status(cluster: str | None, fmt: str) -> None:
     from galera.domain import report
 
     platform = platform_for(cluster)
-    data = report.status_report(observe.confirmed_snapshot(platform.spec()))
+    spec = platform.spec()
+    data = report.status_report(observe.confirmed_snapshot(spec))
+    data["warnings"] = _warnings(spec)
     progress = Progress.load(platform)
     if progress.in_flight:
         data["bootstrap"] = progress.summary()

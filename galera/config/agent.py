@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from galera import validation
+from galera import tls, validation
 from galera.config import load_schema, token, yamltext
 from galera.domain.health import HealthPolicy
 from galera.errors import InvalidInput
@@ -40,6 +40,9 @@ class AgentConfig:
     restart: str = "always"
     stop_timeout: float = 120.0
     health: HealthPolicy = field(default_factory=HealthPolicy)
+    # The member's certificate, key and the cluster CA: the agent serves HTTPS with them
+    # and mariadbd uses them on every path. None: plaintext.
+    tls: tls.Files | None = None
 
     def token(self) -> str | None:
         """The bearer token mutating requests must carry, or None if none is configured."""
@@ -72,10 +75,27 @@ def expand(value: Any, path: Path, key: str = "") -> Any:
     return _ENV_REF.sub(one, value)
 
 
-def _server(data: dict[str, Any], path: Path) -> MemberConfig:
+def _tls(data: dict[str, Any], path: Path) -> tls.Files | None:
+    """The TLS files (relative to the configuration file), checked now: a missing, expired
+    or mismatched certificate or an exposed key is one line naming it, before anything
+    starts."""
+    section = data.get("tls")
+    if not section:
+        return None
+    files = tls.Files(*(path.parent / section[k] for k in ("ca", "cert", "key")))
+    try:
+        tls.check(files, [data["server"]["node_address"]])
+    except InvalidInput as e:
+        raise InvalidInput(f"{path}: tls: {e.message}") from None
+    return files
+
+
+def _server(data: dict[str, Any], path: Path, files: tls.Files | None) -> MemberConfig:
     """The member's wsrep settings; the agent's name is the member's unless it names one."""
     values = {"name": data["name"], **data["server"]}
     values["peers"] = tuple(values["peers"])
+    if files is not None:
+        values.update(tls_ca=str(files.ca), tls_cert=str(files.cert), tls_key=str(files.key))
     try:
         return MemberConfig(**values)
     except InvalidInput as e:  # what every MemberConfig refuses (a secret in ``extra``)
@@ -94,7 +114,8 @@ def parse(data: Any, path: Path) -> AgentConfig:
         value = data.get(key)
         return None if not value else path.parent / value  # an absolute value stays as is
 
-    server = _server(data, path)
+    files = _tls(data, path)
+    server = _server(data, path, files)
     health = data.get("health") or {}
     rundir = opt_path("rundir") or Path(server.datadir).parent
     return AgentConfig(
@@ -114,6 +135,7 @@ def parse(data: Any, path: Path) -> AgentConfig:
         restart=data.get("restart", "always"),
         stop_timeout=float(data.get("stop_timeout", 120)),
         health=HealthPolicy(health.get("donor_ok", False), health.get("require_writable", False)),
+        tls=files,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from galera import tls
 from galera.config import load_schema, token, yamltext
 from galera.config.optionfile import read_option_file
 from galera.domain.credentials import Credentials
@@ -79,6 +80,11 @@ class ClusterSpec:
     # The account for what changes server state (SET GLOBAL: pc.bootstrap, conflict
     # logging); without one, ``credentials`` serve for both.
     admin: Account | None = None
+    # The cluster's CA: every SQL and agent connection verifies the member against it.
+    # None with ``tls_off`` (an explicit choice, reported by ``status``) or when the file
+    # says nothing (reported too).
+    tls_ca: Path | None = None
+    tls_off: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -103,6 +109,10 @@ class ClusterSpec:
         if self.admin is not None:
             return self.admin.read()
         return self.credentials()
+
+    def tls_files(self) -> tls.Files | None:
+        """The CA galeractl verifies every member with, or None when TLS is off."""
+        return tls.Files(self.tls_ca) if self.tls_ca is not None else None
 
     def agent_token(self) -> str | None:
         """The bearer token for mutating agent endpoints, or None if none is configured."""
@@ -170,7 +180,7 @@ def parse(text: str, path: Path) -> ClusterSpec:
     members = tuple(_member(m) for m in data["members"])
     _check_across(path, data, members)
     creds, agent = data["credentials"], data.get("agent") or {}
-    timeouts = data.get("timeouts") or {}
+    timeouts, tls_section = data.get("timeouts") or {}, data.get("tls") or {}
     return ClusterSpec(
         path=path,
         name=data.get("name", "galera").strip(),
@@ -184,6 +194,8 @@ def parse(text: str, path: Path) -> ClusterSpec:
         read_timeout=float(timeouts.get("read", 5.0)),
         sandbox=data.get("sandbox") or {},
         admin=_account(path, data, "admin_credentials"),
+        tls_ca=_relative(path.parent, tls_section["ca"]) if "ca" in tls_section else None,
+        tls_off=tls_section.get("enabled") is False,
     )
 
 

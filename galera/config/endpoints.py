@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from galera import sql
+from galera import sql, tls
+from galera.agent_client import AgentClient
 from galera.config.clusterfile import ClusterSpec, MemberSpec
 
 
 def of_member(spec: ClusterSpec, member: MemberSpec) -> sql.Endpoint:
-    """The SQL endpoint of ``member`` with the cluster file's timeouts."""
+    """The SQL endpoint of ``member`` with the cluster file's timeouts and TLS."""
+    files = spec.tls_files()
     return sql.Endpoint(
         member.host,
         member.port,
         connect_timeout=spec.connect_timeout,
         read_timeout=spec.read_timeout,
+        tls=tls.client_context(files) if files is not None else None,
     )
+
+
+def agent(
+    spec: ClusterSpec, member: MemberSpec, token: str | None = None, timeout: float = 10.0
+) -> AgentClient:
+    """A client of ``member``'s agent that verifies it against the cluster's CA (an
+    ``https://`` agent URL); ``token`` for the endpoints that need one."""
+    files = spec.tls_files()
+    context = tls.client_context(files) if files is not None else None
+    return AgentClient(member.agent, token, member=member.name, timeout=timeout, tls=context)

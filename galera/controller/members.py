@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from galera.agent_client import AgentClient
+from galera.config import endpoints
 from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain import events
 from galera.domain.bootstrap import MemberReport
@@ -29,7 +30,7 @@ def agents(spec: ClusterSpec, timeout: float = 10.0) -> dict[str, AgentClient]:
                 f"{spec.path}: member {member.name} has no agent URL; "
                 "bootstrap and rejoin work through the node agents"
             )
-        clients[member.name] = AgentClient(member.agent, token, member=member.name, timeout=timeout)
+        clients[member.name] = endpoints.agent(spec, member, token, timeout)
     return clients
 
 
@@ -53,7 +54,7 @@ def report_of(
     if recovered is None and process.get("recovered"):
         recovered = Position.parse(str(process["recovered"]))
     live = _live_position(wsrep, running)
-    if running and not primary and live is None and process.get("mode") == "join":
+    if running and not primary and live is None and process.get("join_touched"):
         return MemberReport(
             member.name,
             running=True,

@@ -27,6 +27,7 @@ def up(
     timeout: float = 180.0,
     progress: Callable[[str], None] = lambda _m: None,
     first_install: bool = False,
+    tls: bool = True,
 ) -> Sandbox:
     """Create and start a sandbox; returns once every member is Synced.
 
@@ -35,7 +36,9 @@ def up(
     kept for its logs). With ``first_install`` the cluster is formed the way a first
     installation on Kubernetes is: see :func:`_first_install`.
     """
-    sandbox = Sandbox.prepare(root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port)
+    sandbox = Sandbox.prepare(
+        root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port, tls=tls
+    )
     try:
         sandbox.create_network()
         first, *rest = [m.name for m in sandbox.data_members]
@@ -43,9 +46,7 @@ def up(
         if first_install:
             _first_install(sandbox, timeout, progress)
             if arbitrator:
-                progress("starting garbd (arbitrator)")
-                sandbox.launch_arbitrator()
-                _wait_for_arbitrator(sandbox, timeout)
+                _start_arbitrator(sandbox, timeout, progress)
             return sandbox
         progress("seeding galera-0 (one initialisation shared by all members)")
         sandbox.seed()
@@ -62,8 +63,7 @@ def up(
             progress(f"starting {name} (join)")
             sandbox.launch_agent(name, "join")
         if arbitrator:
-            progress("starting garbd (arbitrator)")
-            sandbox.launch_arbitrator()
+            _start_arbitrator(sandbox, None, progress)
         waiting.wait_for(
             spec,
             [first, *rest],
@@ -110,6 +110,16 @@ def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], N
 
     options = bootstrap.Options(initialize=True, timeout=timeout, pc_recovery_grace=2.0)
     bootstrap.run(SandboxPlatform(sandbox.cluster_file), options, lambda _plan: True, report)
+
+
+def _start_arbitrator(
+    sandbox: Sandbox, timeout: float | None, progress: Callable[[str], None]
+) -> None:
+    """Start garbd; with ``timeout``, wait until the members count it."""
+    progress("starting garbd (arbitrator)")
+    sandbox.launch_arbitrator()
+    if timeout is not None:
+        _wait_for_arbitrator(sandbox, timeout)
 
 
 def _wait_for_arbitrator(sandbox: Sandbox, timeout: float) -> None:

@@ -41,6 +41,10 @@ OWNED = {
     "log_error": "the agent reads the member's error log where galeractl puts it",
     "user": "galeractl sets the account mariadbd runs as",
     "secure_file_priv": "the agent confines SQL file access to a directory of its own",
+    **dict.fromkeys(
+        ("ssl_ca", "ssl_cert", "ssl_key", "require_secure_transport"),
+        "galeractl sets TLS from the cluster's certificates",
+    ),
 }
 FORBIDDEN = {
     "wsrep_notify_cmd": "it runs a command on every membership change",

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import Counter, deque
 
-from galera.agent_client import AgentClient
+from galera.config import endpoints
 from galera.config.clusterfile import ClusterSpec
 from galera.domain import conflicts
 from galera.errors import GaleraError
@@ -26,7 +26,7 @@ class ConflictWatcher:
     ) -> None:
         token = spec.agent_token()
         self.clients = {
-            m.name: AgentClient(m.agent, token, member=m.name, timeout=10)
+            m.name: endpoints.agent(spec, m, token)
             for m in spec.members
             if m.agent and not m.arbitrator
         }
@@ -46,7 +46,7 @@ class ConflictWatcher:
         for m in spec.members:
             client = self.clients.get(m.name)
             if client is not None and m.agent and client.url != m.agent.rstrip("/"):
-                self.clients[m.name] = AgentClient(m.agent, token, member=m.name, timeout=10)
+                self.clients[m.name] = endpoints.agent(spec, m, token)
 
     def start(self) -> None:
         self._thread.start()

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from galera import tls
 from galera.agent_client import AgentClient
-from galera.config import clusterfile, token
+from galera.config import certdir, clusterfile, token
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms import processes, sandbox_files, seed
 from galera.platforms.local import STATE_FILE
@@ -57,6 +58,7 @@ class Sandbox:
             state["netns"],
             self.network,
             state["arbitrator"],
+            state.get("tls", False),
         )
 
     # -- files --------------------------------------------------------------------------
@@ -98,12 +100,21 @@ class Sandbox:
     def spec(self) -> clusterfile.ClusterSpec:
         return clusterfile.load(self.cluster_file)
 
+    @property
+    def tls_dir(self) -> Path:
+        """The sandbox's CA and certificates (when TLS is on, the default)."""
+        return self.root / "tls"
+
     def client(self, name: str, timeout: float = 5.0) -> AgentClient:
+        context = None
+        if self.state.get("tls"):
+            context = tls.client_context(tls.Files(self.tls_dir / certdir.CA))
         return AgentClient(
             self.member(name).agent_url,
             token.read_file(self.token_file, "sandbox agent token"),
             member=name,
             timeout=timeout,
+            tls=context,
         )
 
     # -- loading and creating -----------------------------------------------------------
@@ -130,6 +141,7 @@ class Sandbox:
         arbitrator: bool = False,
         base_port: int = DEFAULT_BASE_PORT,
         cluster_name: str = "sandbox",
+        tls: bool = True,
     ) -> Sandbox:
         """Validate everything, then lay out the directory, credentials and configs.
 
@@ -156,7 +168,7 @@ class Sandbox:
         if root.exists() and any(root.iterdir()):
             raise InvalidInput(f"{root} exists and is not empty; choose another --dir")
         network = Network()
-        plans = sandbox_files.plan(root, nodes, base_port, netns, network, arbitrator)
+        plans = sandbox_files.plan(root, nodes, base_port, netns, network, arbitrator, tls)
         if netns:
             if os.geteuid() != 0:
                 raise InvalidInput("--netns needs root (network namespaces)")
@@ -196,6 +208,7 @@ class Sandbox:
             "netns": netns,
             "arbitrator": arbitrator,
             "base_port": base_port,
+            "tls": tls,
             "agent_pids": {},
             "garbd_pid": None,
             "created": time.time(),
@@ -270,7 +283,8 @@ class Sandbox:
             "--name",
             ARBITRATOR,
             "--options",
-            f"gmcast.listen_addr=tcp://{m.address}:{m.galera_port}; pc.weight=1",
+            f"gmcast.listen_addr=tcp://{m.address}:{m.galera_port}; pc.weight=1"
+            + sandbox_files.garbd_tls(self, m),
             "--log",
             str(m.home / "garbd.log"),
         ]

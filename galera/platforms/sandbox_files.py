@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from galera.config import clusterfile
+from galera.config import certdir, clusterfile
 from galera.platforms.netns import Network
 from galera.render import MemberConfig
 
@@ -47,6 +47,7 @@ class MemberPlan:
     agent_port: int
     home: Path
     netns: bool
+    tls: bool = True
 
     @property
     def datadir(self) -> Path:
@@ -62,11 +63,22 @@ class MemberPlan:
 
     @property
     def agent_url(self) -> str:
-        return f"http://{self.address}:{self.agent_port}"
+        return f"{'https' if self.tls else 'http'}://{self.address}:{self.agent_port}"
+
+    @property
+    def names(self) -> list[str]:
+        """What its certificate names: its address (peers and clients use it) and name."""
+        return [self.address, self.name, "localhost"]
 
 
 def plan(
-    root: Path, nodes: int, base_port: int, netns: bool, network: Network, arbitrator: bool
+    root: Path,
+    nodes: int,
+    base_port: int,
+    netns: bool,
+    network: Network,
+    arbitrator: bool,
+    tls: bool = True,
 ) -> list[MemberPlan]:
     names = [f"galera-{i}" for i in range(nodes)] + ([ARBITRATOR] if arbitrator else [])
     plans = []
@@ -80,7 +92,7 @@ def plan(
             address = "127.0.0.1"
         sql, galera, ist, sst, agent = ports
         home = root / "members" / name
-        plans.append(MemberPlan(name, i, address, sql, galera, ist, sst, agent, home, netns))
+        plans.append(MemberPlan(name, i, address, sql, galera, ist, sst, agent, home, netns, tls))
     return plans
 
 
@@ -112,6 +124,9 @@ def write_files(sb: Sandbox) -> None:
             ]
         ),
     )
+    tls_on = bool(sb.state.get("tls"))
+    if tls_on:
+        certdir.create(sb.tls_dir, sb.state["cluster_name"], {m.name: m.names for m in sb.members})
     peers = [f"{m.address}:{m.galera_port}" for m in sb.members]
     for m in sb.data_members:
         m.home.mkdir(parents=True, exist_ok=True)
@@ -132,8 +147,12 @@ def write_files(sb: Sandbox) -> None:
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in server.__dict__.items()
                 if k not in ("name", "secure_file_priv")  # the agent sets its own
+                and not k.startswith("tls_")  # from the tls section
             },
         }
+        if tls_on:
+            where = certdir.files(sb.tls_dir, m.name)
+            agent["tls"] = {"ca": str(where.ca), "cert": str(where.cert), "key": str(where.key)}
         (m.home / "agent.yaml").write_text(yaml.safe_dump(agent, sort_keys=False))
     members: list[dict[str, Any]] = []
     for m in sb.members:
@@ -150,10 +169,22 @@ def write_files(sb: Sandbox) -> None:
                 "credentials": {"file": sb.client_cnf.name},
                 "agent": {"token_file": sb.token_file.name},
                 "timeouts": {"connect": 2, "read": 5},
+                "tls": {"ca": f"tls/{certdir.CA}"} if tls_on else {"enabled": False},
                 "members": members,
                 "sandbox": {"dir": str(sb.root), "netns": sb.state["netns"]},
             }
         )
+    )
+
+
+def garbd_tls(sb: Sandbox, m: MemberPlan) -> str:
+    """garbd's provider options for TLS ("" when the sandbox has none)."""
+    if not sb.state.get("tls"):
+        return ""
+    where = certdir.files(sb.tls_dir, m.name)
+    return (
+        f"; socket.ssl=YES; socket.ssl_ca={where.ca}; "
+        f"socket.ssl_cert={where.cert}; socket.ssl_key={where.key}"
     )
 
 

@@ -14,8 +14,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from galera.agent_client import AgentClient
-from galera.config import clusterfile
+from galera.config import clusterfile, endpoints
 from galera.config.clusterfile import ClusterSpec
 from galera.domain import events
 from galera.domain.events import Kind
@@ -67,7 +66,7 @@ class Static:
     ) -> ClusterSpec:
         spec = self.spec()
         member = spec.member(name)
-        client = AgentClient(member.agent, spec.agent_token(), member=name, timeout=10)
+        client = endpoints.agent(spec, member, spec.agent_token())
         try:
             state = (client.status().get("process") or {}).get("state")
         except GaleraError:

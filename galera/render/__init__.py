@@ -66,6 +66,10 @@ class MemberConfig:
     innodb_flush_log_at_trx_commit: int = 1
     applier_threads: int = 2
     secure_file_priv: str = ""  # the agent sets a directory of its own (see agent.mariadbd)
+    # TLS on every path (clients, replication, IST, SST) with these files; "" = off.
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
     small: bool = False
     provider_options: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)

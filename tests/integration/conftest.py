@@ -21,6 +21,7 @@ import pytest
 
 from galera import sql
 from galera.config import clusterfile
+from galera.config.endpoints import of_member
 from galera.controller import waiting
 from galera.domain.snapshot import Observation
 from galera.platforms.sandbox import Sandbox
@@ -199,7 +200,7 @@ class SandboxHandle:
         waiting.wait_for(self.spec, names, condition=condition, what=what, timeout=timeout)
 
     def endpoints(self) -> list[sql.Endpoint]:
-        return [sql.Endpoint(m.host, m.port) for m in self.spec.members if not m.arbitrator]
+        return [of_member(self.spec, m) for m in self.spec.members if not m.arbitrator]
 
     def writer(self, threads: int = 3) -> workload.Writer:
         return workload.Writer(self.endpoints(), self.spec.credentials(), threads=threads)

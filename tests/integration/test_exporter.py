@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from galera import sql
+from galera.config import endpoints
 from galera.controller import waiting
 from tests.helpers import galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle, free_port, running_exporter, scrape
@@ -32,7 +33,7 @@ def one(samples: Samples, name: str, **labels: str) -> float:
 def show_status(handle: SandboxHandle, member: str) -> dict[str, str]:
     spec = handle.spec
     m = spec.member(member)
-    conn = sql.connect(sql.Endpoint(m.host, m.port), spec.credentials())
+    conn = sql.connect(endpoints.of_member(spec, m), spec.credentials())
     try:
         with conn.cursor() as cur:
             cur.execute("SHOW GLOBAL STATUS LIKE 'wsrep%'")
@@ -104,7 +105,7 @@ def _hammer(handle: SandboxHandle, members: list[str], updates: int) -> None:
 
     def work(name: str) -> None:
         m = spec.member(name)
-        conn = sql.connect(sql.Endpoint(m.host, m.port), spec.credentials())
+        conn = sql.connect(endpoints.of_member(spec, m), spec.credentials())
         conn.autocommit(False)
         try:
             for _ in range(updates):
@@ -129,7 +130,7 @@ def test_real_conflicts_raise_the_counters_and_are_attributed_to_the_table(
 ) -> None:
     first = sandbox3.spec.member("galera-0")
     sql.execute(
-        sql.Endpoint(first.host, first.port),
+        endpoints.of_member(sandbox3.spec, first),
         sandbox3.spec.credentials(),
         [
             "CREATE DATABASE IF NOT EXISTS shop",
@@ -221,7 +222,7 @@ def test_names_and_values_match_a_real_mysqld_exporter(
     with os.fdopen(fd, "w") as f:
         f.write(
             f"[client]\nuser={credentials.user}\npassword={credentials.password}\n"
-            f"host={member.host}\nport={member.port}\n"
+            f"host={member.host}\nport={member.port}\nssl-ca={spec.tls_ca}\n"
         )
     port = free_port()
     peer = subprocess.Popen(

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from galera import sql
-from galera.config import clusterfile
+from galera.config import clusterfile, endpoints
 from galera.controller import bootstrap
 from galera.errors import AccessDenied
 from tests.helpers import ROOT, galeractl, one_line_error
@@ -88,7 +88,7 @@ class Accounts:
             rewritten.append(statement.replace("'…'", f"'{password}'"))
         spec = self.handle.spec
         m = spec.member(MEMBER)
-        sql.execute(sql.Endpoint(m.host, m.port), spec.credentials(), rewritten)
+        sql.execute(endpoints.of_member(spec, m), spec.credentials(), rewritten)
         root = self.handle.root
         cnf = root / f"{name}.cnf"
         fd = os.open(cnf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -104,7 +104,7 @@ class Accounts:
     def admin_query(self, query: str) -> list[tuple[str, ...]]:
         spec = self.handle.spec
         m = spec.member(MEMBER)
-        conn = sql.connect(sql.Endpoint(m.host, m.port), spec.credentials())
+        conn = sql.connect(endpoints.of_member(spec, m), spec.credentials())
         try:
             with conn.cursor() as cur:
                 cur.execute(query)

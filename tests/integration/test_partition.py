@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from galera import sql
+from galera.config import endpoints
 from galera.controller import waiting
 from tests.helpers import galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle, running_exporter, scrape
@@ -75,7 +76,7 @@ def test_forced_bootstrap_of_the_minority_is_reported_as_split_brain(
     sandbox_netns.wait(["galera-2"], waiting.non_primary, "galera-2 non-Primary", timeout=90)
     member = spec.member("galera-2")
     sql.execute(
-        sql.Endpoint(member.host, member.port),
+        endpoints.of_member(spec, member),
         spec.credentials(),
         ["SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from galera import sql
+from galera.config import endpoints
 from tests.helpers import Result, events, galeractl, kill_after, of, one_line_error
 from tests.integration.conftest import SandboxHandle
 
@@ -33,7 +34,7 @@ def pids(handle: SandboxHandle) -> dict[str, int | None]:
 def variable(handle: SandboxHandle, name: str, member: str) -> str:
     spec = handle.spec
     m = spec.member(member)
-    conn = sql.connect(sql.Endpoint(m.host, m.port), spec.credentials())
+    conn = sql.connect(endpoints.of_member(spec, m), spec.credentials())
     try:
         with conn.cursor() as cur:
             cur.execute(f"SELECT @@{name}")

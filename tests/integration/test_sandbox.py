@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import stat
 import time
 import urllib.error
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from galera import tls
 from galera.controller import waiting
 from galera.domain import grastate
 from tests.helpers import galeractl, one_line_error
@@ -26,20 +28,27 @@ from tests.integration.conftest import SandboxHandle
 pytestmark = pytest.mark.cluster
 
 
-def _agent_get(url: str) -> tuple[int, dict[str, object]]:
+def _ca(handle: SandboxHandle) -> ssl.SSLContext:
+    """The sandbox's CA: its agents serve HTTPS (TLS is on by default)."""
+    return tls.client_context(tls.Files(handle.root / "tls" / "ca.pem"))
+
+
+def _agent_get(url: str, context: ssl.SSLContext) -> tuple[int, dict[str, object]]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
+        with urllib.request.urlopen(url, timeout=10, context=context) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
 
 
-def _agent_post(url: str, body: dict[str, object], token: str | None) -> int:
+def _agent_post(
+    url: str, body: dict[str, object], token: str | None, context: ssl.SSLContext
+) -> int:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
     if token is not None:
         req.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=context) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -144,20 +153,22 @@ def test_agent_restarts_a_server_that_crashed_by_itself(sandbox3: SandboxHandle)
 
 def test_agent_probes_and_token(sandbox3: SandboxHandle) -> None:
     member = sandbox3.sandbox.member("galera-0")
-    code, body = _agent_get(member.agent_url + "/health/ready")
+    ca = _ca(sandbox3)
+    code, body = _agent_get(member.agent_url + "/health/ready", ca)
     assert code == 200 and body["ready"] is True
-    code, body = _agent_get(member.agent_url + "/health/live")
+    code, body = _agent_get(member.agent_url + "/health/live", ca)
     assert code == 200 and body["live"] is True
     stop = member.agent_url + "/v1/stop"
-    assert _agent_post(stop, {}, None) == 401
-    assert _agent_post(stop, {}, "not-the-token") == 401
+    assert _agent_post(stop, {}, None, ca) == 401
+    assert _agent_post(stop, {}, "not-the-token", ca) == 401
     assert sandbox3.sandbox.mariadbd_pid("galera-0") is not None
-    code, body = _agent_get(member.agent_url + "/v1/nope")
+    code, body = _agent_get(member.agent_url + "/v1/nope", ca)
     assert code == 404
 
 
 def test_agent_reports_a_corrupt_grastate_by_file_and_line(sandbox3: SandboxHandle) -> None:
     sandbox = sandbox3.sandbox
+    ca = _ca(sandbox3)
     assert (
         galeractl(
             "sandbox", "kill", "galera-1", "--signal", "TERM", "--dir", str(sandbox3.root)
@@ -168,11 +179,11 @@ def test_agent_reports_a_corrupt_grastate_by_file_and_line(sandbox3: SandboxHand
     original = path.read_text()
     try:
         path.write_text(original.replace("seqno:", "seqno: x").replace("\nsafe", "\nsafe"))
-        code, body = _agent_get(sandbox.member("galera-1").agent_url + "/v1/status")
+        code, body = _agent_get(sandbox.member("galera-1").agent_url + "/v1/status", ca)
         assert code == 200
         error = body["grastate"]["error"]
         assert str(path) in error and "line" in error
-        code, body = _agent_get(sandbox.member("galera-1").agent_url + "/health/ready")
+        code, body = _agent_get(sandbox.member("galera-1").agent_url + "/health/ready", ca)
         assert code == 503 and "not running" in body["reason"]
         refused = galeractl("sandbox", "start", "galera-1", "--dir", str(sandbox3.root))
         assert refused.code == 2

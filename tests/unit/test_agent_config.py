@@ -282,7 +282,7 @@ def test_bad_server_setting_names_the_key(changes: dict[str, Any], expected: str
 def test_the_server_section_takes_every_member_config_field() -> None:
     """Every field but those the agent sets itself (secure_file_priv: a directory of its own)."""
     properties = load_schema("agent")["definitions"]["server"]["properties"]
-    own = {"secure_file_priv"}
+    own = {"secure_file_priv", "tls_ca", "tls_cert", "tls_key"}  # tls: from the top level
     assert list(properties) == [
         f.name for f in dataclasses.fields(MemberConfig) if f.name not in own
     ]

@@ -102,3 +102,31 @@ def test_a_log_that_cannot_be_followed_proves_nothing(tmp_path: Path, change: st
 def test_a_missing_or_relative_log_proves_nothing(tmp_path: Path) -> None:
     assert JoinWatch(tmp_path / "none.err", START).untouched_at() is None
     assert JoinWatch(Path("mariadbd.err"), START).untouched_at() is None
+
+
+IST_FAILED = (
+    "2026-12-02  6:12:23 6 [ERROR] WSREP: Receiving IST failed, node restart required: IST "
+    "receiver reported failure: 'IST didn't contain all write sets, expected last: 368 last "
+    "received: 367' (71)\n"
+)
+
+
+def test_a_failed_state_transfer_asks_for_a_restart(tmp_path: Path) -> None:
+    watch, log = watch_after(tmp_path, BEFORE + IST_FAILED)  # an earlier start's: ignored
+    append(log, "x [Note] WSREP: Requesting state transfer: success, donor: 0\n")
+    watch.scan()
+    assert not watch.restart_required
+    append(log, IST_FAILED)
+    watch.scan()
+    assert watch.restart_required
+    assert watch.untouched_at() is None
+
+
+def test_the_watch_stops_reading_once_synced(tmp_path: Path) -> None:
+    watch, log = watch_after(tmp_path)
+    append(log, "x [Note] WSREP: Shifting JOINED -> SYNCED (TO: 24)\n")
+    watch.scan()
+    assert watch.synced
+    append(log, IST_FAILED)  # never happens after a join ends; the watch no longer looks
+    watch.scan()
+    assert not watch.restart_required

@@ -81,11 +81,18 @@ def test_a_stopped_member_after_an_interrupted_transfer_has_no_position() -> Non
 def test_a_join_attempt_that_lost_its_donor_is_stalled_until_stopped() -> None:
     """Started in join mode, a state transfer begun (no untouched evidence), no Primary and
     no position while it runs: a bootstrap stops it first, then reads its position."""
-    report = report_of(MEMBER, body(wsrep=non_primary(ZERO_UUID, ZERO_UUID, -1), mode="join"), None)
+    answer = body(wsrep=non_primary(ZERO_UUID, ZERO_UUID, -1), mode="join", join_touched=True)
+    report = report_of(MEMBER, answer, None)
     assert report.stalled
     assert report.running
     assert report.position is None
     assert report.error is not None and "lost its donor" in report.error
+
+
+def test_a_join_just_started_is_not_stalled() -> None:
+    """No log line yet (a member re-forming the Primary by pc.recovery looks like this)."""
+    answer = body(wsrep=non_primary(ZERO_UUID, ZERO_UUID, -1), mode="join", join_touched=False)
+    assert not report_of(MEMBER, answer, None).stalled
 
 
 def test_a_joined_member_outside_the_primary_keeps_its_position() -> None:
