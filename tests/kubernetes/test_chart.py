@@ -128,7 +128,7 @@ def test_only_the_controller_no_database_objects_and_no_secret(helm: str, case: 
     user. Monitoring objects: forced by the values, else only where the Prometheus operator's
     API exists."""
     kinds = sorted(o["kind"] for o in template(helm, *CASES[case]))
-    expected = ["ConfigMap", "ConfigMap", "Deployment", "Role", "RoleBinding"]
+    expected = ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "Role", "RoleBinding"]
     expected += ["Service", "ServiceAccount"]
     if case != "default":
         expected += ["PrometheusRule", "ServiceMonitor"]
@@ -308,6 +308,11 @@ def test_service_monitors_select_the_controllers_metrics_service(helm: str, case
         ("controller.interval=-1", "/controller/interval"),
         ("controller.image.pullPolicy=Sometimes", "/controller/image/pullPolicy"),
         ("monitoring.serviceMonitor.enabled=maybe", "/monitoring/serviceMonitor/enabled"),
+        ("networkPolicy.enabled=maybe", "/networkPolicy/enabled"),
+        (
+            "networkPolicy.metricsClients[0].podSelector.matchLabels.app=1",
+            "/networkPolicy/metricsClients/0/podSelector/matchLabels/app",
+        ),
         ("galera.networkPolicy.clients[0].podSelector=x", "/galera/networkPolicy/clients/0"),
         ("galera.namespace=elsewhere", "galera.namespace"),
         (

@@ -6,6 +6,7 @@ that can no longer reach another, or a stranger that can."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -220,11 +221,11 @@ def test_disabled_renders_no_policy(values: dict[str, Any]) -> None:
     assert objs == [o for o in manifests.objects(values) if o["kind"] != "NetworkPolicy"]
 
 
-# -- the chart: its controller reaches the members -----------------------------------------
+# -- the chart: the controller reaches the members; its own policy ---------------------------
 
 
 def chart_objects(helm: str, *args: str) -> tuple[Pod, list[dict[str, Any]]]:
-    """The chart's controller pod, and the policies of the chart and of what it applies."""
+    """The chart's controller pod and its policies, and what the controller applies."""
     objs = test_chart.template(helm, *args)
     controller = template_pod(test_chart.one(objs, "Deployment"))
     [config] = [o for o in of_kind(objs, "ConfigMap") if o["metadata"]["name"].endswith("-values")]
@@ -241,3 +242,50 @@ def test_the_charts_controller_reaches_the_agents_and_sql_only(helm: str, case: 
         assert admits(policies(objs), controller, member, MYSQL)
         for port in (GALERA, IST, SST):
             assert not admits(policies(objs), controller, member, port)
+
+
+@pytest.mark.parametrize("case", ["default", "nontrivial"])
+def test_the_charts_policy_opens_only_the_metrics_port_to_the_namespace(
+    helm: str, case: str
+) -> None:
+    controller, objs = chart_objects(helm, *test_chart.CASES[case])
+    (own,) = [p for p in policies(objs) if selects(p["spec"]["podSelector"], controller.labels)]
+    assert own["spec"]["policyTypes"] == ["Ingress"]
+    assert admits([own], STRANGER, controller, METRICS)
+    assert not admits([own], STRANGER, controller, AGENT)
+    prometheus = Pod({"app.kubernetes.io/name": "prometheus"}, namespace="monitoring")
+    assert not admits([own], prometheus, controller, METRICS)
+    for member in members(objs):  # the members' policy does not select the controller
+        assert not selects(own["spec"]["podSelector"], member.labels)
+
+
+MONITORING_NAMESPACE = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+}
+
+
+@pytest.mark.parametrize(
+    ("peers", "prometheus_admitted"), [([MONITORING_NAMESPACE], True), ([], False)]
+)
+def test_the_charts_metrics_clients_are_configurable(
+    helm: str, peers: list[dict[str, Any]], prometheus_admitted: bool
+) -> None:
+    """A Prometheus in its own namespace; [] admits nobody (not everybody)."""
+    setting = f"networkPolicy.metricsClients={json.dumps(peers)}"
+    controller, objs = chart_objects(helm, "--set-json", setting)
+    (own,) = [p for p in policies(objs) if selects(p["spec"]["podSelector"], controller.labels)]
+    for version in test_chart.KUBE_VERSIONS:
+        kubernetes_validate.validate(own, version, strict=True)
+    prometheus = Pod({"app.kubernetes.io/name": "prometheus"}, namespace="monitoring")
+    assert admits([own], prometheus, controller, METRICS) is prometheus_admitted
+    assert not admits([own], STRANGER, controller, METRICS)
+
+
+def test_the_charts_two_switches_are_independent(helm: str) -> None:
+    """networkPolicy: the controller's own policy; galera.networkPolicy: the cluster's."""
+    controller, objs = chart_objects(helm, "--set", "networkPolicy.enabled=false")
+    assert not [p for p in policies(objs) if selects(p["spec"]["podSelector"], controller.labels)]
+    assert policies(objs)
+    controller, objs = chart_objects(helm, "--set", "galera.networkPolicy.enabled=false")
+    (own,) = policies(objs)
+    assert selects(own["spec"]["podSelector"], controller.labels)
