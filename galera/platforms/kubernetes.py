@@ -353,6 +353,7 @@ class Kubernetes(Api):
         from kubernetes import client
 
         policy = client.PolicyV1Api(self.api)
+        networking = client.NetworkingV1Api(self.api)
         custom = client.CustomObjectsApi(self.api)
         applied = []
         for obj in objects:
@@ -391,40 +392,28 @@ class Kubernetes(Api):
                     policy.patch_namespaced_pod_disruption_budget,
                     policy.create_namespaced_pod_disruption_budget,
                 ),
+                "NetworkPolicy": (
+                    networking.patch_namespaced_network_policy,
+                    networking.create_namespaced_network_policy,
+                ),
             }
             what = f"apply {kind} {name}"
+            # Any other kind is a custom resource (the Prometheus operator's): plural "<kind>s".
+            group, _, version = obj["apiVersion"].rpartition("/")
+            crd = (group, version, namespace, kind.lower() + "s")
             try:
                 if kind in calls:
                     self._call(what, calls[kind][0], name, namespace, obj, **apply)
                 else:
-                    group, version = obj["apiVersion"].split("/")
-                    plural = kind.lower() + "s"
-                    self._call(
-                        what,
-                        custom.patch_namespaced_custom_object,
-                        group,
-                        version,
-                        namespace,
-                        plural,
-                        name,
-                        obj,
-                        **apply,
-                    )
+                    patch = custom.patch_namespaced_custom_object
+                    self._call(what, patch, *crd, name, obj, **apply)
             except NotFound:
                 # A real API server creates on apply; an older one or a test double may not.
                 if kind in calls:
                     self._call(f"create {kind} {name}", calls[kind][1], namespace, obj)
                 else:
-                    group, version = obj["apiVersion"].split("/")
-                    self._call(
-                        f"create {kind} {name}",
-                        custom.create_namespaced_custom_object,
-                        group,
-                        version,
-                        namespace,
-                        kind.lower() + "s",
-                        obj,
-                    )
+                    create = custom.create_namespaced_custom_object
+                    self._call(f"create {kind} {name}", create, *crd, obj)
             applied.append(f"{kind}/{name}")
         self._sets = None
         emit(

@@ -267,6 +267,7 @@ def _context(v: dict[str, Any]) -> dict[str, Any]:
             "app.kubernetes.io/name": "galera",
             "app.kubernetes.io/instance": v["name"],
         },
+        "arbitrator_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: ARBITRATOR_COMPONENT},
         "exporter_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: EXPORTER_COMPONENT},
         "monitoring_labels": monitoring_labels,
     }
@@ -287,6 +288,9 @@ def objects(values: dict[str, Any], source: str = "values") -> list[dict[str, An
         out += _render(env, "configmap.yaml.j2", {**context, "group": group})
     out += _render(env, "services.yaml.j2", context)
     out += _render(env, "pdb.yaml.j2", context)
+    if v["networkPolicy"]["enabled"]:  # before the pods they protect
+        policies = {**context, "arbitrator": arbitrator_enabled(v)}
+        out += _render(env, "networkpolicy.yaml.j2", policies)
     for group in context["groups"]:
         out += _render(env, "statefulset.yaml.j2", {**context, "group": group})
     if arbitrator_enabled(v):

@@ -51,9 +51,11 @@ PERMISSIONS = {
     ("policy", "poddisruptionbudgets"): {"get", "list", "create", "patch"},
     ("coordination.k8s.io", "leases"): {"get", "create", "update"},
 }
-MONITORING_PERMISSIONS = {
+# Those to apply the objects that only some values render.
+RENDERED_PERMISSIONS = {
     ("monitoring.coreos.com", "servicemonitors"): {"get", "create", "patch"},
     ("monitoring.coreos.com", "prometheusrules"): {"get", "create", "patch"},
+    ("networking.k8s.io", "networkpolicies"): {"get", "create", "patch"},
 }
 
 
@@ -126,7 +128,7 @@ def test_only_the_controller_no_database_objects_and_no_secret(helm: str, case: 
     user. Monitoring objects: forced by the values, else only where the Prometheus operator's
     API exists."""
     kinds = sorted(o["kind"] for o in template(helm, *CASES[case]))
-    expected = ["ConfigMap", "ConfigMap", "Deployment", "Role", "RoleBinding"]
+    expected = ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "Role", "RoleBinding"]
     expected += ["Service", "ServiceAccount"]
     if case != "default":
         expected += ["PrometheusRule", "ServiceMonitor"]
@@ -149,20 +151,23 @@ def test_values_configmap_holds_exactly_the_galera_values(helm: str, case: str) 
     assert of_kind(manifests.objects(values), "StatefulSet")
 
 
+POLICIES = "networkpolicies"
 RBAC_CASES = [
-    ("default", "", set()),
-    ("nontrivial-monitoring", "", set()),
-    ("default", "galera.monitoring.serviceMonitor.enabled=true", {"servicemonitors"}),
-    ("default", "galera.monitoring.prometheusRule.enabled=true", {"prometheusrules"}),
+    ("default", "", {POLICIES}),
+    ("nontrivial-monitoring", "", {POLICIES}),
+    ("default", "galera.monitoring.serviceMonitor.enabled=true", {"servicemonitors", POLICIES}),
+    ("default", "galera.monitoring.prometheusRule.enabled=true", {"prometheusrules", POLICIES}),
+    ("default", "galera.networkPolicy.enabled=false", set()),
 ]
 
 
-@pytest.mark.parametrize(("case", "setting", "monitoring"), RBAC_CASES)
+@pytest.mark.parametrize(("case", "setting", "rendered"), RBAC_CASES)
 def test_rbac_is_namespaced_and_least_privilege(
-    helm: str, case: str, setting: str, monitoring: set[str]
+    helm: str, case: str, setting: str, rendered: set[str]
 ) -> None:
-    """Exactly what the controller uses (the cluster's monitoring objects only if it applies
-    them), in the release's namespace; no access to Secrets (the cluster's is mounted)."""
+    """Exactly what the controller uses (the cluster's monitoring objects and NetworkPolicies
+    only if it applies them), in the release's namespace; no access to Secrets (the cluster's
+    is mounted)."""
     objs = template(helm, *CASES[case], *(("--set", setting) if setting else ()))
     assert not of_kind(objs, "ClusterRole")
     assert not of_kind(objs, "ClusterRoleBinding")
@@ -178,7 +183,7 @@ def test_rbac_is_namespaced_and_least_privilege(
         assert "secrets" not in rule["resources"], "the Secret is mounted, never read"
         assert "resourceNames" not in rule
     wanted = {**PERMISSIONS}
-    wanted.update({k: v for k, v in MONITORING_PERMISSIONS.items() if k[1] in monitoring})
+    wanted.update({k: v for k, v in RENDERED_PERMISSIONS.items() if k[1] in rendered})
     assert granted == wanted
     binding = one(objs, "RoleBinding")
     assert (binding["roleRef"]["kind"], binding["roleRef"]["name"]) == (
@@ -303,6 +308,12 @@ def test_service_monitors_select_the_controllers_metrics_service(helm: str, case
         ("controller.interval=-1", "/controller/interval"),
         ("controller.image.pullPolicy=Sometimes", "/controller/image/pullPolicy"),
         ("monitoring.serviceMonitor.enabled=maybe", "/monitoring/serviceMonitor/enabled"),
+        ("networkPolicy.enabled=maybe", "/networkPolicy/enabled"),
+        (
+            "networkPolicy.metricsClients[0].podSelector.matchLabels.app=1",
+            "/networkPolicy/metricsClients/0/podSelector/matchLabels/app",
+        ),
+        ("galera.networkPolicy.clients[0].podSelector=x", "/galera/networkPolicy/clients/0"),
         ("galera.namespace=elsewhere", "galera.namespace"),
         (
             "monitoring.prometheusRule.enabled=true,galera.monitoring.prometheusRule.enabled=true",

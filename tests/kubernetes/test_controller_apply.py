@@ -19,6 +19,7 @@ from tests.kubernetes.apiserver import NAMESPACE, SECRETS, Emulator
 HERE = Path(__file__).parent
 CLIENT_CNF = "[client]\nuser = monitor\npassword = pw\n"
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+NETWORK_POLICIES = "networking.k8s.io/v1/networkpolicies"
 
 
 @pytest.fixture
@@ -81,6 +82,8 @@ def test_applied_objects_are_exactly_what_render_produces(
         assert sent[obj["kind"], obj["metadata"]["name"]] == obj
     patches = [r for r in emu if r.method == "PATCH" and r.resource == apiserver.STATEFULSETS]
     assert all(r.params.get("fieldManager") == "galeractl" for r in patches)
+    policies = [r for r in emu if r.method == "PATCH" and r.resource == NETWORK_POLICIES]
+    assert sorted(r.name for r in policies) == ["orders", "orders-arbitrator"]
     assert of(events(result), "applied")
 
 

@@ -318,6 +318,18 @@ def test_a_configuration_change_changes_the_pod_template() -> None:
             "mariadb: {providerOptions: {pc.ignore_sb: 'true'}}\n",
             "mariadb.providerOptions.pc.ignore_sb: not allowed: both sides",
         ),
+        (
+            "networkPolicy: {clients: [{}]}\n",
+            "networkPolicy.clients[0]: must be a NetworkPolicy peer: podSelector and/or",
+        ),
+        (
+            "networkPolicy: {agentClients: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}\n",
+            "networkPolicy.agentClients[0]: must be an ipBlock alone",
+        ),
+        (
+            "networkPolicy: {clients: [{podSelector: {matchLabels: {app: 1}}}]}\n",
+            "networkPolicy.clients[0].podSelector.matchLabels.app: must be a string (got 1)",
+        ),
         ("- a\n- b\n", "must be a mapping of values"),
         ("replicas: [\n", "not valid YAML"),
     ],
