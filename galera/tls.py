@@ -306,6 +306,11 @@ def _check_key(path: Path, cert: x509.Certificate, cert_path: Path) -> None:
         raise InvalidInput(f"key {path} does not belong to certificate {cert_path}")
 
 
+def stamp(files: Files) -> tuple[tuple[int, int], ...]:
+    """Changes whenever any of the files is replaced or rewritten."""
+    return _stamp(files.ca, files.cert, files.key)
+
+
 def _stamp(*paths: Path | None) -> tuple[tuple[int, int], ...]:
     result = []
     for p in paths:

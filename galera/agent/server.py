@@ -19,6 +19,7 @@ from typing import Any
 from galera import proc, sql, tls
 from galera.agent import guard
 from galera.agent.supervisor import Supervisor
+from galera.agent.tlswatch import TlsWatch
 from galera.config.agent import AgentConfig
 from galera.config.optionfile import read_option_file
 from galera.domain import health
@@ -39,6 +40,8 @@ class Agent:
         self.started = time.monotonic()
 
     # -- reads ------------------------------------------------------------------------
+
+    tls_watch: TlsWatch | None = None  # set by serve() when the member has TLS files
 
     def credentials(self) -> Credentials:
         if self.config.credentials_file is not None:
@@ -91,6 +94,7 @@ class Agent:
             "grastate": self.grastate(),
             "wsrep": wsrep,
             "wsrep_error": error,
+            "tls": self.tls_watch.state() if self.tls_watch is not None else None,
         }
 
     def ready(self) -> tuple[int, dict[str, Any]]:
@@ -344,6 +348,15 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
         log.warning("no agent token configured: mutating endpoints will refuse every request")
     supervisor = Supervisor(config)
     agent = Agent(config, supervisor)
+    if config.tls is not None:
+        agent.tls_watch = TlsWatch(
+            config.tls,
+            [config.server.node_address],
+            agent.endpoint(),
+            agent.credentials,
+            lambda: supervisor.running,
+        )
+        agent.tls_watch.start()
     server = guard.BoundedServer(
         (config.listen_host, config.listen_port), make_handler(agent, tokens)
     )
@@ -368,6 +381,8 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
     try:
         server.serve_forever(poll_interval=0.5)
     finally:
+        if agent.tls_watch is not None:
+            agent.tls_watch.stop()
         supervisor.shutdown()
         server.server_close()
     return 0

@@ -20,6 +20,7 @@ from galera.errors import GaleraError
 COMMANDS = {
     "agent": "galera.cli.agent:agent",
     "bootstrap": "galera.cli.recovery:bootstrap",
+    "certs": "galera.cli.certs:certs",
     "conflicts": "galera.cli.conflicts:conflicts",
     "controller": "galera.cli.recovery:controller",
     "exporter": "galera.cli.exporter:exporter",

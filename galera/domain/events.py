@@ -49,6 +49,9 @@ class Kind(str, enum.Enum):
     STANDBY = "standby"  # another controller holds the Lease
     APPLIED = "applied"  # objects rendered from the values applied
     FAILED = "failed"  # an action failed; the next cycle decides again
+    # Certificates
+    ISSUED = "issued"  # a member's new certificate written
+    RELOADED = "reloaded"  # a member's mariadbd took its new certificate into use
     # Every command
     SUMMARY = "summary"  # the last event: what was done (or that nothing changed)
 
