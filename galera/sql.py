@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import sys
@@ -65,9 +66,18 @@ class Endpoint:
         return self.unix_socket or f"{self.host}:{self.port}"
 
 
-def _translate(error: Exception, endpoint: Endpoint, member: str | None) -> GaleraError:
+def _tls_failure(error: Exception) -> str | None:
+    """Why a TLS handshake failed, when that is what ``error`` is (pymysql wraps it)."""
     if isinstance(error, ssl.SSLError):
-        reason = getattr(error, "verify_message", None) or error.reason or str(error)
+        return str(getattr(error, "verify_message", None) or error.reason or error)
+    text = str(error.args[1]) if len(error.args) > 1 else ""
+    match = re.search(r"\[SSL: [A-Z_]+\] ([^(]+)", text)
+    return match.group(1).strip() if match else None
+
+
+def _translate(error: Exception, endpoint: Endpoint, member: str | None) -> GaleraError:
+    reason = _tls_failure(error)
+    if reason is not None:
         return MemberUnreachable(
             f"TLS with SQL at {endpoint.describe()} failed: {reason}",
             member=member,

@@ -14,20 +14,23 @@ class AllDenied(AccessDenied):
     """Every reachable member refused the credentials: bad input, not a cluster problem."""
 
 
-def _checked(gathering: observe.Gathering, credentials: Credentials) -> observe.Gathering:
+def _checked(
+    gathering: observe.Gathering, credentials: Credentials, plaintext: bool
+) -> observe.Gathering:
     observations = gathering.snapshot.observations
     denied = [o for o in observations if o.error_kind == "AccessDenied"]
     answered = [o for o in observations if o.reachable or o.error_kind == "AccessDenied"]
     if denied and len(denied) == len(answered):
-        raise AllDenied(
-            f"every reachable member refused user {credentials.user!r}",
-            hint="wrong user or password in the credentials",
-        )
+        hint = "wrong user or password in the credentials"
+        if plaintext:  # MariaDB answers a plaintext client of a TLS-only server the same way
+            hint += ", or the members accept only TLS (the cluster file names no CA)"
+        raise AllDenied(f"every reachable member refused user {credentials.user!r}", hint=hint)
     return gathering
 
 
 def _read(spec: ClusterSpec, credentials: Credentials) -> observe.Gathering:
-    return _checked(observe.gather(spec, credentials), credentials)
+    gathering = observe.gather(spec, credentials)
+    return _checked(gathering, credentials, plaintext=spec.tls_ca is None)
 
 
 def snapshot(spec: ClusterSpec, credentials: Credentials | None = None) -> Snapshot:

@@ -222,6 +222,12 @@ class SandboxHandle:
 
 def _up(tmp_root: Path, *args: str) -> Iterator[SandboxHandle]:
     root = tmp_root / "sb"
+    # $GALERACTL_TEST_PORT_OFFSET moves every sandbox (two checkouts' suites side by side).
+    offset = int(os.environ.get("GALERACTL_TEST_PORT_OFFSET", "0"))
+    args = tuple(
+        str(int(a) + offset) if i and args[i - 1] == "--base-port" else a
+        for i, a in enumerate(args)
+    )
     try:
         result = galeractl("sandbox", "up", "--dir", str(root), *args, timeout=400)
         assert result.code == 0, f"sandbox up failed: {result.stderr}"

@@ -1,0 +1,106 @@
+"""TLS on a real cluster: certificates rotated under a writer with no restart, plaintext
+clients refused, and a status that says when TLS is off."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from pathlib import Path
+
+import pytest
+
+from galera import sql, tls
+from galera.config import certdir, endpoints
+from galera.errors import AccessDenied
+from tests.helpers import events, galeractl, of, one_line_error
+from tests.integration.conftest import SandboxHandle
+
+pytestmark = pytest.mark.cluster
+
+
+def served_sql(handle: SandboxHandle, name: str) -> str:
+    """The fingerprint of the certificate a member's SQL port presents."""
+    spec = handle.spec
+    conn = sql.connect(endpoints.of_member(spec, spec.member(name)), spec.credentials())
+    try:
+        return hashlib.sha256(conn._sock.getpeercert(binary_form=True)).hexdigest()
+    finally:
+        conn.close()
+
+
+def served_replication(handle: SandboxHandle, name: str) -> str:
+    """The fingerprint of the certificate a member's Galera port presents (mutual TLS: we
+    connect as another member would)."""
+    member = handle.sandbox.member(name)
+    peer = certdir.files(handle.root / "tls", "galera-2" if name != "galera-2" else "galera-0")
+    context = tls.client_context(peer)
+    context.check_hostname = False  # Galera members verify the chain, not a name
+    with (
+        socket.create_connection((member.address, member.galera_port), timeout=5) as raw,
+        context.wrap_socket(raw) as conn,
+    ):
+        return hashlib.sha256(conn.getpeercert(binary_form=True) or b"").hexdigest()
+
+
+def test_rotation_under_a_writer_restarts_nothing_and_loses_nothing(
+    sandbox3: SandboxHandle,
+) -> None:
+    names = ["galera-0", "galera-1", "galera-2"]
+    pids = {n: sandbox3.sandbox.mariadbd_pid(n) for n in names}
+    before = {n: (served_sql(sandbox3, n), served_replication(sandbox3, n)) for n in names}
+    with sandbox3.writer() as writer:
+        writer.wait_for_acks(100)
+        result = galeractl("certs", "rotate", "-c", str(sandbox3.cluster_file), "-o", "json")
+        assert result.code == 0, result.stderr
+        writer.wait_for_acks(len(writer.stats.acked) + 100)
+    check = sandbox3.check(writer.stats.acked)
+    assert check.ok, check.message
+    assert {n: sandbox3.sandbox.mariadbd_pid(n) for n in names} == pids
+    issued = {e["member"]: e["fingerprint"] for e in of(events(result), "issued")}
+    assert sorted(of(events(result), "reloaded"), key=lambda e: str(e["member"])) and set(
+        issued
+    ) == set(names)
+    for n in names:
+        now = (served_sql(sandbox3, n), served_replication(sandbox3, n))
+        assert now[0] != before[n][0] and now[1] != before[n][1], n
+        assert now[0].startswith(str(issued[n])) and now[1].startswith(str(issued[n]))
+    assert galeractl("status", "-c", str(sandbox3.cluster_file)).code == 0
+
+
+def test_a_plaintext_client_is_refused_with_a_hint(sandbox3: SandboxHandle) -> None:
+    spec = sandbox3.spec
+    m = spec.member("galera-0")
+    with pytest.raises(AccessDenied) as raised:
+        sql.connect(sql.Endpoint(m.host, m.port), spec.credentials(), "galera-0")
+    assert "the server accepts only TLS" in str(raised.value)
+
+
+def test_a_client_that_trusts_another_ca_is_told_so(
+    sandbox3: SandboxHandle, tmp_path: Path
+) -> None:
+    certdir.create(tmp_path / "other", "other", {"x": ["127.0.0.1"]})
+    text = sandbox3.cluster_file.read_text().replace(
+        "ca: tls/ca.pem", f"ca: {tmp_path / 'other' / 'ca.pem'}"
+    )
+    other = sandbox3.cluster_file.with_name("other-ca.yaml")
+    other.write_text(text)
+    try:
+        result = galeractl("status", "-c", str(other))
+    finally:
+        other.unlink()
+    assert result.code == 1
+    assert "certificate verify failed" in result.stdout
+
+
+def test_a_cluster_file_without_tls_is_told_the_members_want_it(
+    sandbox3: SandboxHandle,
+) -> None:
+    text = sandbox3.cluster_file.read_text().replace("ca: tls/ca.pem", "enabled: false")
+    plain = sandbox3.cluster_file.with_name("plain.yaml")
+    plain.write_text(text)
+    try:
+        result = galeractl("status", "-c", str(plain), "-o", "json")
+    finally:
+        plain.unlink()
+    assert result.code == 2
+    assert "or the members accept only TLS" in one_line_error(result)
