@@ -146,6 +146,8 @@ class Raw:
     status: dict[str, str]
     variables: dict[str, str]
     members: tuple[str, ...]
+    # When the certificate the member presented expires (Unix time); None without TLS.
+    tls_not_after: float | None = None
 
 
 def read_raw(conn: Any, endpoint: Endpoint, member: str | None = None) -> Raw:
@@ -165,7 +167,18 @@ def read_raw(conn: Any, endpoint: Endpoint, member: str | None = None) -> Raw:
         {str(k): str(v) for k, v in status_rows.items()},
         {str(k): str(v) for k, v in variable_rows.items()},
         members,
+        _served_until(conn),
     )
+
+
+def _served_until(conn: Any) -> float | None:
+    """When the certificate the server presented on this connection expires."""
+    sock = getattr(conn, "_sock", None)
+    if not isinstance(sock, ssl.SSLSocket):
+        return None
+    cert = sock.getpeercert()
+    not_after = cert.get("notAfter") if cert else None
+    return float(ssl.cert_time_to_seconds(str(not_after))) if not_after else None
 
 
 def parse_raw(raw: Raw, member: str | None = None) -> member_status.MemberStatus:

@@ -213,6 +213,7 @@ class GaleraCollector(Collector):
         gathering = observe.confirmed(self._gather, self.SPLIT_BRAIN_SETTLE)
         yield from self._compatible(gathering.readings)
         yield from self._cluster(gathering.snapshot)
+        yield from self._tls(gathering.readings)
         yield self._gauge(
             "galera_exporter_scrape_duration_seconds",
             "Time this scrape took",
@@ -244,6 +245,27 @@ class GaleraCollector(Collector):
                 families[sample.name].add_metric(v, sample.value)
         yield up
         yield from families.values()
+
+    def _tls(self, readings: Iterable[observe.Reading]) -> Iterator[Metric]:
+        """Whether galeractl reaches the members over TLS, and when each member's served
+        certificate expires (the alert fires two weeks before)."""
+        yield self._gauge(
+            "galera_tls_enabled",
+            "1 when the exporter verifies the members over TLS (the cluster file names a CA).",
+            1.0 if self.spec.tls_ca is not None else 0.0,
+        )
+        keys, _ = self._labels(member="")
+        expiry = GaugeMetricFamily(
+            "galera_tls_certificate_expiry_timestamp_seconds",
+            "When the certificate the member presents to clients expires (Unix time).",
+            labels=keys,
+        )
+        for reading in readings:
+            if reading.raw is not None and reading.raw.tls_not_after is not None:
+                expiry.add_metric(
+                    self._labels(member=reading.member.name)[1], reading.raw.tls_not_after
+                )
+        yield expiry
 
     # -- cluster-wide --------------------------------------------------------------------
 

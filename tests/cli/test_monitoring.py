@@ -17,6 +17,8 @@ MONITORING = ROOT / "monitoring"
 EXPORTED_PREFIXES = ("mysql_global_status_wsrep_", "mysql_global_variables_wsrep_", "mysql_galera_")
 EXPORTED = {
     "mysql_up",
+    "galera_tls_enabled",
+    "galera_tls_certificate_expiry_timestamp_seconds",
     "galera_quorum_margin_members",
     "galera_quorum_margin_weight",
     "galera_expected_size",

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from galera import sql
-from galera.config import endpoints
+from galera import sql, tls
+from galera.config import certdir, endpoints
 from galera.controller import waiting
 from tests.helpers import galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle, free_port, running_exporter, scrape
@@ -69,6 +69,14 @@ def test_values_match_show_global_status_under_mysqld_exporter_names(
     assert one(samples, "galera_split_brain") == 0.0
     assert one(samples, "galera_cluster_verdict", verdict="healthy") == 1.0
     assert one(samples, "galera_member_local_state", member="galera-1", state="Synced") == 1.0
+    # TLS on by default: the certificate each member presents, and when it expires.
+    assert one(samples, "galera_tls_enabled") == 1.0
+    for member in ("galera-0", "galera-1", "galera-2"):
+        cert = certdir.files(sandbox3.root / "tls", member).cert
+        assert cert is not None
+        expires = tls.not_after(cert).timestamp()
+        served = one(samples, "galera_tls_certificate_expiry_timestamp_seconds", member=member)
+        assert served == expires and served > time.time() + 300 * 86400
 
 
 def test_a_dead_member_is_mysql_up_0_and_the_scrape_still_succeeds(
