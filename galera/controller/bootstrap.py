@@ -31,7 +31,7 @@ from galera.domain.bootstrap import (
     start_path,
 )
 from galera.domain.events import Kind
-from galera.errors import GaleraError, OperationFailed, UnsafeOperation
+from galera.errors import AccessDenied, GaleraError, OperationFailed, UnsafeOperation
 from galera.platforms.base import Platform
 
 log = logging.getLogger("galera.bootstrap")
@@ -415,8 +415,14 @@ def _wait_for_pc_recovery(
 def _pc_bootstrap_taken(
     spec: ClusterSpec, name: str, progress: Progress, emit: Emit, settle: float = 10.0
 ) -> bool:
-    """Make a running, non-Primary member Primary in place; whether it took."""
-    _pc_bootstrap(spec, name)
+    """Make a running, non-Primary member Primary in place; whether it took. An admin
+    account without the privilege for it is no dead end: the member is then restarted in
+    bootstrap mode through its agent, which needs no SQL privilege."""
+    try:
+        _pc_bootstrap(spec, name)
+    except AccessDenied as e:
+        log.warning("pc.bootstrap on %s refused (%s): restarting it in bootstrap mode", name, e)
+        return False
     progress.step("pc_bootstrap")
     emit(events.of(Kind.PC_BOOTSTRAP, member=name))
     try:

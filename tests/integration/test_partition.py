@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from galera import sql
@@ -61,6 +71,73 @@ def test_partition_of_an_unknown_member_is_refused(sandbox_netns: SandboxHandle)
     result = galeractl("sandbox", "partition", "galera-8", "--dir", str(sandbox_netns.root))
     assert result.code == 2
     assert "unknown member 'galera-8'" in one_line_error(result)
+
+
+@contextlib.contextmanager
+def captured(bridge: str, pcap: Path) -> Iterator[None]:
+    """tcpdump on the sandbox's bridge (every byte between members, and to them) for the
+    duration; whole packets, written as they come."""
+    dump = subprocess.Popen(
+        ["tcpdump", "-i", bridge, "-s", "0", "-U", "-w", str(pcap), "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert dump.stderr is not None
+        assert b"listening on" in dump.stderr.readline()  # capturing before we go on
+        yield
+    finally:
+        time.sleep(1)
+        dump.terminate()
+        dump.wait(timeout=10)
+
+
+def ports_seen(pcap: Path) -> set[int]:
+    read = subprocess.run(
+        ["tcpdump", "-r", str(pcap), "-nn", "-q"], capture_output=True, text=True, check=True
+    )
+    return {int(p) for p in re.findall(r"\.(\d+)[ :>]", read.stdout)}
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump missing (scripts/setup)")
+def test_no_plaintext_on_the_wire(sandbox_netns: SandboxHandle, tmp_path: Path) -> None:
+    """A marker written through one member, a rejoin by IST and a full SST, agent calls:
+    the marker never crosses the bridge in the clear, on any port."""
+    sandbox, root = sandbox_netns.sandbox, str(sandbox_netns.root)
+    marker = f"wire-{secrets.token_hex(8)}"
+    control = f"control-{secrets.token_hex(8)}"
+    spec = sandbox_netns.spec
+    first = endpoints.of_member(spec, spec.member("galera-0"))
+    pcap = tmp_path / "wire.pcap"
+    with captured(sandbox.network.bridge, pcap):
+        sql.execute(
+            first,
+            spec.credentials(),
+            [
+                "CREATE TABLE IF NOT EXISTS test.wire (v VARCHAR(64) PRIMARY KEY)",
+                f"INSERT INTO test.wire VALUES ('{marker}')",
+            ],
+        )
+        assert galeractl("sandbox", "kill", "galera-1", "--dir", root).code == 0
+        sql.execute(first, spec.credentials(), [f"INSERT INTO wire.t VALUES ('{marker}-2')"])
+        assert galeractl("sandbox", "start", "galera-1", "--dir", root).code == 0  # IST
+        assert galeractl("sandbox", "kill", "galera-2", "--dir", root).code == 0
+        for item in sandbox.member("galera-2").datadir.iterdir():
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        assert galeractl("sandbox", "start", "galera-2", "--dir", root).code == 0  # full SST
+        sandbox.client("galera-1").status()
+        # The control proves the capture sees payloads: plaintext sent to an agent port.
+        agent = sandbox.member("galera-0")
+        with socket.create_connection((agent.address, agent.agent_port), timeout=5) as s:
+            s.sendall(control.encode() + b"\r\n\r\n")
+    wire = pcap.read_bytes()
+    assert control.encode() in wire
+    assert marker.encode() not in wire
+    seen = ports_seen(pcap)  # every member listens on the same ports in its namespace
+    member = sandbox.member("galera-0")
+    for port in (member.sql_port, member.galera_port, member.ist_port, member.sst_port):
+        assert port in seen, f"no traffic on {port}: the capture proves nothing there"
+    assert galeractl("status", "-c", str(sandbox_netns.cluster_file)).code == 0
 
 
 def test_forced_bootstrap_of_the_minority_is_reported_as_split_brain(
