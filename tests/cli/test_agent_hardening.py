@@ -232,3 +232,49 @@ def test_one_request_per_connection(agent: tuple[int, Path, Supervisor]) -> None
     )
     answer = exchange(agent[0], two)
     assert answer.count("HTTP/1.1 ") == 1 and "Connection: close" in answer
+
+
+def test_over_https_silent_and_plaintext_clients_hold_nothing_up(tmp_path: Path) -> None:
+    """TLS handshakes run in the workers under the request deadline: clients that connect
+    and never handshake, or speak plain HTTP to the HTTPS port, leave the agent answering,
+    and only a client trusting the cluster CA gets an answer."""
+    import ssl
+
+    from galera import tls
+    from galera.config import certdir
+
+    certdir.create(tmp_path / "tls", "c", {"galera-0": ["127.0.0.1"]})
+    files = certdir.files(tmp_path / "tls", "galera-0")
+    server = {**agent_data()["server"], "node_address": "127.0.0.1"}
+    server.update(datadir=str(tmp_path / "data"), log_error=str(tmp_path / "err"))
+    data = agent_data(listen="127.0.0.1:1", start="none", server=server)
+    data["tls"] = {"ca": str(files.ca), "cert": str(files.cert), "key": str(files.key)}
+    (tmp_path / "token").write_text("a-token\n")
+    config = parse(data, tmp_path / "a.yaml")
+    tokens = guard.Tokens(config.token, config.token_source())
+    handler = make_handler(Agent(config, Supervisor(config)), tokens)
+    httpd = guard.BoundedServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}).start()
+    port = httpd.server_address[1]
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+    try:
+        try:  # plain HTTP: no answer (the handshake fails; the agent may reset)
+            answer = exchange(port, b"GET /health/live HTTP/1.1\r\n\r\n")
+        except ConnectionResetError:
+            answer = ""
+        assert "HTTP/1.1" not in answer
+        context = tls.client_context(tls.Files(files.ca))
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
+        conn.request("GET", "/health/live")
+        assert conn.getresponse().status in (200, 503)
+        conn.close()
+        untrusting = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=10, context=ssl.create_default_context()
+        )
+        with pytest.raises(ssl.SSLCertVerificationError):
+            untrusting.request("GET", "/health/live")
+    finally:
+        for s in silent:
+            s.close()
+        httpd.shutdown()
+        httpd.server_close()
