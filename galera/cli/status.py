@@ -17,7 +17,9 @@ def _agent_note(agent: dict[str, Any] | None) -> str:
     if not agent:
         return ""
     if agent.get("error"):
-        return "; agent unreachable"
+        error = str(agent["error"])
+        # A member presenting another CA's certificate: say so (its peers refuse it too).
+        return f"; agent: {error}" if "TLS with agent" in error else "; agent unreachable"
     process = agent.get("process") or {}
     note = f"; agent: mariadbd {process.get('state', '?')}"
     grastate = agent.get("grastate") or {}

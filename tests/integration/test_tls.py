@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from galera import sql, tls
+from galera import poll, sql, tls
 from galera.config import certdir, endpoints
 from galera.errors import AccessDenied
+from galera.platforms import processes
+from galera.platforms.sandbox import Sandbox
 from tests.helpers import events, galeractl, of, one_line_error
 from tests.integration.conftest import SandboxHandle
 
@@ -104,3 +106,39 @@ def test_a_cluster_file_without_tls_is_told_the_members_want_it(
         plain.unlink()
     assert result.code == 2
     assert "or the members accept only TLS" in one_line_error(result)
+
+
+def test_a_member_presenting_another_cas_certificate_is_refused_and_status_says_why(
+    sandbox3: SandboxHandle, tmp_path: Path
+) -> None:
+    """Its peers refuse its replication connections (it never joins, so it can receive no
+    SST), and status names the TLS failure rather than a bare 'unreachable'."""
+    sandbox, name = sandbox3.sandbox, "galera-2"
+    config = sandbox.member(name).home / "agent.yaml"
+    original = config.read_text()
+    certdir.create(tmp_path / "foreign", "foreign", {name: ["127.0.0.1", name]})
+    processes.terminate(sandbox.state["agent_pids"][name], timeout=60)
+    try:
+        config.write_text(original.replace(str(sandbox3.root / "tls"), str(tmp_path / "foreign")))
+        sandbox.launch_agent(name, "join")
+        reason = poll.until(
+            lambda: _reason_if_tls(sandbox3, name),
+            timeout=60,
+            interval=1.0,
+            what=f"status naming {name}'s TLS failure",
+        )
+        assert "certificate" in reason, reason
+        log = (sandbox.member(name).home / "mariadbd.err").read_text()
+        assert "certificate verify failed" in log  # the peers would not have it either
+    finally:
+        processes.terminate(Sandbox.load(sandbox3.root).state["agent_pids"][name], timeout=60)
+        config.write_text(original)
+        Sandbox.load(sandbox3.root).launch_agent(name, "join")
+        sandbox3.wait_synced(timeout=180)
+
+
+def _reason_if_tls(handle: SandboxHandle, name: str) -> str | None:
+    report = galeractl("status", "-c", str(handle.cluster_file), "-o", "json").json()
+    [member] = [m for m in report["members"] if m["name"] == name]
+    reason = str(member["reason"]) + str(member.get("agent"))
+    return reason if "TLS with agent" in reason else None
