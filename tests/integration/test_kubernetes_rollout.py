@@ -37,8 +37,11 @@ FAKE_KUBECTL = Path(__file__).parents[1] / "kubernetes" / "bin" / "kubectl-port-
 
 @pytest.fixture(scope="module")
 def sandbox_kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    """Three members behind the API double (ports from 23800)."""
-    yield from _up(tmp_path_factory.mktemp("kube"), "--nodes", "3", "--base-port", "23800")
+    """Three members behind the API double (ports from 23800). Plaintext: the rollout
+    mechanics are what this module tests; TLS on Kubernetes is tested in tests/kubernetes."""
+    yield from _up(
+        tmp_path_factory.mktemp("kube"), "--nodes", "3", "--base-port", "23800", "--no-tls"
+    )
 
 
 @pytest.fixture
