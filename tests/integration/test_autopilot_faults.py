@@ -12,6 +12,7 @@ The module's sandbox is left healthy after every test.
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -125,3 +126,30 @@ def test_a_member_resumed_after_sigstop_is_a_stale_view_never_a_split_brain(
     for reason in stale_seen:
         assert "still reports the older view" in reason, reason
     assert galeractl("status", "-c", str(handle.cluster_file)).code == 0
+
+
+def test_a_token_rotated_while_the_controller_runs_still_lets_it_recover_an_outage(
+    sandbox_autopilot: SandboxHandle,
+) -> None:
+    """The agents take the new token from its file (the old one is still accepted for a
+    grace period) and the controller reads the file again every cycle: a full outage after
+    the rotation is recovered with the new token."""
+    handle = sandbox_autopilot
+    token_file = handle.sandbox.token_file
+    old = token_file.read_text().strip()
+    with running_controller(handle, *CONTROLLER) as controller, handle.writer() as writer:
+        writer.wait_for_acks(50)
+        new = secrets.token_hex(24)
+        token_file.write_text(new + "\n")
+        handle.kill_all()
+        handle.wait_synced(timeout=NO_PRIMARY_GRACE + 120)
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
+    assert controller.of("summary"), controller.dump()  # the controller's bootstrap finished
+    # A mutating call with the new token is accepted, and within the grace the old one too.
+    client = handle.sandbox.client("galera-0")
+    assert client.token == new
+    client.unmark()
+    client.token = old
+    client.unmark()
