@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import ipaddress
 import os
 import ssl
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +125,8 @@ def fingerprint(path: Path) -> str:
 
 
 def _alt_names(names: list[str]) -> list[Any]:
+    import ipaddress
+
     from cryptography import x509
 
     result: list[Any] = []
@@ -181,6 +181,8 @@ def new_leaf(
 
 def write(path: Path, data: bytes, private: bool) -> None:
     """Replace ``path`` atomically; a private key is 0600 from the moment it exists."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -28,11 +28,10 @@ def _confirm(yes: bool) -> Any:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
     "--allow-missing",
-    type=click.IntRange(0, 9),
-    default=0,
-    show_default=True,
-    help="Go ahead although N members reported no position (they may hold "
-    "writes that will be lost).",
+    metavar="NAME",
+    multiple=True,
+    help="Go ahead although member NAME reported no position (it may hold writes that "
+    "will be lost); repeat for each. Never a member whose server runs.",
 )
 @click.option(
     "--force-member",
@@ -58,7 +57,7 @@ def bootstrap(
     fmt: str,
     dry_run: bool,
     yes: bool,
-    allow_missing: int,
+    allow_missing: tuple[str, ...],
     force_member: str | None,
     timeout: float,
     initialize: bool,

@@ -41,7 +41,7 @@ Emit = events.Emit
 @dataclass(frozen=True)
 class Options:
     dry_run: bool = False
-    allow_missing: int = 0
+    allow_missing: tuple[str, ...] = ()
     force_member: str | None = None
     initialize: bool = False
     timeout: float = 300.0

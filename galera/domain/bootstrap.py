@@ -14,7 +14,7 @@ sentence the CLI prints and the log records. The safety invariants it enforces:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from galera.domain.grastate import Grastate
@@ -147,9 +147,44 @@ def rank(reports: Sequence[MemberReport]) -> list[MemberReport]:
     )
 
 
+def _missing_refusal(
+    missing: Sequence[MemberReport], allowed: Collection[str], names: Sequence[str]
+) -> str | None:
+    """Why the members without a position stop the decision, or None when a person named
+    every one of them (``--allow-missing NAME``). A member whose server runs is never
+    skipped: its SQL read may have failed for a passing reason (too many connections, a slow
+    socket) and it may be the Primary."""
+    unknown = sorted(set(allowed) - set(names))
+    if unknown:
+        return f"--allow-missing {unknown[0]!r} is not a member ({', '.join(names)})"
+    for r in missing:
+        if r.name in allowed and r.running:
+            return (
+                f"--allow-missing {r.name}: its server is running (its agent says so), so it "
+                "may be the Primary; a running member is never skipped. Let it report its "
+                "position, or stop it first"
+            )
+    left = [r for r in missing if r.name not in allowed]
+    if not left:
+        return None
+    details = "; ".join(f"{r.name}: {r.error or 'no position'}" for r in left)
+    reason = (
+        f"{len(left)} member(s) reported no position ({details}); a more advanced member "
+        "may be among them. Bring them back"
+    )
+    skippable = [r.name for r in left if not r.running]
+    if skippable:
+        flags = " ".join(f"--allow-missing {n}" for n in skippable)
+        reason += f", or accept the risk with {flags}"
+    running = [r.name for r in left if r.running]
+    if running:
+        reason += f" ({', '.join(running)} runs: a running member is never skipped)"
+    return reason
+
+
 def plan_bootstrap(
     reports: Sequence[MemberReport],
-    allow_missing: int = 0,
+    allow_missing: Collection[str] = (),
     force_member: str | None = None,
     initialize: bool = False,
 ) -> BootstrapPlan:
@@ -175,7 +210,6 @@ def plan_bootstrap(
     empty = tuple(r.name for r in reports if r.empty)
     missing_reports = [r for r in reports if not r.empty and r.position is None]
     missing = tuple(r.name for r in missing_reports)
-    details = "; ".join(f"{r.name}: {r.error or 'no position'}" for r in missing_reports)
 
     groups: dict[str, list[str]] = {}
     for r in reports:
@@ -209,13 +243,9 @@ def plan_bootstrap(
             **common,  # type: ignore[arg-type]
         )
 
-    if len(missing) > allow_missing:
-        return _refuse(
-            f"{len(missing)} member(s) reported no position ({details}); a more advanced "
-            "member may be among them. Bring them back, or accept the risk with "
-            f"--allow-missing {len(missing)}",
-            **common,
-        )
+    refusal = _missing_refusal(missing_reports, allow_missing, names)
+    if refusal is not None:
+        return _refuse(refusal, **common)
     if len(groups) > 1:
         listed = "; ".join(f"{uuid}: {', '.join(m)}" for uuid, m in groups.items())
         return _refuse(
