@@ -109,8 +109,13 @@ class AgentClient:
     def unmark(self) -> dict[str, Any]:
         return self._request("POST", "/v1/unmark", {})[1]
 
-    def drain(self) -> dict[str, Any]:
-        return self._request("POST", "/v1/drain", {})[1]
+    def drain(self, seconds: float | None = None) -> dict[str, Any]:
+        """Readiness false until the next start, an undrain, or ``seconds`` (agent default)."""
+        body = {} if seconds is None else {"seconds": seconds}
+        return self._request("POST", "/v1/drain", body)[1]
+
+    def undrain(self) -> dict[str, Any]:
+        return self._request("POST", "/v1/undrain", {})[1]
 
     def configure(self, options: dict[str, str], apply: bool) -> dict[str, Any]:
         """Validate (and with ``apply`` persist) mysqld option overrides on the member."""

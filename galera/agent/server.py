@@ -18,7 +18,7 @@ from typing import Any
 
 from galera import proc, sql, tls
 from galera.agent import guard
-from galera.agent.supervisor import Supervisor
+from galera.agent.supervisor import DRAIN_SECONDS, Supervisor
 from galera.agent.tlswatch import TlsWatch
 from galera.config.agent import AgentConfig
 from galera.config.optionfile import read_option_file
@@ -160,10 +160,20 @@ class Agent:
         log.warning("bootstrap mark set for position %s", position)
         return 200, {"bootstrap_mark": mark}
 
-    def drain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        self.supervisor.drain()
-        log.info("draining: readiness is false until the next start")
-        return 200, {"draining": True}
+    def drain(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        seconds = body.get("seconds", DRAIN_SECONDS)
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+            raise InvalidInput("seconds must be a number")
+        if not 1 <= seconds <= 3600:
+            raise InvalidInput(f"seconds must be from 1 to 3600, got {seconds}")
+        self.supervisor.drain(float(seconds))
+        log.info("draining: readiness is false for %ss, or until the next start", seconds)
+        return 200, {"draining": True, "seconds": seconds}
+
+    def undrain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.supervisor.undrain()
+        log.info("drain released: readiness follows the server again")
+        return 200, {"draining": False}
 
     def configure(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Validate mysqld option overrides with mariadbd; with ``apply``, persist them."""
@@ -222,6 +232,7 @@ def _writes(agent: Agent) -> dict[str, Any]:
         f"/{API_VERSION}/mark": agent.mark,
         f"/{API_VERSION}/unmark": agent.unmark,
         f"/{API_VERSION}/drain": agent.drain,
+        f"/{API_VERSION}/undrain": agent.undrain,
         f"/{API_VERSION}/log": agent.log,
         f"/{API_VERSION}/config": agent.configure,
         f"/{API_VERSION}/start": agent.start,

@@ -30,6 +30,10 @@ from galera.render import MemberConfig
 
 log = logging.getLogger("galera.agent")
 
+# How long a drain holds when nothing follows it up (a rollout stops or restarts the member
+# within seconds; a rollout that died must not keep the member out of service).
+DRAIN_SECONDS = 300.0
+
 SIGNALS = {
     "KILL": signal.SIGKILL,
     "TERM": signal.SIGTERM,
@@ -71,7 +75,7 @@ class Supervisor:
         self._last_exit: _Exit | None = None
         self._halt = threading.Event()
         self._recovering = False
-        self._draining = False
+        self._drained_until = 0.0  # readiness false until then (a rollout's drain)
         self._recovered: Position | None = None
         self._join: JoinWatch | None = None
         self._restart_asked: float | None = None  # when a Galera-requested restart began
@@ -134,7 +138,7 @@ class Supervisor:
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
-            self._draining = False
+            self._drained_until = 0.0
             self._spawn("new-cluster" if mode == "bootstrap" else mode)
             self._recovered = None
             return self.state()
@@ -258,7 +262,7 @@ class Supervisor:
                 # The join began receiving a state transfer (or its log could not be
                 # followed): its data may have changed since it started.
                 "join_touched": touched,
-                "draining": self._draining,
+                "draining": self.draining,
             }
 
     @property
@@ -297,13 +301,18 @@ class Supervisor:
         self.data.set_overrides(merged)
         return merged
 
-    def drain(self) -> None:
-        """Readiness turns false (load balancers stop routing here) until the next start."""
-        self._draining = True
+    def drain(self, seconds: float = DRAIN_SECONDS) -> None:
+        """Readiness turns false (load balancers stop routing here) until the next start,
+        an undrain, or ``seconds`` from now: a drain nobody follows up (the rollout that
+        asked for it died) never keeps a member out of service for good."""
+        self._drained_until = time.monotonic() + seconds
+
+    def undrain(self) -> None:
+        self._drained_until = 0.0
 
     @property
     def draining(self) -> bool:
-        return self._draining
+        return time.monotonic() < self._drained_until
 
     def error_log_tail(self, lines: int = 5) -> list[str]:
         return mariadbd.error_log_tail(self.config, lines)

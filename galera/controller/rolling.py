@@ -11,6 +11,7 @@ restarting a member twice.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -260,10 +261,19 @@ def _take_down(
     if settings:
         client.configure(dict(settings), apply=True)
         emit(events.of(Kind.OPTIONS_APPLIED, member=name))
-    client.drain()
-    waited, left = _drain(spec, name, options.drain_seconds)
-    emit(events.of(Kind.DRAINED, member=name, seconds=waited, connections_left=left))
-    client.stop()
+    client.drain(max(options.drain_seconds * 4, 60.0))  # expires if this rollout dies
+    try:
+        waited, left = _drain(spec, name, options.drain_seconds)
+        emit(events.of(Kind.DRAINED, member=name, seconds=waited, connections_left=left))
+        again = rolling.gate(observe.snapshot(spec), name)  # the drain took time: again
+        if not again.ok:
+            emit(events.of(Kind.GATE, member=name, ok=False, reason=again.reason))
+            raise Stopped(f"stopped before stopping {name}: {again.reason}", member=name)
+        client.stop()
+    except BaseException:
+        with contextlib.suppress(GaleraError):
+            client.undrain()  # back in service: the rollout stops here
+        raise
     progress.data["current_step"] = "stopped"
     progress.save()
     emit(events.of(Kind.STOPPED, member=name))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from galera import sql
 from galera.config import endpoints
-from tests.helpers import Result, events, galeractl, kill_after, of, one_line_error
+from tests.helpers import ROOT, Result, events, galeractl, kill_after, of, one_line_error
 from tests.integration.conftest import SandboxHandle
 
 pytestmark = pytest.mark.cluster
@@ -185,3 +189,40 @@ def test_dry_run_prints_the_order_for_people_and_changes_nothing(
     assert "order: galera-" in result.stdout and "decision: rollout: all other" in result.stdout
     assert "dry run: nothing changed" in result.stdout
     assert pids(sandbox_rolling) == before
+
+
+def test_a_rollout_stopped_during_the_drain_puts_the_member_back_in_service(
+    sandbox_rolling: SandboxHandle,
+) -> None:
+    """The gates are checked again right before the stop: a peer lost during the drain
+    stops the rollout there, and the drained member is in service again, never stopped."""
+    root, spec = str(sandbox_rolling.root), sandbox_rolling.spec
+    held = [sql.connect(endpoints.of_member(spec, m), spec.credentials()) for m in spec.members]
+    before = pids(sandbox_rolling)
+    args = ["rolling-restart", "-c", str(sandbox_rolling.cluster_file), "--yes"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "galera", *args, "--drain-seconds", "6", "-o", "json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        gate = next(e for e in map(json.loads, proc.stdout) if e["event"] == "gate")
+        drained = str(gate["member"])
+        other = next(n for n in NAMES if n != drained)
+        assert galeractl("sandbox", "kill", other, "--dir", root).code == 0
+        rest, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 1, stderr
+        assert f"stopped before stopping {drained}" in stderr
+        assert not [e for e in map(json.loads, rest.splitlines()) if e["event"] == "stopped"]
+        process = sandbox_rolling.sandbox.client(drained).status()["process"]
+        assert process["draining"] is False and process["state"] == "running"
+        assert pids(sandbox_rolling)[drained] == before[drained]
+    finally:
+        proc.kill()
+        for conn in held:
+            conn.close()
+        assert galeractl("sandbox", "start", other, "--dir", root).code == 0
+        sandbox_rolling.wait_synced()
