@@ -278,3 +278,19 @@ def test_over_https_silent_and_plaintext_clients_hold_nothing_up(tmp_path: Path)
             s.close()
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_drain_expires_and_can_be_released(agent: tuple[int, Path, Supervisor]) -> None:
+    port, _token, supervisor = agent
+    auth = {"Authorization": "Bearer first-token", "Content-Type": "application/json"}
+    for bad in (b'{"seconds": 0}', b'{"seconds": "x"}', b'{"seconds": 4000}'):
+        code, body = request(port, "POST", "/v1/drain", bad, auth)
+        assert code == 400 and "seconds must" in str(body["error"])
+    assert request(port, "POST", "/v1/drain", b'{"seconds": 1}', auth)[0] == 200
+    assert supervisor.draining
+    time.sleep(1.2)
+    assert not supervisor.draining  # nobody followed it up: back in service
+    assert request(port, "POST", "/v1/drain", b"{}", auth)[0] == 200
+    assert supervisor.draining
+    assert request(port, "POST", "/v1/undrain", b"{}", auth)[0] == 200
+    assert not supervisor.draining
