@@ -146,8 +146,9 @@ class Supervisor:
     def recover(self) -> Position:
         """Run ``mariadbd --wsrep-recover`` and return the recovered position.
 
-        Refused while mariadbd runs; the automatic restart policy is off meanwhile (the
-        member stays down afterwards until something starts it).
+        Refused while mariadbd runs. The restart policy waits while it runs; what the member
+        was asked to be (running or stopped) is left as it was, so that looking (a dry run, a
+        refused decision) never holds a crashed member down.
         """
         with self._lock:
             self._notice_exit()
@@ -157,7 +158,6 @@ class Supervisor:
                 )
             self._check_grastate()
             self._recovering = True
-            self._want_running = False
             mariadbd.write_config(self.config, self.server_config())
         try:
             position = self.data.recover(self.config.mariadbd, self.config.config_file)

@@ -1,0 +1,62 @@
+"""Looking changes nothing: a position recovery leaves what the member was asked to be.
+
+A dry run or a refused decision recovers the positions of crashed members; before, that
+turned the agent's restart off and held them down. The agent here supervises a stand-in
+for mariadbd (a script: a server that sleeps, or with --wsrep-recover one that prints the
+recovered position), so no database is needed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+from galera.agent.supervisor import Supervisor
+from galera.config.agent import parse
+from tests.unit.builders import UUID_A, agent_data
+
+STAND_IN = f"""#!/bin/sh
+case "$*" in
+  *--wsrep-recover*) echo "[Note] WSREP: Recovered position: {UUID_A}:42"; exit 0 ;;
+  *) exec sleep 600 ;;
+esac
+"""
+
+
+def supervisor(tmp_path: Path) -> Supervisor:
+    script = tmp_path / "mariadbd"
+    script.write_text(STAND_IN)
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    (tmp_path / "token").write_text("t\n")
+    (tmp_path / "data").mkdir()
+    server = {
+        **agent_data()["server"],
+        "datadir": str(tmp_path / "data"),
+        "log_error": str(tmp_path / "err"),
+        "socket": str(tmp_path / "sock"),
+        "pid_file": str(tmp_path / "pid"),
+    }
+    data = agent_data(listen="127.0.0.1:1", start="none", restart="always", server=server)
+    data["mariadbd"] = str(script)
+    return Supervisor(parse(data, tmp_path / "a.yaml"))
+
+
+def test_a_recovery_leaves_a_crashed_member_wanting_to_run(tmp_path: Path) -> None:
+    sup = supervisor(tmp_path)
+    sup.start("join")
+    pid = sup.state()["pid"]
+    assert isinstance(pid, int)
+    os.kill(pid, signal.SIGKILL)  # a crash: the agent still wants it running
+    os.waitpid(pid, 0)
+    position = sup.recover()
+    assert str(position) == f"{UUID_A}:42"
+    assert sup.state()["desired"] == "running"  # the restart policy will start it again
+
+
+def test_a_recovery_leaves_a_stopped_member_stopped(tmp_path: Path) -> None:
+    sup = supervisor(tmp_path)
+    sup.start("join")
+    sup.stop(timeout=5)
+    sup.recover()
+    assert sup.state()["desired"] == "stopped"
