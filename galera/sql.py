@@ -59,8 +59,10 @@ class Endpoint:
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     # The client context that verifies the server against the cluster's CA and this
-    # endpoint's host name; None: plaintext (TLS off, or the local unix socket).
+    # endpoint's host name, or ``tls_name`` when given; None: plaintext (TLS off, or the
+    # local unix socket).
     tls: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    tls_name: str = ""
 
     def describe(self) -> str:
         return self.unix_socket or f"{self.host}:{self.port}"
@@ -82,7 +84,7 @@ def _translate(error: Exception, endpoint: Endpoint, member: str | None) -> Gale
             f"TLS with SQL at {endpoint.describe()} failed: {reason}",
             member=member,
             hint="the member must present a certificate of the cluster's CA naming "
-            f"{endpoint.host}",
+            f"{endpoint.tls_name or endpoint.host}",
         )
     code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
     if code in _INSECURE_TRANSPORT:

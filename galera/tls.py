@@ -247,12 +247,14 @@ def _names(cert: x509.Certificate) -> list[str]:
 
 
 def covers(cert_names: list[str], name: str) -> bool:
-    """Whether a certificate naming ``cert_names`` is valid for ``name`` (one-label
-    wildcards, as TLS clients match them)."""
+    """Whether a certificate naming ``cert_names`` is valid for ``name``, as OpenSSL (every
+    client galeractl and MariaDB use) matches it: a wildcard stands for one label, and only
+    with at least two labels after it (``*.galera-peers`` names nothing)."""
     for pattern in cert_names:
         if pattern == name:
             return True
-        if pattern.startswith("*.") and "." in name and name.split(".", 1)[1] == pattern[2:]:
+        suffix = pattern[2:]
+        if pattern.startswith("*.") and "." in suffix and name.partition(".")[2] == suffix:
             return True
     return False
 
@@ -289,17 +291,28 @@ def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     return True
 
 
+def _check_mode(path: Path, mode: int, gid: int) -> None:
+    """Nobody but the owner may read a key, except a group this process is in: a Kubernetes
+    Secret volume is root:<fsGroup> 0440 whatever its defaultMode says (the kubelet adds
+    the group's read bit, kubernetes/kubernetes#57923), and that group is the pod's own."""
+    shown = f"mode {stat.S_IMODE(mode):04o}"
+    if mode & (stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP):
+        raise InvalidInput(f"key {path} is readable by others ({shown}): chmod 600 it")
+    if mode & stat.S_IRGRP and gid not in {os.getegid(), *os.getgroups()}:
+        raise InvalidInput(
+            f"key {path} is readable by group {gid}, which this process is not in "
+            f"({shown}): chmod 600 it"
+        )
+
+
 def _check_key(path: Path, cert: x509.Certificate, cert_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
 
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except OSError as e:
         raise InvalidInput(f"key {path}: {e.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise InvalidInput(
-            f"key {path} is readable by others (mode {stat.S_IMODE(mode):04o}): chmod 600 it"
-        )
+    _check_mode(path, st.st_mode, st.st_gid)
     try:
         key: Any = serialization.load_pem_private_key(_read(path, "key"), None)
     except (ValueError, TypeError):
@@ -327,15 +340,34 @@ def _stamp(*paths: Path | None) -> tuple[tuple[int, int], ...]:
     return tuple(result)
 
 
-def client_context(files: Files) -> ssl.SSLContext:
+class _Named(ssl.SSLContext):
+    """Verifies the server's certificate for ``expected`` whatever address is dialled: the
+    SQL client (pymysql) and urllib both pass the host they connect to as the name."""
+
+    expected = ""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        kwargs["server_hostname"] = self.expected
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def client_context(files: Files, name: str | None = None) -> ssl.SSLContext:
     """A context that verifies the server's certificate against the cluster's CA and its
-    name (never opportunistic). Rebuilt when the files change (a rotation)."""
-    return _client_context(files, _stamp(files.ca, files.cert))
+    name (never opportunistic): the host connected to, or ``name`` when the address dialled
+    cannot be in a certificate (a pod's IP, a port-forward's 127.0.0.1). Rebuilt when the
+    files change (a rotation)."""
+    return _client_context(files, name, _stamp(files.ca, files.cert))
 
 
-@functools.lru_cache(maxsize=16)
-def _client_context(files: Files, _stamp: tuple[tuple[int, int], ...]) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+@functools.lru_cache(maxsize=64)  # one per member with a name of its own
+def _client_context(
+    files: Files, name: str | None, _stamp: tuple[tuple[int, int], ...]
+) -> ssl.SSLContext:
+    if name is None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        context = _Named(ssl.PROTOCOL_TLS_CLIENT)
+        context.expected = name
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_verify_locations(cafile=str(files.ca))

@@ -30,6 +30,9 @@ class MemberSpec:
     agent: str = ""
     weight: int = 1
     arbitrator: bool = False
+    # The name its certificate carries when that is not ``host``: on Kubernetes the pod's
+    # IP is dialled (no DNS lookup) and its name under the headless Service verified.
+    tls_name: str = ""
 
     @property
     def expected(self) -> ExpectedMember:

@@ -15,15 +15,16 @@ def of_member(spec: ClusterSpec, member: MemberSpec) -> sql.Endpoint:
         member.port,
         connect_timeout=spec.connect_timeout,
         read_timeout=spec.read_timeout,
-        tls=tls.client_context(files) if files is not None else None,
+        tls=tls.client_context(files, member.tls_name or None) if files is not None else None,
+        tls_name=member.tls_name,
     )
 
 
 def agent(
     spec: ClusterSpec, member: MemberSpec, token: str | None = None, timeout: float = 10.0
 ) -> AgentClient:
-    """A client of ``member``'s agent that verifies it against the cluster's CA (an
-    ``https://`` agent URL); ``token`` for the endpoints that need one."""
+    """A client of ``member``'s agent that verifies it against the cluster's CA and its
+    name (an ``https://`` agent URL); ``token`` for the endpoints that need one."""
     files = spec.tls_files()
-    context = tls.client_context(files) if files is not None else None
+    context = tls.client_context(files, member.tls_name or None) if files is not None else None
     return AgentClient(member.agent, token, member=member.name, timeout=timeout, tls=context)

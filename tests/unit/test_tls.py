@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import datetime as dt
 import os
+import re
+import socket
 import ssl
 from pathlib import Path
 
@@ -11,7 +15,7 @@ import pytest
 
 from galera import tls
 from galera.config import agent as agent_config
-from galera.config import certdir, clusterfile
+from galera.config import certdir, clusterfile, endpoints
 from galera.errors import InvalidInput, UnsafeOperation
 
 PARTIES = {"galera-0": ["10.0.0.1", "galera-0"], "galera-1": ["10.0.0.2", "galera-1"]}
@@ -72,6 +76,66 @@ def test_a_key_readable_by_others_is_refused(issued: Path) -> None:
         tls.check(files)
 
 
+def test_a_key_readable_by_our_own_group_only_is_accepted(issued: Path) -> None:
+    """What a Kubernetes Secret volume gives the pod: root:<fsGroup> 0440."""
+    files = certdir.files(issued, "galera-0")
+    assert files.key is not None
+    os.chmod(files.key, 0o440)
+    os.chown(files.key, -1, os.getegid())
+    tls.check(files)
+    stranger = max({os.getegid(), *os.getgroups()}) + 4242
+    try:
+        os.chown(files.key, -1, stranger)
+    except PermissionError:
+        pytest.skip("changing a file's group needs root")
+    with pytest.raises(InvalidInput, match=rf"readable by group {stranger}, which this process"):
+        tls.check(files)
+
+
+def handshake(server: ssl.SSLContext, client: ssl.SSLContext, dialled: str) -> None:
+    """One TLS handshake over a socket pair; the client's error, if any, is raised."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        served = pool.submit(lambda: server.wrap_socket(theirs, server_side=True).close())
+        try:
+            client.wrap_socket(ours, server_hostname=dialled).close()
+        finally:
+            ours.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                served.result(5)
+
+
+def test_a_member_dialled_by_address_is_verified_by_its_name(tmp_path: Path) -> None:
+    """Kubernetes: galeractl dials a pod's IP (or a port-forward's 127.0.0.1) and checks
+    the pod's DNS name, which the wildcard certificate of the StatefulSet carries."""
+    ca = tls.new_ca("prod")
+    names = ["*.galera-peers.db.svc", "*.galera-peers"]
+    leaf = tls.new_leaf(ca, "galera", names)
+    for name, data in (("ca.pem", ca.cert), ("cert.pem", leaf.cert), ("key.pem", leaf.key)):
+        tls.write(tmp_path / name, data, private=name == "key.pem")
+    server = tls.server_context(
+        tls.Files(tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem")
+    )
+    ca_only = tls.Files(tmp_path / "ca.pem")
+    member = clusterfile.MemberSpec(
+        "galera-0",
+        "127.0.0.1",
+        agent="https://127.0.0.1:8008",
+        tls_name="galera-0.galera-peers.db.svc",
+    )
+    spec = clusterfile.ClusterSpec(Path("k"), "galera", (member,), tls_ca=ca_only.ca)
+    for context in (endpoints.of_member(spec, member).tls, endpoints.agent(spec, member).tls):
+        assert context is not None
+        handshake(server, context, "127.0.0.1")
+    with pytest.raises(ssl.SSLCertVerificationError, match=re.escape("127.0.0.1")):
+        handshake(server, tls.client_context(ca_only), "127.0.0.1")
+    # covers() judges names as OpenSSL does, one-label wildcards included.
+    for name in ("galera-0.galera-peers.elsewhere.svc", "galera-0.galera-peers"):
+        assert not tls.covers(names, name)
+        with pytest.raises(ssl.SSLCertVerificationError, match=re.escape(name)):
+            handshake(server, tls.client_context(ca_only, name), "127.0.0.1")
+
+
 def test_a_key_of_another_certificate_is_refused(issued: Path) -> None:
     files = certdir.files(issued, "galera-0")
     other = certdir.files(issued, "galera-1")
@@ -113,10 +177,11 @@ def test_a_rotation_with_a_new_ca_trusts_both_until_the_old_is_retired(issued: P
 
 
 def test_wildcards_cover_one_label_only() -> None:
-    names = ["*.db-peers.prod.svc.cluster.local"]
+    names = ["*.db-peers.prod.svc.cluster.local", "*.db-peers"]
     assert tls.covers(names, "db-0.db-peers.prod.svc.cluster.local")
     assert not tls.covers(names, "x.db-0.db-peers.prod.svc.cluster.local")
     assert not tls.covers(names, "db-peers.prod.svc.cluster.local")
+    assert not tls.covers(names, "db-0.db-peers")  # OpenSSL: two labels after the star
 
 
 def test_the_cluster_file_names_its_ca_or_turns_tls_off(tmp_path: Path) -> None:
