@@ -34,6 +34,11 @@ DATA_COMPONENT = "database"
 ARBITRATOR_COMPONENT = "arbitrator"
 EXPORTER_COMPONENT = "controller"
 SECRETS_DIR = "/etc/galeractl/secrets"
+TLS_DIR = "/etc/galeractl/tls"
+# The pod template's volume of the TLS Secret: how the platform tells a TLS cluster.
+TLS_VOLUME = "tls"
+# The keys of a kubernetes.io/tls Secret, as cert-manager writes them.
+TLS_KEYS = {"ca": "ca.crt", "cert": "tls.crt", "key": "tls.key"}
 
 
 def _load_yaml(path: Path) -> Any:
@@ -92,6 +97,11 @@ def _check_semantics(v: dict[str, Any], source: str) -> None:
     options.check(server, f"{source}: mariadb.options.")
     provider = {str(k): str(val) for k, val in v["mariadb"]["providerOptions"].items()}
     options.check_provider(provider, f"{source}: mariadb.providerOptions.")
+    if certificate_wanted(v) and not v["namespace"]:
+        raise InvalidInput(
+            f"{source}: tls.certManager.issuer: needs namespace (the certificate names "
+            f"*.{peers_service(v)}.<namespace>.svc)"
+        )
 
 
 def data_members(v: dict[str, Any]) -> int:
@@ -154,6 +164,37 @@ def peers(v: dict[str, Any]) -> list[str]:
     return [f"{pod}.{service}:{v['ports']['galera']}" for g in groups(v) for pod in g.pods]
 
 
+def member_address(pod: str, service: str, namespace: str) -> str:
+    """A member's address with TLS: its name under the headless Service, which a certificate
+    issued before the pod exists can carry (its IP cannot), with the namespace (OpenSSL
+    honours a wildcard only with two labels after it). Clients dial the pod's IP and verify
+    this name."""
+    return f"{pod}.{service}.{namespace}.svc"
+
+
+def tls_secret(v: dict[str, Any]) -> str:
+    return str(v["tls"]["secretName"] or f"{v['name']}-tls")
+
+
+def certificate_wanted(v: dict[str, Any]) -> bool:
+    return bool(v["tls"]["enabled"] and v["tls"]["certManager"]["issuer"])
+
+
+def certificate_names(v: dict[str, Any], namespace: str) -> list[str]:
+    """What the cluster's certificate names: every member (a wildcard under the headless
+    Service, short and fully qualified) and the client Service, by each of its names."""
+    members = f"*.{peers_service(v)}.{namespace}.svc"
+    service = f"{v['name']}.{namespace}.svc"
+    domain = v["clusterDomain"]
+    names = [members, f"{members}.{domain}", v["name"], f"{v['name']}.{namespace}"]
+    return [*names, service, f"{service}.{domain}"]
+
+
+def tls_files() -> dict[str, str]:
+    """Where a member (and garbd) finds the TLS Secret's files."""
+    return {party: f"{TLS_DIR}/{key}" for party, key in TLS_KEYS.items()}
+
+
 def cluster_labels(v: dict[str, Any]) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "galera",
@@ -173,7 +214,9 @@ def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
     provider_options = {str(k): str(val) for k, val in v["mariadb"]["providerOptions"].items()}
     if group.segment:
         provider_options["gmcast.segment"] = str(group.segment)
-    return {
+    tls_on = v["tls"]["enabled"]
+    address = member_address("${POD_NAME}", peers_service(v), "${POD_NAMESPACE}")
+    config: dict[str, Any] = {
         "name": "${POD_NAME}",
         "listen": f"0.0.0.0:{v['agent']['port']}",
         "token_file": f"{SECRETS_DIR}/agent-token",
@@ -192,7 +235,7 @@ def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
             "socket": "/run/mysqld/mysqld.sock",
             "pid_file": "/run/mysqld/mysqld.pid",
             "log_error": "/var/lib/mysql/mariadb.err",
-            "node_address": "${POD_IP}",
+            "node_address": address if tls_on else "${POD_IP}",
             "peers": peers(v),
             "port": v["ports"]["mysql"],
             "galera_port": v["ports"]["galera"],
@@ -210,6 +253,9 @@ def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
             "extra": {str(k): str(val) for k, val in v["mariadb"]["options"].items()},
         },
     }
+    if tls_on:  # the agent checks at start that the certificate names node_address
+        config["tls"] = tls_files()
+    return config
 
 
 def _alert_rules() -> Any:
@@ -268,6 +314,10 @@ def _context(v: dict[str, Any]) -> dict[str, Any]:
             "app.kubernetes.io/instance": v["name"],
         },
         "arbitrator_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: ARBITRATOR_COMPONENT},
+        "tls_secret": tls_secret(v),
+        "tls_volume": TLS_VOLUME,
+        "tls_dir": TLS_DIR,
+        "tls_files": tls_files(),
         "exporter_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: EXPORTER_COMPONENT},
         "monitoring_labels": monitoring_labels,
     }
@@ -291,6 +341,9 @@ def objects(values: dict[str, Any], source: str = "values") -> list[dict[str, An
     if v["networkPolicy"]["enabled"]:  # before the pods they protect
         policies = {**context, "arbitrator": arbitrator_enabled(v)}
         out += _render(env, "networkpolicy.yaml.j2", policies)
+    if certificate_wanted(v):  # before the pods that mount its Secret
+        names = certificate_names(v, v["namespace"])
+        out += _render(env, "certificate.yaml.j2", {**context, "dns_names": names})
     for group in context["groups"]:
         out += _render(env, "statefulset.yaml.j2", {**context, "group": group})
     if arbitrator_enabled(v):

@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from galera import tls
 from galera.config import agent as agent_config
 from galera.errors import InvalidInput
 from galera.render import manifests, render_member_config
@@ -18,10 +19,14 @@ from tests.helpers import galeractl, one_line_error
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
-VALUES = {"default": None, "multisite": HERE / "values" / "multisite.yaml"}
+VALUES = {
+    "default": None,
+    "multisite": HERE / "values" / "multisite.yaml",
+    "plaintext": HERE / "values" / "plaintext.yaml",
+}
 # The Kubernetes versions the manifests are checked against (oldest and newest supported).
 KUBE_VERSIONS = ("1.28", "1.31", "1.33", "1.35")
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "Certificate"}
 
 
 def values_of(case: str) -> dict[str, Any]:
@@ -56,7 +61,7 @@ def test_every_object_is_valid_for_the_kubernetes_schemas(case: str, version: st
     checked = 0
     for obj in rendered(case):
         if obj["kind"] in CRD_KINDS:
-            continue  # CRDs of the Prometheus operator: no official schema
+            continue  # CRDs (Prometheus operator, cert-manager): no official schema
         kubernetes_validate.validate(obj, version, strict=True)
         checked += 1
     assert checked >= 5
@@ -186,22 +191,46 @@ def test_no_secret_value_is_inline(case: str) -> None:
         assert secret["defaultMode"] == 0o440
 
 
+def tls_secret_files(root: Path, names: list[str]) -> dict[str, str]:
+    """What the kubelet puts in a pod from the TLS Secret: root:<fsGroup> 0440 files."""
+    ca = tls.new_ca("orders")
+    leaf = tls.new_leaf(ca, "orders", names)
+    files = {}
+    for party, data in (("ca", ca.cert), ("cert", leaf.cert), ("key", leaf.key)):
+        path = root / manifests.TLS_KEYS[party]
+        tls.write(path, data, private=True)
+        os.chmod(path, 0o440)
+        files[party] = str(path)
+    return files
+
+
 def test_agent_configuration_in_the_configmap_loads_in_the_agent_and_renders_wsrep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With the Certificate's names in the mounted Secret, as the pod would have them: the
+    agent's start check (the certificate names node_address) passes."""
     objs = rendered("multisite")
     monkeypatch.setenv("POD_NAME", "orders-b-1")
     monkeypatch.setenv("POD_IP", "10.1.2.3")
+    monkeypatch.setenv("POD_NAMESPACE", "db")
     cm = next(o for o in of_kind(objs, "ConfigMap") if o["metadata"]["name"] == "orders-b-agent")
+    agent = yaml.safe_load(cm["data"]["agent.yaml"])
+    assert agent["tls"] == {
+        party: f"{manifests.TLS_DIR}/{key}" for party, key in manifests.TLS_KEYS.items()
+    }
+    (certificate,) = of_kind(objs, "Certificate")
+    agent["tls"] = tls_secret_files(tmp_path, certificate["spec"]["dnsNames"])
     path = tmp_path / "agent.yaml"
-    path.write_text(cm["data"]["agent.yaml"])
+    path.write_text(yaml.safe_dump(agent))
     cfg = agent_config.load(path)
     assert cfg.name == "orders-b-1"
-    assert cfg.server.node_address == "10.1.2.3"
+    assert cfg.server.node_address == "orders-b-1.orders-peers.db.svc"
     assert cfg.server.weight == 1
     assert cfg.health.donor_ok is True
     text = render_member_config(cfg.server)
-    assert "wsrep_node_address            = 10.1.2.3:4567" in text
+    assert "wsrep_node_address            = orders-b-1.orders-peers.db.svc:4567" in text
+    assert "require_secure_transport      = ON" in text
+    assert f"socket.ssl_key={tmp_path}/tls.key" in text
     assert "gmcast.segment=1" in text
     assert "evs.suspect_timeout=PT10S" in text
     assert "max_connections               = 800" in text
@@ -209,6 +238,21 @@ def test_agent_configuration_in_the_configmap_loads_in_the_agent_and_renders_wsr
         "gcomm://orders-a-0.orders-peers:4567,orders-a-1.orders-peers:4567,"
         "orders-b-0.orders-peers:4567,orders-b-1.orders-peers:4567" in text
     )
+
+
+def test_without_tls_a_member_is_addressed_by_its_pod_ip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POD_NAME", "galera-1")
+    monkeypatch.setenv("POD_IP", "10.1.2.3")
+    (cm,) = of_kind(rendered("plaintext"), "ConfigMap")
+    path = tmp_path / "agent.yaml"
+    path.write_text(cm["data"]["agent.yaml"])
+    cfg = agent_config.load(path)
+    assert cfg.server.node_address == "10.1.2.3" and cfg.tls is None
+    text = render_member_config(cfg.server)
+    assert "wsrep_node_address            = 10.1.2.3:4567" in text
+    assert "ssl" not in text
 
 
 def test_agent_refuses_a_configmap_whose_pod_variables_are_missing(
