@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import cluster_option, load_spec
+from galera.cli.common import cluster_option, load_spec, on_kube
+from galera.cli.render import VALUES, load_values
 
 DAYS = click.option(
     "--days",
@@ -23,6 +24,18 @@ DAYS = click.option(
 @click.group()
 def certs() -> None:
     """The cluster's CA and member certificates (TLS on every path)."""
+
+
+def _files_only() -> None:
+    """create, rotate, retire-old-ca and show work on a certificate directory (VMs, the
+    sandbox); on Kubernetes the certificates are the Secret the pods mount."""
+    if on_kube():
+        from galera.errors import InvalidInput
+
+        raise InvalidInput(
+            "with --kube the certificates are the TLS Secret the pods mount: cert-manager "
+            "renews it (tls.certManager.issuer), or galeractl certs secret writes one"
+        )
 
 
 @certs.command()
@@ -39,6 +52,7 @@ def create(cluster: str | None, root: str | None, days: int) -> None:
 
     Keys are written 0600. Refused when the directory already holds a CA (use rotate).
     """
+    _files_only()
     from galera.controller import certs as workflow
 
     spec = load_spec(cluster)
@@ -71,6 +85,7 @@ def rotate(
     clients, socket.ssl_reload for replication); this waits until every member serves its
     new certificate. Exit 0 when all did, 1 otherwise, 2 on bad input.
     """
+    _files_only()
     from galera.controller import certs as workflow
     from galera.domain import events
 
@@ -85,6 +100,7 @@ def rotate(
 def retire_old_ca(cluster: str | None) -> None:
     """Drop every CA but the current one from the bundle (after a --new-ca rotation, once
     every member serves a certificate of the new CA)."""
+    _files_only()
     from galera.config import certdir
     from galera.controller import certs as workflow
 
@@ -99,6 +115,7 @@ def retire_old_ca(cluster: str | None) -> None:
 def show(cluster: str | None, fmt: str) -> None:
     """When the CA and each member's certificate expire (exit 1 when one expires within 14
     days or already has)."""
+    _files_only()
     from galera import tls
     from galera.controller import certs as workflow
 
@@ -117,3 +134,61 @@ def show(cluster: str | None, fmt: str) -> None:
     output.emit(rows, fmt, table)
     if any((when - now).days < tls.EXPIRY_WARNING_DAYS for when in expiries.values()):
         raise SystemExit(1)
+
+
+@certs.command()
+@VALUES
+@click.option(
+    "-n",
+    "--namespace",
+    help="The cluster's namespace (default: the values' namespace); the names carry it.",
+)
+@click.option(
+    "--ca-dir",
+    type=click.Path(file_okay=False),
+    help="Keep the CA here (ca.pem, ca-key.pem 0600): created when missing, reused to sign a "
+    "renewed certificate. Without it a new CA signs, and its key is not kept.",
+)
+@DAYS
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    metavar="FILE|-",
+    help="Where to write the Secret's manifest (mode 0600), or - for stdout.",
+)
+def secret(
+    values_files: tuple[str, ...],
+    namespace: str | None,
+    ca_dir: str | None,
+    days: int,
+    output: str,
+) -> None:
+    """The TLS Secret of a cluster on Kubernetes, for clusters without cert-manager.
+
+    One certificate (EC P-256) for every member, the address each has under the headless
+    Service (*.<name>-peers.<namespace>.svc), and the client Service, in a kubernetes.io/tls
+    Secret with ca.crt: what the rendered pods mount (tls.secretName). Apply it with
+    kubectl apply -f FILE; a renewed Secret is taken into use without a restart.
+    """
+    from galera import tls
+    from galera.controller import certs as workflow
+    from galera.render import manifests
+
+    values, source = load_values(values_files)
+    where = Path(ca_dir) if ca_dir else None
+    obj, names = workflow.kubernetes_secret(values, namespace, days, where, source)
+    text = manifests.dump([obj])
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        tls.write(Path(output), text.encode(), private=True)
+    meta = obj["metadata"]
+    click.echo(
+        f"Secret {meta['name']} (namespace {meta['namespace']}) names {', '.join(names)}"
+        + ("" if output == "-" else f"; written to {output}"),
+        err=True,
+    )
+    if where is None:
+        click.echo("the CA's key was not kept: a renewal needs --ca-dir", err=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-
-@click.command()
-@click.option(
+VALUES = click.option(
     "-f",
     "--values",
     "values_files",
@@ -17,6 +16,10 @@ import click
     help="Values file (YAML); repeat to layer several, later ones win. "
     "Defaults: templates/kubernetes/values.yaml.",
 )
+
+
+@click.command()
+@VALUES
 @click.option(
     "-o",
     "--output",
@@ -32,11 +35,30 @@ def render(values_files: tuple[str, ...], output: str) -> None:
     Values are checked against the schema before anything is written; an error names the
     key and what is allowed.
     """
+    from galera.errors import InvalidInput
+    from galera.render import manifests
+
+    values, source = load_values(values_files)
+    objects = manifests.objects(values, source)
+    if output == "-":
+        click.echo(manifests.dump(objects), nl=False)
+        return
+    target = Path(output)
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"-o {output}: exists and is not a directory")
+    target.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        (target / manifests.file_name(obj)).write_text(manifests.dump([obj]))
+    click.echo(f"wrote {len(objects)} objects to {target}", err=True)
+
+
+def load_values(values_files: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """The values files merged in order (later ones win), and the last one's name for errors."""
     from galera.config.yamltext import load_yaml
     from galera.errors import InvalidInput
     from galera.render import manifests
 
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     source = "values"
     for name in values_files:
         path = Path(name)
@@ -51,14 +73,4 @@ def render(values_files: tuple[str, ...], output: str) -> None:
             raise InvalidInput(f"values file {path}: must be a mapping of values")
         values = manifests.merge(values, data)
         source = str(path)
-    objects = manifests.objects(values, source)
-    if output == "-":
-        click.echo(manifests.dump(objects), nl=False)
-        return
-    target = Path(output)
-    if target.exists() and not target.is_dir():
-        raise InvalidInput(f"-o {output}: exists and is not a directory")
-    target.mkdir(parents=True, exist_ok=True)
-    for obj in objects:
-        (target / manifests.file_name(obj)).write_text(manifests.dump([obj]))
-    click.echo(f"wrote {len(objects)} objects to {target}", err=True)
+    return values, source

@@ -52,6 +52,16 @@ def _issue(root: Path, ca: tls.Issued, parties: Mapping[str, Sequence[str]], day
         tls.write(where.cert, leaf.cert, private=False)
 
 
+def kept_ca(root: Path, cluster: str) -> tuple[tls.Issued, bytes]:
+    """The CA that signs in ``root`` and the bundle to trust; a new CA is written there
+    (its key 0600) when ``root`` holds none, so that a renewal can keep it."""
+    if not (root / CA).exists() and not (root / CA_KEY).exists():
+        ca = tls.new_ca(cluster)
+        tls.write(root / CA_KEY, ca.key, private=True)
+        tls.write(root / CA, ca.cert, private=False)
+    return current_ca(root), (root / CA).read_bytes()
+
+
 def current_ca(root: Path) -> tls.Issued:
     """The CA that signs new certificates (its key must match the bundle's first CA)."""
     key = root / CA_KEY

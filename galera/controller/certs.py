@@ -5,12 +5,17 @@ Every member's agent watches its certificate files and has mariadbd reload them 
 where the members read it (the sandbox, or VMs sharing the directory) and waits until every
 agent reports the new certificate in use; with the files on other hosts, the person copies
 them and the agents take them from there.
+
+On Kubernetes the certificates are a ``kubernetes.io/tls`` Secret that cert-manager keeps
+renewed; :func:`kubernetes_secret` makes one for clusters without cert-manager.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from galera import poll, tls
@@ -19,6 +24,7 @@ from galera.config.clusterfile import ClusterSpec
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError, InvalidInput, OperationFailed
+from galera.render import manifests
 
 Emit = events.Emit
 
@@ -104,3 +110,52 @@ def wait_reloaded(spec: ClusterSpec, fresh: dict[str, str], timeout: float, emit
 def expiries(spec: ClusterSpec) -> dict[str, dt.datetime]:
     """When the CA and each member's certificate in the cluster's directory expire."""
     return certdir.expiries(directory(spec), list(parties(spec)))
+
+
+def kubernetes_secret(
+    values: dict[str, Any],
+    namespace: str | None,
+    days: int,
+    ca_dir: Path | None,
+    source: str = "values",
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``kubernetes.io/tls`` Secret the cluster of ``values`` mounts, as cert-manager
+    would write it (``ca.crt``, ``tls.crt``, ``tls.key``): one certificate naming every
+    member and the client Service, signed by the CA of ``ca_dir`` (created there when
+    missing, so a renewal keeps it) or by a new CA whose key is not kept. Also its names."""
+    v = manifests.validate(values, source)
+    if not v["tls"]["enabled"]:
+        raise InvalidInput("the values turn TLS off (tls.enabled: false)")
+    if v["tls"]["certManager"]["issuer"]:
+        raise InvalidInput(
+            "tls.certManager.issuer is set: cert-manager issues this Secret (leave it empty)"
+        )
+    if namespace and v["namespace"] and namespace != v["namespace"]:
+        raise InvalidInput(f"--namespace {namespace} is not the values' {v['namespace']}")
+    namespace = namespace or v["namespace"]
+    if not namespace:
+        raise InvalidInput(
+            "the certificate names *.<peers>.<namespace>.svc: give --namespace (or namespace "
+            "in the values)"
+        )
+    if ca_dir is not None:
+        ca, bundle = certdir.kept_ca(ca_dir, v["name"])
+    else:
+        ca = tls.new_ca(v["name"])
+        bundle = ca.cert
+    names = manifests.certificate_names(v, namespace)
+    leaf = tls.new_leaf(ca, f"{v['name']}.{namespace}", names, days)
+    pems = {"ca": bundle, "cert": leaf.cert, "key": leaf.key}
+    data = {manifests.TLS_KEYS[party]: pem for party, pem in pems.items()}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {
+            "name": manifests.tls_secret(v),
+            "namespace": namespace,
+            "labels": manifests.cluster_labels(v),
+        },
+        "data": {key: base64.b64encode(pem).decode() for key, pem in data.items()},
+    }
+    return secret, names
