@@ -77,8 +77,9 @@ class ClusterSpec:
     read_timeout: float = 5.0
     sandbox: dict[str, Any] = field(default_factory=dict)
     # Set when the members were discovered rather than read from a file (Kubernetes): the
-    # credentials and agent token read from the cluster's Secret.
+    # credentials, the admin account (if any) and agent token read from the cluster's Secret.
     secret_credentials: Credentials | None = field(default=None, repr=False)
+    secret_admin: Credentials | None = field(default=None, repr=False)
     secret_token: str | None = field(default=None, repr=False)
     # The account for what changes server state (SET GLOBAL: pc.bootstrap, conflict
     # logging); without one, ``credentials`` serve for both.
@@ -109,6 +110,8 @@ class ClusterSpec:
     def admin_credentials(self) -> Credentials:
         """The account for statements that change server state (``SET GLOBAL``); the
         monitoring account when no admin account is configured."""
+        if self.secret_admin is not None:
+            return self.secret_admin
         if self.admin is not None:
             return self.admin.read()
         return self.credentials()

@@ -1,16 +1,15 @@
 """Kubernetes: a Galera cluster is the pods of its StatefulSets (one per member group).
 
 The adapter is thin: it discovers the members (pod IPs, ports, weights, the arbitrator), reads
-the credentials from the cluster's Secret, restarts a member by deleting its pod (the
-StatefulSet is ``OnDelete``, so nothing else replaces pods), patches the pod template for an
-upgrade, keeps operation records in ConfigMaps with ``resourceVersion`` compare-and-swap,
-holds a Lease so that one controller acts at a time, and turns decisions into Events.
-Every decision stays in the controller and the domain.
+the credentials and the CA from the cluster's Secrets (:mod:`kube_secrets`), restarts a member
+by deleting its pod (the StatefulSet is ``OnDelete``, so nothing else replaces pods), patches
+the pod template for an upgrade, keeps operation records in ConfigMaps with
+``resourceVersion`` compare-and-swap, holds a Lease so that one controller acts at a time, and
+turns decisions into Events. Every decision stays in the controller and the domain.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import socket
@@ -20,7 +19,6 @@ from typing import Any
 
 from galera import poll
 from galera.config.clusterfile import ClusterSpec, MemberSpec
-from galera.config.optionfile import parse_option_text, read_option_file
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import (
@@ -28,7 +26,7 @@ from galera.errors import (
     GaleraError,
     InvalidInput,
 )
-from galera.platforms import kube_forward, kube_records
+from galera.platforms import kube_forward, kube_records, kube_secrets
 from galera.platforms.kube_api import Api, NotFound, Target
 from galera.render.manifests import (
     ARBITRATOR_COMPONENT,
@@ -37,6 +35,7 @@ from galera.render.manifests import (
     CONFIG_HASH,
     DATA_COMPONENT,
     WEIGHT_ANNOTATION,
+    member_address,
 )
 
 log = logging.getLogger("galera.kubernetes")
@@ -112,44 +111,53 @@ class Kubernetes(Api):
         return self._dict(found)
 
     def spec(self) -> ClusterSpec:
-        """The cluster as galeractl's commands see it: one member per StatefulSet ordinal."""
+        """The cluster as galeractl's commands see it: one member per StatefulSet ordinal.
+        With TLS, a member is dialled at its pod's IP and verified by its name under the
+        headless Service (what the agent checked its certificate names at start)."""
         sets = self.statefulsets(refresh=True)
+        secrets = kube_secrets.read(self, sets[0])
         pods = self.pods()
-        members: list[MemberSpec] = []
-        for sts in sets:
-            template = sts["spec"]["template"]
-            ports = _ports(template["spec"])
-            weight = int((template["metadata"].get("annotations") or {}).get(WEIGHT_ANNOTATION, 1))
-            service = sts["spec"].get("serviceName") or sts["metadata"]["name"]
-            for ordinal in range(int(sts["spec"].get("replicas", 1))):
-                name = f"{sts['metadata']['name']}-{ordinal}"
-                pod = pods.get(name)
-                host = ((pod or {}).get("status") or {}).get("podIP") or f"{name}.{service}"
-                pod_ports = _ports(pod["spec"]) if pod else ports
-                mysql, agent = pod_ports.get("mysql", 3306), pod_ports.get("agent", 8008)
-                if self.forwarder is not None and pod is not None and _running(pod):
-                    local = self.forwarder.local(name, pod["metadata"]["uid"], [mysql, agent])
-                    host, mysql, agent = "127.0.0.1", local[mysql], local[agent]
-                members.append(
-                    MemberSpec(
-                        name=name,
-                        host=host,
-                        port=mysql,
-                        agent=f"http://{host}:{agent}",
-                        weight=weight,
-                    )
-                )
+        members = [
+            self._member(sts, ordinal, pods, secrets.ca is not None)
+            for sts in sets
+            for ordinal in range(int(sts["spec"].get("replicas", 1)))
+        ]
         if not members:
             names = ", ".join(s["metadata"]["name"] for s in sets)
             raise InvalidInput(f"StatefulSet {names} has 0 replicas: no member to manage")
         members += self._arbitrators()
-        credentials, token = self._secrets(sets[0])
         return ClusterSpec(
             path=Path(f"{self.namespace}.{self.target.cluster}.kube"),
             name=self.target.cluster,
             members=tuple(members),
-            secret_credentials=credentials,
-            secret_token=token,
+            secret_credentials=secrets.credentials,
+            secret_admin=secrets.admin,
+            secret_token=secrets.token,
+            tls_ca=secrets.ca,
+            tls_off=secrets.ca is None,
+        )
+
+    def _member(
+        self, sts: dict[str, Any], ordinal: int, pods: dict[str, dict[str, Any]], tls: bool
+    ) -> MemberSpec:
+        template = sts["spec"]["template"]
+        weight = int((template["metadata"].get("annotations") or {}).get(WEIGHT_ANNOTATION, 1))
+        service = sts["spec"].get("serviceName") or sts["metadata"]["name"]
+        name = f"{sts['metadata']['name']}-{ordinal}"
+        pod = pods.get(name)
+        host = ((pod or {}).get("status") or {}).get("podIP") or f"{name}.{service}"
+        ports = _ports(pod["spec"]) if pod else _ports(template["spec"])
+        mysql, agent = ports.get("mysql", 3306), ports.get("agent", 8008)
+        if self.forwarder is not None and pod is not None and _running(pod):
+            local = self.forwarder.local(name, pod["metadata"]["uid"], [mysql, agent])
+            host, mysql, agent = "127.0.0.1", local[mysql], local[agent]
+        return MemberSpec(
+            name=name,
+            host=host,
+            port=mysql,
+            agent=f"{'https' if tls else 'http'}://{host}:{agent}",
+            weight=weight,
+            tls_name=member_address(name, service, self.namespace) if tls else "",
         )
 
     def _arbitrators(self) -> list[MemberSpec]:
@@ -165,34 +173,6 @@ class Kubernetes(Api):
             for d in found.items
             if (d.spec.replicas or 0) > 0
         ]
-
-    def _secrets(self, sts: dict[str, Any]) -> tuple[Any, str | None]:
-        """The monitoring credentials and agent token: a mounted directory, else the Secret."""
-        directory = self.target.secrets_dir
-        if directory is not None:
-            token_path = directory / "agent-token"
-            token = token_path.read_text().strip() if token_path.exists() else None
-            return read_option_file(directory / "client.cnf"), token
-        volumes = sts["spec"]["template"]["spec"].get("volumes") or []
-        name = next((v["secret"]["secretName"] for v in volumes if "secret" in v), None)
-        if name is None:
-            raise InvalidInput(
-                f"StatefulSet {sts['metadata']['name']} mounts no Secret; pass --secrets-dir"
-            )
-        secret = self._call(
-            f"read Secret {name}", self.core.read_namespaced_secret, name, self.namespace
-        )
-        data = secret.data or {}
-        if "client.cnf" not in data:
-            raise InvalidInput(f"Secret {name} has no client.cnf (docs/kubernetes.md)")
-        text = base64.b64decode(data["client.cnf"]).decode()
-        credentials = parse_option_text(text, f"Secret {name} client.cnf")
-        token = (
-            base64.b64decode(data["agent-token"]).decode().strip()
-            if "agent-token" in data
-            else None
-        )
-        return credentials, token
 
     # -- restarting and upgrading ----------------------------------------------------------
 

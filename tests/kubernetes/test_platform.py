@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from galera import tls
+from galera.controller import certs
 from galera.controller.progress import Progress
 from galera.domain.events import Kind
 from galera.domain.events import of as make_event
@@ -34,8 +36,10 @@ CLIENT_CNF = "[client]\nuser = monitor\npassword = s3cret-Pw\n"
 
 
 def seed_cluster(emu: Emulator, values: dict[str, Any], pods: bool = True) -> list[dict[str, Any]]:
-    """What `galeractl render | kubectl apply` plus the StatefulSet controller would create."""
-    objs = manifests.objects({"namespace": NAMESPACE, **values})
+    """What `galeractl render | kubectl apply` plus the StatefulSet controller would create,
+    with the TLS Secret of `galeractl certs secret` (TLS is on by default)."""
+    values = {"namespace": NAMESPACE, **values}
+    objs = manifests.objects(values)
     resources = {"StatefulSet": STATEFULSETS, "Deployment": DEPLOYMENTS, "ConfigMap": CONFIGMAPS}
     for obj in objs:
         if obj["kind"] in resources:
@@ -44,6 +48,8 @@ def seed_cluster(emu: Emulator, values: dict[str, Any], pods: bool = True) -> li
     emu.seed(
         SECRETS, apiserver.secret(secret_name, {"client.cnf": CLIENT_CNF, "agent-token": "tok"})
     )
+    if manifests.validate(values)["tls"]["enabled"]:
+        emu.seed(SECRETS, certs.kubernetes_secret(values, None, 30, None)[0])
     if pods:
         for i, sts in enumerate(o for o in objs if o["kind"] == "StatefulSet"):
             for ordinal in range(sts["spec"]["replicas"]):
@@ -81,7 +87,8 @@ def test_members_are_the_pods_of_every_group_with_their_weights_and_the_arbitrat
     assert [m.host for m in data] == ["127.0.0.10", "127.0.0.11", "127.0.1.10", "127.0.1.11"]
     assert [m.weight for m in data] == [2, 2, 1, 1]
     assert {m.port for m in data} == {3306}
-    assert data[0].agent == "http://127.0.0.10:8008"
+    assert data[0].agent == "https://127.0.0.10:8008"
+    assert data[0].tls_name == "orders-a-0.orders-peers.db.svc"
     assert [m.name for m in spec.members if m.arbitrator] == ["orders-arbitrator"]
     assert spec.credentials().user == "monitor"
     assert spec.agent_token() == "tok"
@@ -105,10 +112,14 @@ def test_secrets_from_a_mounted_directory_instead_of_the_api(
     emu, url = api
     seed_cluster(emu, {})
     (tmp_path / "client.cnf").write_text("[client]\nuser = dir-user\npassword = x\n")
+    (tmp_path / "admin.cnf").write_text("[client]\nuser = dir-operator\npassword = y\n")
     (tmp_path / "agent-token").write_text("dir-token\n")
+    (tmp_path / "ca.crt").write_bytes(tls.new_ca("galera").cert)
     spec = kube(url, secrets_dir=tmp_path).spec()
     assert spec.credentials().user == "dir-user"
+    assert spec.admin_credentials().user == "dir-operator"
     assert spec.agent_token() == "dir-token"
+    assert spec.tls_ca == tmp_path / "ca.crt"
     assert not apiserver.requests(emu, "GET", SECRETS)
 
 
