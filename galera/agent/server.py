@@ -48,6 +48,13 @@ class Agent:
             return read_option_file(self.config.credentials_file)
         return Credentials("root", "")
 
+    def admin_credentials(self) -> Credentials:
+        """The account that reloads the TLS files; the monitoring one without it."""
+        admin = self.config.admin_credentials_file
+        if admin is not None and admin.exists():
+            return read_option_file(admin)
+        return self.credentials()
+
     def endpoint(self) -> sql.Endpoint:
         return sql.Endpoint(
             unix_socket=self.config.server.socket, connect_timeout=1.0, read_timeout=2.0
@@ -364,7 +371,7 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
             config.tls,
             [config.server.node_address],
             agent.endpoint(),
-            agent.credentials,
+            agent.admin_credentials,
             lambda: supervisor.running,
         )
         agent.tls_watch.start()

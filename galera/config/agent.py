@@ -33,6 +33,10 @@ class AgentConfig:
     token_file: Path | None = None
     token_env: str | None = None
     credentials_file: Path | None = None
+    # The account that reloads TLS files (FLUSH SSL needs RELOAD, socket.ssl_reload SUPER),
+    # so that credentials_file can stay a monitoring account. Optional: a missing file
+    # (a Kubernetes Secret without admin.cnf) means credentials_file serves.
+    admin_credentials_file: Path | None = None
     init_file: Path | None = None
     mariadbd: str = "/usr/sbin/mariadbd"
     install_db: str = "/usr/bin/mariadb-install-db"
@@ -128,6 +132,7 @@ def parse(data: Any, path: Path) -> AgentConfig:
         token_file=opt_path("token_file"),
         token_env=data.get("token_env"),
         credentials_file=opt_path("credentials_file"),
+        admin_credentials_file=opt_path("admin_credentials_file"),
         init_file=opt_path("init_file"),
         mariadbd=data.get("mariadbd", "/usr/sbin/mariadbd"),
         install_db=data.get("install_db", "/usr/bin/mariadb-install-db"),

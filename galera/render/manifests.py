@@ -255,6 +255,7 @@ def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
     }
     if tls_on:  # the agent checks at start that the certificate names node_address
         config["tls"] = tls_files()
+        config["admin_credentials_file"] = f"{SECRETS_DIR}/admin.cnf"  # reloads them
     return config
 
 

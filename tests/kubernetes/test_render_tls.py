@@ -57,6 +57,9 @@ def test_tls_is_on_by_default_from_the_secret_named_after_the_cluster() -> None:
         "key": f"{manifests.TLS_DIR}/tls.key",
     }
     assert agent["server"]["node_address"] == "${POD_NAME}.galera-peers.${POD_NAMESPACE}.svc"
+    # A renewed certificate is reloaded with the admin account (when the Secret has one).
+    assert agent["admin_credentials_file"] == f"{manifests.SECRETS_DIR}/admin.cnf"
+    assert agent["credentials_file"] == f"{manifests.SECRETS_DIR}/client.cnf"
     env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
     assert env["POD_NAMESPACE"] == "metadata.namespace"
     assert not of_kind(objs, "Certificate")  # no issuer: the user makes the Secret

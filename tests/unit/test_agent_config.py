@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from galera.agent.server import Agent
+from galera.agent.supervisor import Supervisor
 from galera.config import load_schema
 from galera.config.agent import RESTART_POLICIES, RUN_MODES, START_MODES, AgentConfig, load, parse
 from galera.domain.health import HealthPolicy
@@ -322,3 +324,19 @@ def test_invalid_yaml_is_one_line_naming_the_file_and_line(tmp_path: Path) -> No
     path.write_text("name: a\nlisten: [\n")
     with pytest.raises(InvalidInput, match=rf"^{path} line 3: not valid YAML: "):
         load(path)
+
+
+def test_tls_files_are_reloaded_with_the_admin_account_when_its_file_exists(
+    tmp_path: Path,
+) -> None:
+    """On Kubernetes admin.cnf is optional in the Secret: without it the monitoring account
+    reloads (and needs RELOAD and SUPER); with it, the monitoring account keeps USAGE."""
+    (tmp_path / "client.cnf").write_text("[client]\nuser = monitor\npassword = m\n")
+    data = agent_data(credentials_file="client.cnf", admin_credentials_file="admin.cnf")
+    config = parse(data, tmp_path / "agent.yaml")
+    assert config.admin_credentials_file == tmp_path / "admin.cnf"
+    agent = Agent(config, Supervisor(config))
+    assert agent.admin_credentials().user == "monitor"
+    (tmp_path / "admin.cnf").write_text("[client]\nuser = operator\npassword = o\n")
+    assert agent.admin_credentials().user == "operator"
+    assert agent.credentials().user == "monitor"
