@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from galera.controller import certs
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools" / "bin"
 NODE_IMAGE = "ghcr.io/galeractl/galera-node:e2e"
@@ -185,6 +187,9 @@ def kind_cluster() -> Iterator[Kind]:
             "stringData": secret,
         }
         kind.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+        # TLS is on by default: the Secret `galeractl certs secret` writes (no cert-manager).
+        tls_secret = certs.kubernetes_secret({"namespace": NAMESPACE}, None, 30, None)[0]
+        kind.kubectl("apply", "-f", "-", stdin=json.dumps(tls_secret))
         run(
             "helm",
             "install",

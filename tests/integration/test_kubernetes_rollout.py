@@ -51,7 +51,7 @@ def cluster(sandbox_kube: SandboxHandle) -> Iterator[tuple[Emulator, str, Kubele
     spec = sandbox_kube.spec
     credentials = spec.credentials()
     with apiserver.serving() as (emu, url):
-        objs = manifests.objects({"namespace": NAMESPACE})
+        objs = manifests.objects({"namespace": NAMESPACE, "tls": {"enabled": False}})
         sts = next(o for o in objs if o["kind"] == "StatefulSet")
         emu.seed(STATEFULSETS, sts)
         client_cnf = f"[client]\nuser = {credentials.user}\npassword = {credentials.password}\n"

@@ -53,6 +53,7 @@ PERMISSIONS = {
 }
 # Those to apply the objects that only some values render.
 RENDERED_PERMISSIONS = {
+    ("cert-manager.io", "certificates"): {"get", "create", "patch"},
     ("monitoring.coreos.com", "servicemonitors"): {"get", "create", "patch"},
     ("monitoring.coreos.com", "prometheusrules"): {"get", "create", "patch"},
     ("networking.k8s.io", "networkpolicies"): {"get", "create", "patch"},
@@ -145,10 +146,24 @@ def test_values_configmap_holds_exactly_the_galera_values(helm: str, case: str) 
     assert list(config["data"]) == ["values.yaml"]
     values = yaml.safe_load(config["data"]["values.yaml"])
     given = given_values(case).get("galera", {})
-    assert values == merged(case, "galera")
+    # With the release's namespace, which the certificate's names carry.
+    assert values == {**merged(case, "galera"), "namespace": NAMESPACE}
     # What the controller does with them: the same check and defaults as `galeractl render`.
-    assert manifests.validate(values) == values == manifests.validate(given)
+    assert (
+        manifests.validate(values)
+        == values
+        == manifests.validate({**given, "namespace": NAMESPACE})
+    )
     assert of_kind(manifests.objects(values), "StatefulSet")
+
+
+def test_with_a_cert_manager_issuer_the_controller_applies_a_certificate(helm: str) -> None:
+    objs = template(helm, "--set", "galera.tls.certManager.issuer=db-ca")
+    (config,) = [o for o in of_kind(objs, "ConfigMap") if "values.yaml" in o["data"]]
+    rendered = manifests.objects(yaml.safe_load(config["data"]["values.yaml"]))
+    (certificate,) = of_kind(rendered, "Certificate")
+    assert certificate["metadata"]["namespace"] == NAMESPACE
+    assert "*.galera-peers.db.svc" in certificate["spec"]["dnsNames"]
 
 
 POLICIES = "networkpolicies"
@@ -158,6 +173,12 @@ RBAC_CASES = [
     ("default", "galera.monitoring.serviceMonitor.enabled=true", {"servicemonitors", POLICIES}),
     ("default", "galera.monitoring.prometheusRule.enabled=true", {"prometheusrules", POLICIES}),
     ("default", "galera.networkPolicy.enabled=false", set()),
+    ("default", "galera.tls.certManager.issuer=db-ca", {"certificates", POLICIES}),
+    (
+        "default",
+        "galera.tls.certManager.issuer=db-ca,galera.tls.enabled=false",
+        {POLICIES},
+    ),
 ]
 
 
@@ -236,8 +257,20 @@ def test_controller_applies_the_values_with_the_secret_as_read_only_files(
     assert not container.get("envFrom")
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
-    secret = volumes[mounts[SECRETS_DIR]["name"]]["secret"]
-    assert secret == {"secretName": galera["secretName"], "defaultMode": 0o440}
+    # The cluster's Secret and the CA of its TLS Secret, never the TLS key.
+    projected = volumes[mounts[SECRETS_DIR]["name"]]["projected"]
+    assert projected["defaultMode"] == 0o440
+    tls_secret = galera["tls"]["secretName"] or f"{galera['name']}-tls"
+    assert projected["sources"] == [
+        {"secret": {"name": galera["secretName"]}},
+        {
+            "secret": {
+                "name": tls_secret,
+                "optional": True,  # cert-manager issues it once the controller applied it
+                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+            }
+        },
+    ]
     assert mounts[SECRETS_DIR]["readOnly"] is True
     values = volumes[mounts[str(Path(VALUES_FILE).parent)]["name"]]["configMap"]
     assert values == {"name": f"{deployment['metadata']['name']}-values"}
@@ -249,6 +282,16 @@ def test_controller_applies_the_values_with_the_secret_as_read_only_files(
     assert ports == {"metrics": 9104}
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["tcpSocket"] == {"port": "metrics"}
+
+
+def test_without_tls_the_controller_mounts_only_the_clusters_secret(helm: str) -> None:
+    objs = template(helm, "--set", "galera.tls.enabled=false")
+    pod = one(objs, "Deployment")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets"]
+    assert volume == {
+        "name": "secrets",
+        "secret": {"secretName": "galera-secrets", "defaultMode": 0o440},
+    }
 
 
 def test_a_change_of_the_galera_values_restarts_the_controller(helm: str) -> None:

@@ -77,3 +77,8 @@ true
 {{- fail (printf "galera.namespace: %q is not the release's namespace %q; leave it empty" .Values.galera.namespace .Release.Namespace) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The cluster's TLS Secret (kubernetes.io/tls: ca.crt, tls.crt, tls.key), as the templates name it. */}}
+{{- define "galeractl.tlsSecret" -}}
+{{- .Values.galera.tls.secretName | default (printf "%s-tls" .Values.galera.name) -}}
+{{- end -}}
