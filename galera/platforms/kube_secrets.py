@@ -30,6 +30,8 @@ CA = TLS_KEYS["ca"]
 
 @dataclass(frozen=True)
 class Secrets:
+    """What one read of the Secrets gives the cluster's spec (no secret in ``repr``)."""
+
     credentials: Credentials = field(repr=False)
     admin: Credentials | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
