@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -36,12 +37,20 @@ def sandboxes(
     """Fresh sandboxes of ``nodes`` members, one for each entry of ``tls`` (with TLS, the
     sandbox's default, or plaintext: ``--no-tls``), the i-th at ``base_port + i * PORTS``.
     They come up at the same time (a sandbox's start is mostly waiting on Galera, so a
-    second one costs little time) and are purged afterwards whatever happens."""
+    second one costs little time) and are purged afterwards whatever happens.
+
+    Each has a TMPDIR of its own, which its agents and servers inherit: a starting mariadbd
+    deletes every ``#sql*`` file in its tmpdir (temporary tables left by a crash), /tmp by
+    default, so a member starting in one sandbox could delete the temporary tables of the
+    other's ``mariadb-install-db`` (or of any other suite's on this machine), which then
+    fails: "ERROR: 1051 Unknown table 'mysql.tmp_user_sys'"."""
     parent = Path(tempfile.mkdtemp(prefix=f"gbench-{name}-"))
     roots = [parent / f"sb{i}" for i in range(len(tls))]
     ups: list[subprocess.Popen[str]] = []
     try:
         for i, (root, on) in enumerate(zip(roots, tls, strict=True)):
+            tmpdir = parent / f"tmp{i}"
+            tmpdir.mkdir()
             cmd = _galeractl_cmd(
                 "sandbox",
                 "up",
@@ -54,7 +63,13 @@ def sandboxes(
                 *([] if on else ["--no-tls"]),
             )
             ups.append(
-                subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                subprocess.Popen(
+                    cmd,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "TMPDIR": str(tmpdir)},
+                )
             )
         errors = [p.communicate()[1].strip() for p in ups]
         failed = [err for p, err in zip(ups, errors, strict=True) if p.returncode != 0]
