@@ -8,8 +8,16 @@ mostly noise; the medians are compared. Printed: the ratio of the medians galera
 (goal <= 1.25), the longest stall any writer saw between two acknowledged writes,
 acknowledged writes lost (must be 0) and full SSTs performed (must be 0).
 
+TLS (the sandbox's default: replication, IST and SST encrypted, galeractl's SQL and agent
+calls too) against plaintext: a second sandbox made with ``--no-tls`` comes up beside the
+first and, once the rounds above are done, ``rolling-restart`` runs ``--rounds`` times on
+it under a writer of its own (one writer at a time: a second one would load the machine
+during the other sandbox's restarts). The medians with TLS and without and their ratio
+are printed, with no goal.
+
 Usage: python bench/rolling.py [--base-port 24200] [--drain-seconds 0] [--rounds 5] [--quick]
-(--quick: one round; the ratio is then mostly noise, but every step runs)
+(--quick: one round; the ratios are then mostly noise, but every step runs). The plaintext
+sandbox takes the 50 ports above the base port's 50.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import dataclass, field
 
-from common import endpoints, galeractl, sandbox, writer
+from common import endpoints, galeractl, sandboxes, writer
 
 from galera.controller import waiting
 from galera.platforms.sandbox import Sandbox
@@ -38,6 +47,58 @@ def floor(box: Sandbox) -> float:
     return total
 
 
+def rolling_restart(box: Sandbox, drain_seconds: float) -> float:
+    start = time.perf_counter()
+    result = galeractl(
+        "rolling-restart",
+        "-c",
+        str(box.cluster_file),
+        "--yes",
+        "--drain-seconds",
+        str(drain_seconds),
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"rolling-restart failed: {result.stderr}")
+    return time.perf_counter() - start
+
+
+@dataclass
+class Rounds:
+    """What ``rounds`` rounds on one sandbox under a steady writer measured."""
+
+    floors: list[float] = field(default_factory=list)
+    ours: list[float] = field(default_factory=list)
+    floor_stall: float = 0.0
+    our_stall: float = 0.0
+    acked: int = 0
+    in_doubt: int = 0
+    lost: int = 0
+    full_ssts: int = 0
+    check: str = ""
+
+
+def rounds(box: Sandbox, count: int, drain_seconds: float, with_floor: bool) -> Rounds:
+    """``count`` rounds of (the floor, when ``with_floor``, then) a rolling restart."""
+    r = Rounds()
+    ssts = box.full_ssts()
+    with writer(box) as load:
+        load.wait_for_acks(200)
+        for _ in range(count):
+            if with_floor:
+                load.stats.longest_stall = 0.0
+                r.floors.append(floor(box))
+                r.floor_stall = max(r.floor_stall, load.stats.longest_stall)
+            load.stats.longest_stall = 0.0
+            r.ours.append(rolling_restart(box, drain_seconds))
+            r.our_stall = max(r.our_stall, load.stats.longest_stall)
+        load.wait_for_acks(len(load.stats.acked) + 100)
+    check = workload.check(endpoints(box), box.spec().credentials(), load.stats.acked)
+    r.acked, r.in_doubt = len(load.stats.acked), len(load.stats.in_doubt)
+    r.lost = sum(len(v) for v in check.missing.values())
+    r.full_ssts, r.check = box.full_ssts() - ssts, check.message
+    return r
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-port", type=int, default=24200)
@@ -47,53 +108,37 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.rounds = 1
-    with sandbox(3, args.base_port, "rolling") as box:
-        ssts = box.full_ssts()
-        floors: list[float] = []
-        ours: list[float] = []
-        floor_stall = our_stall = 0.0
-        with writer(box) as load:
-            load.wait_for_acks(200)
-            for _ in range(args.rounds):
-                load.stats.longest_stall = 0.0
-                floors.append(floor(box))
-                floor_stall = max(floor_stall, load.stats.longest_stall)
-                load.stats.longest_stall = 0.0
-                start = time.perf_counter()
-                result = galeractl(
-                    "rolling-restart",
-                    "-c",
-                    str(box.cluster_file),
-                    "--yes",
-                    "--drain-seconds",
-                    str(args.drain_seconds),
-                )
-                ours.append(time.perf_counter() - start)
-                our_stall = max(our_stall, load.stats.longest_stall)
-                if result.returncode != 0:
-                    raise SystemExit(f"rolling-restart failed: {result.stderr}")
-            load.wait_for_acks(len(load.stats.acked) + 100)
-        t_floor, t_ours = statistics.median(floors), statistics.median(ours)
-        check = workload.check(endpoints(box), box.spec().credentials(), load.stats.acked)
-        lost = sum(len(v) for v in check.missing.values())
-        print(
-            "  floor: plain restarts one at a time: "
-            f"{', '.join(f'{t:.2f}' for t in floors)}s (longest writer stall {floor_stall:.2f}s)"
-        )
-        print(f"  galeractl rolling-restart: {', '.join(f'{t:.2f}' for t in ours)}s")
-        print(
-            f"  {len(load.stats.acked)} acknowledged writes, {len(load.stats.in_doubt)} "
-            f"in doubt; {check.message}"
-        )
-        print(
-            f"rolling  members=3  rounds={args.rounds}  galeractl={t_ours:.2f}s  "
-            f"floor={t_floor:.2f}s (medians)  ratio={t_ours / t_floor:.2f} "
-            f"(goal <= 1.25, drain {args.drain_seconds:.1f}s)"
-        )
-        print(
-            f"rolling  longest_write_stall={our_stall:.2f}s  "
-            f"acknowledged_lost={lost}  full_ssts={box.full_ssts() - ssts}"
-        )
+    with sandboxes(3, args.base_port, "rolling", [True, False]) as (box, plain):
+        tls = rounds(box, args.rounds, args.drain_seconds, with_floor=True)
+        off = rounds(plain, args.rounds, args.drain_seconds, with_floor=False)
+    t_floor, t_ours = statistics.median(tls.floors), statistics.median(tls.ours)
+    t_off = statistics.median(off.ours)
+    print(
+        "  floor: plain restarts one at a time: "
+        f"{', '.join(f'{t:.2f}' for t in tls.floors)}s "
+        f"(longest writer stall {tls.floor_stall:.2f}s)"
+    )
+    print(f"  galeractl rolling-restart: {', '.join(f'{t:.2f}' for t in tls.ours)}s")
+    print(f"  {tls.acked} acknowledged writes, {tls.in_doubt} in doubt; {tls.check}")
+    print(
+        "  without TLS: galeractl rolling-restart: "
+        f"{', '.join(f'{t:.2f}' for t in off.ours)}s; {off.acked} acknowledged writes, "
+        f"{off.in_doubt} in doubt; {off.check}"
+    )
+    print(
+        f"rolling  members=3  rounds={args.rounds}  galeractl={t_ours:.2f}s  "
+        f"floor={t_floor:.2f}s (medians)  ratio={t_ours / t_floor:.2f} "
+        f"(goal <= 1.25, drain {args.drain_seconds:.1f}s)"
+    )
+    print(
+        f"rolling  longest_write_stall={tls.our_stall:.2f}s  "
+        f"acknowledged_lost={tls.lost}  full_ssts={tls.full_ssts}"
+    )
+    print(
+        f"rolling  members=3  tls=on/off  galeractl={t_ours:.2f}/{t_off:.2f}s (medians)  "
+        f"ratio={t_ours / t_off:.2f}  (without TLS: longest_write_stall={off.our_stall:.2f}s "
+        f"acknowledged_lost={off.lost}  full_ssts={off.full_ssts})"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ printed against the goal (3 members: at most 0.12 s) and with the ratio galeract
 (below 1.0: galeractl is faster). The RSS of every agent process is printed against the
 40 MB target.
 
+TLS (the sandbox's default) against plaintext: a second sandbox made with ``--no-tls`` is
+up beside the first, and both commands are timed on both, the runs interleaved so that a
+busy moment of the machine falls on either. Printed: the medians with TLS and without and
+their ratio, galeractl's against its goal (with TLS at most 1.2 times plaintext).
+
 Then one member is made unreachable: its address in a copy of the cluster file is moved
 into a network namespace that drops every packet it receives (a member behind a network
 cut: connections neither succeed nor fail, they time out). ``status`` must then take at
@@ -16,7 +21,7 @@ after the other. Needs root (namespaces, iptables); skipped, saying why, without
 
 Usage: python bench/status.py [--repeat 15] [--sizes 3,7] [--base-port 24000] [--quick]
 (--quick: 3 members, 3 repeats, 1 unreachable run; the test suite runs it so that it
-cannot rot)
+cannot rot). The plaintext sandbox takes the 50 ports above the base port's 50.
 """
 
 from __future__ import annotations
@@ -33,13 +38,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from common import sandbox
+from common import sandboxes
 
 from galera.platforms.sandbox import Sandbox
 
 RSS_TARGET_MB = 40.0
 STATUS_GOAL = {3: 0.12}  # seconds, by member count
 UNREACHABLE_SLACK = 0.3  # seconds over the connect timeout
+TLS_GOAL = 1.2  # status with TLS over status in plaintext
 
 
 def timed(cmds: list[list[str]], repeat: int) -> float:
@@ -53,6 +59,16 @@ def timed(cmds: list[list[str]], repeat: int) -> float:
                 raise SystemExit(f"{cmd[0]} failed: {result.stderr.strip()}")
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def timed_alternately(runs: dict[str, list[list[str]]], repeat: int) -> dict[str, float]:
+    """Like :func:`timed` for each of ``runs``, one run of each in turn, ``repeat`` times:
+    the machine's busy moments fall on all of them, not on whichever was timed then."""
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, cmds in runs.items():
+            samples[name].append(timed(cmds, 1))
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def against(seconds: float, goal: float | None) -> str:
@@ -95,16 +111,30 @@ def peer_cmds(box: Sandbox) -> list[list[str]]:
     ]
 
 
-def bench_status(box: Sandbox, nodes: int, repeat: int) -> None:
-    ours, peer = [status_cmd(box.cluster_file)], peer_cmds(box)
-    timed(ours, 2)  # warm the page cache for both
-    timed(peer, 2)
-    t_ours = timed(ours, repeat)
-    t_peer = timed(peer, repeat)
+def ratio_verdict(ratio: float, goal: float) -> str:
+    return f"ratio={ratio:.2f} (goal <= {goal:g}) {'ok' if ratio <= goal else 'MISSED'}"
+
+
+def bench_status(box: Sandbox, plain: Sandbox, nodes: int, repeat: int) -> None:
+    runs = {
+        "ours": [status_cmd(box.cluster_file)],
+        "peer": peer_cmds(box),
+        "ours-plain": [status_cmd(plain.cluster_file)],
+        "peer-plain": peer_cmds(plain),
+    }
+    timed_alternately(runs, 2)  # warm the page cache for all
+    t = timed_alternately(runs, repeat)
+    t_ours, t_peer = t["ours"], t["peer"]
     print(f"status {nodes} members: {against(t_ours, STATUS_GOAL.get(nodes))}")
     print(
         f"status  members={nodes}  galeractl={t_ours * 1000:.0f}ms  "
         f"sequential-mariadb={t_peer * 1000:.0f}ms  ratio={t_ours / t_peer:.2f}"
+    )
+    print(
+        f"status  members={nodes}  tls=on/off  galeractl={t_ours * 1000:.0f}/"
+        f"{t['ours-plain'] * 1000:.0f}ms  {ratio_verdict(t_ours / t['ours-plain'], TLS_GOAL)}"
+        f"  (sequential-mariadb={t_peer * 1000:.0f}/{t['peer-plain'] * 1000:.0f}ms "
+        f"ratio={t_peer / t['peer-plain']:.2f})"
     )
     rss = max(rss_mb(pid) for pid in box.state["agent_pids"].values())
     verdict = "ok" if rss <= RSS_TARGET_MB else "MISSED"
@@ -191,8 +221,8 @@ def bytecode_note() -> str | None:
 
 
 def bench_size(nodes: int, repeat: int, base_port: int, unreachable_repeat: int) -> None:
-    with sandbox(nodes, base_port, f"status{nodes}") as box:
-        bench_status(box, nodes, repeat)
+    with sandboxes(nodes, base_port, f"status{nodes}", [True, False]) as (box, plain):
+        bench_status(box, plain, nodes, repeat)
         if unreachable_repeat:
             bench_unreachable(box, unreachable_repeat, base_port)
 
