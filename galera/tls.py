@@ -19,6 +19,7 @@ import functools
 import os
 import ssl
 import stat
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -355,8 +356,12 @@ def client_context(files: Files, name: str | None = None) -> ssl.SSLContext:
     """A context that verifies the server's certificate against the cluster's CA and its
     name (never opportunistic): the host connected to, or ``name`` when the address dialled
     cannot be in a certificate (a pod's IP, a port-forward's 127.0.0.1). Rebuilt when the
-    files change (a rotation)."""
-    return _client_context(files, name, _stamp(files.ca, files.cert))
+    files change (a rotation). Members are read in parallel: one thread builds it."""
+    with _BUILDING:
+        return _client_context(files, name, _stamp(files.ca, files.cert))
+
+
+_BUILDING = threading.Lock()
 
 
 @functools.lru_cache(maxsize=64)  # one per member with a name of its own
@@ -371,10 +376,15 @@ def _client_context(
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_verify_locations(cafile=str(files.ca))
-        if files.cert is not None and files.key is not None:
+    except OSError as e:
+        raise InvalidInput(f"CA {files.ca}: {e.strerror or e}") from None
+    except ssl.SSLError as e:
+        raise InvalidInput(f"CA {files.ca}: not a PEM certificate bundle ({e.reason})") from None
+    if files.cert is not None and files.key is not None:
+        try:
             context.load_cert_chain(str(files.cert), str(files.key))
-    except (OSError, ssl.SSLError) as e:
-        raise InvalidInput(f"TLS files {files.ca}: {e}") from None
+        except (OSError, ssl.SSLError) as e:
+            raise InvalidInput(f"TLS files {files.cert}, {files.key}: {e}") from None
     return context
 
 

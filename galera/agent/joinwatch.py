@@ -6,7 +6,9 @@ data directory is still exactly what it was when the server started, at that pos
 the Primary component goes away first, the joiner keeps running and asks again every
 second ("Requesting state transfer failed: Not in primary component"), forever; one that
 never reached a Primary component at all waits in a non-Primary one ("New COMPONENT:
-primary = no") and cannot have asked for anything. Such a join attempt can be reported at
+primary = no", or before that, while its peers refuse connections, "No nodes coming from
+primary view" and a ``NON_PRIM`` view, until ``pc.wait_prim_timeout`` ends it) and cannot
+have asked for anything. Such a join attempt can be reported at
 its start position and, once stopped, undone exactly.
 
 The log is the only evidence, so the watch fails safe: it reports an untouched join only
@@ -34,7 +36,8 @@ _RECEIVING = re.compile(
 )
 _WAITING = re.compile(
     rb"WSREP: (?:Requesting state transfer failed: Not in primary component"
-    rb"|New COMPONENT: primary = no)"
+    rb"|New COMPONENT: primary = no"
+    rb"|No nodes coming from primary view|view\(view_id\(NON_PRIM)"
 )
 # A state transfer failed part-way; Galera leaves the server running, disconnected, until
 # someone restarts it ("Receiving IST failed, node restart required: ...").

@@ -84,10 +84,17 @@ def install_system_tables(config: AgentConfig) -> bool:
     ]
     if config.server.user:
         cmd.append(f"--user={config.server.user}")
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
     if result.returncode != 0:
+        # Its output ends with the real reason; warnings come first.
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        errors = [line for line in lines if "ERROR" in line] or lines[-3:]
         raise OperationFailed(
-            f"mariadb-install-db failed: {result.stderr.strip()[-300:]}", member=config.name
+            f"mariadb-install-db failed (exit {result.returncode}): "
+            f"{' | '.join(errors[-3:])[-400:]}",
+            member=config.name,
         )
     return True
 

@@ -9,6 +9,7 @@ the caller runs on the same host.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -273,6 +274,16 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
             self.end_headers()
             self.wfile.write(data)
 
+        def _refuse(self, code: int, body: dict[str, Any], unread: int) -> None:
+            """Answer a request whose body is not wanted, then read that body (at most
+            MAX_BODY bytes, within the request's deadline) and drop it: closing a socket
+            with unread bytes resets the connection, and the client may lose the answer
+            (over TLS it does, the body arriving in the same record)."""
+            self._send(code, body)
+            if unread:
+                with contextlib.suppress(OSError, ValueError):
+                    self.rfile.read(unread)
+
         def setup(self) -> None:
             self.deadline = guard.Deadline(self.request)
             if agent.config.tls is not None:
@@ -341,10 +352,10 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
                 return
             func = writes.get(self.path)
             if func is None:
-                self._send(404, {"error": f"no such endpoint {self.path}"}, close=length > 0)
+                self._refuse(404, {"error": f"no such endpoint {self.path}"}, length)
                 return
             if not self._authorized():  # before reading a byte of the body
-                self._send(401, {"error": "a valid bearer token is required"}, close=length > 0)
+                self._refuse(401, {"error": "a valid bearer token is required"}, length)
                 return
             try:
                 raw = self.rfile.read(length) if length else b""

@@ -41,6 +41,7 @@ OWNED = {
     "log_error": "the agent reads the member's error log where galeractl puts it",
     "user": "galeractl sets the account mariadbd runs as",
     "secure_file_priv": "the agent confines SQL file access to a directory of its own",
+    "tmpdir": "set it with the server's tmpdir setting (a directory of the member's own)",
     **dict.fromkeys(
         ("ssl_ca", "ssl_cert", "ssl_key", "require_secure_transport"),
         "galeractl sets TLS from the cluster's certificates",

@@ -66,6 +66,7 @@ class Network:
             _run(["ip", "link", "add", self.bridge, "type", "bridge"])
             _run(["ip", "addr", "add", f"{self.gateway}/{net.prefixlen}", "dev", self.bridge])
             _run(["ip", "link", "set", self.bridge, "up"])
+        self._accept_forwarding()
         for index, member in enumerate(members):
             ns = self.namespace(member)
             host_end, inner = self._host_end(index), "eth0"
@@ -96,6 +97,15 @@ class Network:
             _run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", "-j", CHAIN])
             _run(["ip", "netns", "exec", ns, "iptables", "-I", "OUTPUT", "-j", CHAIN])
 
+    def _forward_rule(self) -> list[str]:
+        return ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT"]
+
+    def _accept_forwarding(self) -> None:
+        """Let the members reach each other whatever the host's FORWARD policy: Docker sets
+        it to DROP, and with bridge netfilter on, traffic across our bridge passes FORWARD."""
+        if _run(["iptables", "-C", *self._forward_rule()], check=False).returncode != 0:
+            _run(["iptables", "-I", *self._forward_rule()])
+
     def _host_end(self, index: int) -> str:
         return f"gv{index}{self.bridge[-2:]}"
 
@@ -109,6 +119,8 @@ class Network:
             _run(["ip", "link", "del", self._host_end(index)], check=False)
             _run(["ip", "netns", "del", self.namespace(member)], check=False)
         _run(["ip", "link", "del", self.bridge], check=False)
+        while _run(["iptables", "-D", *self._forward_rule()], check=False).returncode == 0:
+            pass  # every copy (a crashed run may have left one)
 
     def partition(self, side: Sequence[str], addresses: dict[str, str]) -> None:
         """Cut the members in ``side`` off from every other member (both directions)."""

@@ -129,7 +129,7 @@ def write_files(sb: Sandbox) -> None:
         certdir.create(sb.tls_dir, sb.state["cluster_name"], {m.name: m.names for m in sb.members})
     peers = [f"{m.address}:{m.galera_port}" for m in sb.members]
     for m in sb.data_members:
-        m.home.mkdir(parents=True, exist_ok=True)
+        (m.home / "tmp").mkdir(parents=True, exist_ok=True)
         server = member_config(sb, m, peers)
         agent = {
             "name": m.name,
@@ -196,6 +196,7 @@ def member_config(sb: Sandbox, m: MemberPlan, peers: list[str]) -> MemberConfig:
         socket=str(m.socket),
         pid_file=str(m.pid_file),
         log_error=str(m.home / "mariadbd.err"),
+        tmpdir=str(m.home / "tmp"),
         peers=tuple(peers),
         node_address=m.address,
         port=m.sql_port,

@@ -66,6 +66,9 @@ class MemberConfig:
     innodb_flush_log_at_trx_commit: int = 1
     applier_threads: int = 2
     secure_file_priv: str = ""  # the agent sets a directory of its own (see agent.mariadbd)
+    # A directory of this member's own for temporary files: a starting mariadbd deletes
+    # every "#sql*" file in its tmpdir, so members sharing /tmp break each other's work.
+    tmpdir: str = ""
     # TLS on every path (clients, replication, IST, SST) with these files; "" = off.
     tls_ca: str = ""
     tls_cert: str = ""

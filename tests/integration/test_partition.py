@@ -73,6 +73,27 @@ def test_partition_of_an_unknown_member_is_refused(sandbox_netns: SandboxHandle)
     assert "unknown member 'galera-8'" in one_line_error(result)
 
 
+def test_members_reach_each_other_under_a_forward_drop_policy(
+    sandbox_netns: SandboxHandle,
+) -> None:
+    """Docker sets the host's FORWARD policy to DROP with bridge netfilter on: the sandbox's
+    own accept rule keeps its bridge working (a member rejoins through it)."""
+    root = str(sandbox_netns.root)
+    assert "-A FORWARD -i gctl0 -o gctl0 -j ACCEPT" in _iptables("-S", "FORWARD")
+    policy = "DROP" if "-P FORWARD DROP" in _iptables("-S", "FORWARD") else "ACCEPT"
+    _iptables("-P", "FORWARD", "DROP")
+    try:
+        assert galeractl("sandbox", "kill", "galera-1", "--dir", root).code == 0
+        assert galeractl("sandbox", "start", "galera-1", "--dir", root).code == 0
+        assert galeractl("status", "-c", str(sandbox_netns.cluster_file)).code == 0
+    finally:
+        _iptables("-P", "FORWARD", policy)
+
+
+def _iptables(*args: str) -> str:
+    return subprocess.run(["iptables", *args], capture_output=True, text=True, check=True).stdout
+
+
 @contextlib.contextmanager
 def captured(bridge: str, pcap: Path) -> Iterator[None]:
     """tcpdump on the sandbox's bridge (every byte between members, and to them) for the
@@ -114,11 +135,14 @@ def test_no_plaintext_on_the_wire(sandbox_netns: SandboxHandle, tmp_path: Path) 
             first,
             spec.credentials(),
             [
-                "CREATE TABLE IF NOT EXISTS test.wire (v VARCHAR(64) PRIMARY KEY)",
-                f"INSERT INTO test.wire VALUES ('{marker}')",
+                "CREATE DATABASE IF NOT EXISTS wire",
+                "CREATE TABLE IF NOT EXISTS wire.t (v VARCHAR(64) PRIMARY KEY)",
+                f"INSERT INTO wire.t VALUES ('{marker}')",
             ],
         )
         assert galeractl("sandbox", "kill", "galera-1", "--dir", root).code == 0
+        # Commits wait until the others have evicted galera-1 (a few seconds).
+        sandbox_netns.wait(["galera-0", "galera-2"], waiting.primary_of_size(2), "size 2")
         sql.execute(first, spec.credentials(), [f"INSERT INTO wire.t VALUES ('{marker}-2')"])
         assert galeractl("sandbox", "start", "galera-1", "--dir", root).code == 0  # IST
         assert galeractl("sandbox", "kill", "galera-2", "--dir", root).code == 0

@@ -198,6 +198,7 @@ def test_agent_reports_a_corrupt_grastate_by_file_and_line(sandbox3: SandboxHand
 
 def test_wrong_password_is_one_line_and_exit_2(sandbox3: SandboxHandle, tmp_path: Path) -> None:
     text = sandbox3.cluster_file.read_text().replace("file: client.cnf", "file: wrong.cnf")
+    text = text.replace("ca: tls/ca.pem", f"ca: {sandbox3.root / 'tls' / 'ca.pem'}")
     (tmp_path / "cluster.yaml").write_text(text)
     (tmp_path / "wrong.cnf").write_text("[client]\nuser = galeractl\npassword = hunter2\n")
     result = galeractl("status", "-c", str(tmp_path / "cluster.yaml"))
@@ -215,6 +216,7 @@ def test_unreachable_member_is_reported_while_the_rest_is_read(
         free_port = s.getsockname()[1]
     data = yaml.safe_load(sandbox3.cluster_file.read_text())
     data["credentials"]["file"] = str(sandbox3.root / "client.cnf")
+    data["tls"]["ca"] = str(sandbox3.root / "tls" / "ca.pem")
     data["members"].append({"name": "galera-9", "host": "127.0.0.1", "port": free_port})
     (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(data))
     result = galeractl("status", "-c", str(tmp_path / "cluster.yaml"), "-o", "json")

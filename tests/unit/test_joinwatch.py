@@ -22,6 +22,14 @@ NON_PRIMARY = (
     "2026-12-02  0:01:07 0 [Note] WSREP: New COMPONENT: primary = no, bootstrap = no, "
     "my_idx = 0, memb_num = 1\n"
 )
+# Started while every peer is down: gcomm waits in a view of its own until
+# pc.wait_prim_timeout, and says so before any "New COMPONENT" line.
+PEERS_REFUSE = (
+    "2026-12-02  6:50:59 0 [Note] WSREP: Failed to establish connection: Connection refused\n"
+    "2026-12-02  6:51:00 0 [Note] WSREP: No nodes coming from primary view, primary view is "
+    "not possible\n"
+    "2026-12-02  6:51:00 0 [Note] WSREP: view(view_id(NON_PRIM,bb75de63-81db,1) memb {\n"
+)
 
 
 def watch_after(tmp_path: Path, before: str = BEFORE) -> tuple[JoinWatch, Path]:
@@ -45,6 +53,8 @@ def append(log: Path, text: str) -> None:
         ("x [Note] WSREP: Shifting JOINER -> JOINED (TO: 24)\n" + WAITING, False),
         (NON_PRIMARY, True),
         (NON_PRIMARY + "x [Note] WSREP: Requesting state transfer: success, donor: 1\n", False),
+        (PEERS_REFUSE, True),
+        (PEERS_REFUSE + "x [Note] WSREP: Requesting state transfer: success, donor: 1\n", False),
     ],
     ids=[
         "waiting-for-a-donor",
@@ -54,6 +64,8 @@ def append(log: Path, text: str) -> None:
         "synced-then-waiting",
         "never-reached-a-primary-component",
         "non-primary-then-donor-assigned",
+        "peers-refuse-connections",
+        "peers-refuse-then-donor-assigned",
     ],
 )
 def test_only_a_join_that_never_got_a_donor_is_untouched(
