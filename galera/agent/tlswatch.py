@@ -81,7 +81,7 @@ class TlsWatch:
         if not self._pending or not self.running():
             return  # a server started later reads the files as they are
         try:
-            tls.check(self.files, self.names)
+            tls.check_apart(self.files, self.names)
             sql.execute(self.endpoint, self.credentials(), RELOAD)
         except GaleraError as e:
             with self._lock:

@@ -88,7 +88,7 @@ def _tls(data: dict[str, Any], path: Path) -> tls.Files | None:
         return None
     files = tls.Files(*(path.parent / section[k] for k in ("ca", "cert", "key")))
     try:
-        tls.check(files, [data["server"]["node_address"]])
+        tls.check_apart(files, [data["server"]["node_address"]])
     except InvalidInput as e:
         raise InvalidInput(f"{path}: tls: {e.message}") from None
     return files
