@@ -95,11 +95,29 @@ def bootstrap(
 @cluster_option
 @output.option
 @click.option("--timeout", type=float, default=300.0, show_default=True)
-def rejoin(members: tuple[str, ...], cluster: str | None, fmt: str, timeout: float) -> None:
-    """Start stopped MEMBERS (default: all that are down) in join mode while a Primary runs."""
+@click.option(
+    "--discard",
+    metavar="MEMBER",
+    multiple=True,
+    help="Let MEMBER join although it is ahead of the Primary component or holds another "
+    "history: its own transactions are lost (a full SST replaces its data).",
+)
+def rejoin(
+    members: tuple[str, ...],
+    cluster: str | None,
+    fmt: str,
+    timeout: float,
+    discard: tuple[str, ...],
+) -> None:
+    """Start stopped MEMBERS (default: all that are down) in join mode while a Primary runs.
+
+    Refused, starting nothing, when a member to start is ahead of the Primary component or
+    holds another history, unless named with --discard.
+    """
     from galera.controller import rejoin as workflow
 
-    workflow.run(platform_for(cluster), list(members) or None, output.events(fmt), timeout=timeout)
+    platform, emit = platform_for(cluster), output.events(fmt)
+    workflow.run(platform, list(members) or None, emit, timeout=timeout, discard=discard)
 
 
 @click.command()

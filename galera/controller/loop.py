@@ -192,6 +192,7 @@ class Watch:
     on_lease: Callable[[bool], None] | None = None
     clock: Clock = field(default_factory=Clock)
     last: str = ""  # the sentence last announced (said once while it holds)
+    failed: str = ""  # the last failure reported (a refusal repeated is said once)
 
     def cycle(self, keeper: LeaseKeeper) -> bool:
         """Lease, values, snapshot, decision, action: one cycle. Whether to pause before
@@ -264,8 +265,13 @@ class Watch:
                 self.clock.no_primary_since = e.since
             return False
         except GaleraError as e:
-            log.error("%s failed: %s", decision.kind.value, e)
-            self.emit(events.of(Kind.FAILED, action=decision.kind.value, error=str(e)))
+            failure = f"{decision.kind.value}: {e}"
+            if failure != self.failed:  # a refusal that holds is reported once, not per cycle
+                log.error("%s failed: %s", decision.kind.value, e)
+                self.emit(events.of(Kind.FAILED, action=decision.kind.value, error=str(e)))
+            self.failed = failure
+            return True
+        self.failed = ""
         return True
 
 

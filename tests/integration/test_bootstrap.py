@@ -334,3 +334,37 @@ def test_a_join_attempt_that_lost_its_donor_is_stopped_and_read_before_a_bootstr
     assert of(evts, "summary")[0]["verdict"] == "healthy"
     check = sandbox_recovery.check(writer.stats.acked)
     assert check.ok, check.message
+
+
+def test_rejoin_never_overwrites_a_member_ahead_of_the_primary_without_discard(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    """After a forced bootstrap from a member behind, a member that was away holds writes
+    the new Primary component lacks: rejoin refuses it (saying how many), --discard does it."""
+    sandbox, root = sandbox_recovery.sandbox, str(sandbox_recovery.root)
+    with sandbox_recovery.writer() as writer:
+        writer.wait_for_acks(50)
+        assert galeractl("sandbox", "kill", "galera-2", "--signal", "TERM", "--dir", root).code == 0
+        writer.wait_for_acks(len(writer.stats.acked) + 100)  # galera-0 and galera-1 only
+        sandbox_recovery.kill_all("TERM")
+    os.kill(sandbox.state["agent_pids"]["galera-0"], signal.SIGKILL)  # galera-0 stays away
+    try:
+        forced = bootstrap(
+            sandbox_recovery, "--yes", "--force-member", "galera-2", "--timeout", "60"
+        )
+        assert of(events(forced), "primary"), forced.stderr
+    finally:
+        sandbox = sandbox_recovery.sandbox
+        sandbox.state["agent_pids"].pop("galera-0", None)
+        sandbox.save()
+        sandbox.launch_agent("galera-0", "none")
+        time.sleep(1)
+    refused = galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file))
+    assert refused.code == 1
+    line = one_line_error(refused)
+    assert "galera-0 is ahead of the Primary component by" in line
+    assert "--discard galera-0" in line
+    assert sandbox.mariadbd_pid("galera-0") is None  # nothing was started
+    allowed = galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file), "--discard", "galera-0")
+    assert allowed.code == 0, allowed.stderr
+    assert_healthy(sandbox_recovery)
