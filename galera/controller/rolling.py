@@ -41,7 +41,7 @@ class Options:
     step_timeout: float = 300.0
     drain_seconds: float = 2.0
     allow_sst: bool = False
-    expected_downtime: float = 10.0
+    expected_downtime: float | None = None  # None: the platform's, then what steps took
     image: str | None = None
 
 
@@ -57,6 +57,19 @@ class WriteRate:
 
     def __init__(self) -> None:
         self.polls: deque[Snapshot] = deque(maxlen=8)
+        self.stopped_at: float | None = None
+        self.away = 0.0  # the longest a member was away in this rollout's steps (seconds)
+
+    def back(self) -> None:
+        """The member stopped last is Synced again: how long it was away."""
+        if self.stopped_at is not None:
+            self.away = max(self.away, time.monotonic() - self.stopped_at)
+            self.stopped_at = None
+
+    def downtime(self, platform: Platform, planned: float | None) -> float:
+        """What the IST forecast plans for: the person's figure, else the longest of the
+        platform's typical step and the steps this rollout measured."""
+        return planned if planned is not None else max(platform.step_downtime, self.away)
 
     def seen(self, snapshot: Snapshot) -> None:
         self.polls.append(snapshot)
@@ -249,7 +262,8 @@ def _take_down(
     if not gate.ok:
         raise Stopped(f"stopped before {name}: {gate.reason}", member=name)
     rate = rates.measure(spec, snapshot)
-    ist = rolling.forecast_ist(snapshot, name, rate, options.expected_downtime)
+    downtime = rates.downtime(platform, options.expected_downtime)
+    ist = rolling.forecast_ist(snapshot, name, rate, downtime)
     emit(events.of(Kind.IST_FORECAST, member=name, ist=ist.ist, reason=ist.reason))
     if not ist.ist and not options.allow_sst:
         raise Stopped(f"stopped before {name}: {ist.reason} (--allow-sst to accept)", member=name)
@@ -270,6 +284,7 @@ def _take_down(
             emit(events.of(Kind.GATE, member=name, ok=False, reason=again.reason))
             raise Stopped(f"stopped before stopping {name}: {again.reason}", member=name)
         client.stop()
+        rates.stopped_at = time.monotonic()
     except BaseException:
         with contextlib.suppress(GaleraError):
             client.undrain()  # back in service: the rollout stops here
@@ -313,4 +328,5 @@ def _bring_back(
         tail = (clients[name].status().get("process") or {}).get("error_log_tail") or []
         detail = f"; its error log ends: {' | '.join(tail[-3:])}" if tail else ""
         raise Stopped(f"{name} did not come back: {e.message}{detail}") from None
+    rates.back()
     return spec

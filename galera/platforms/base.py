@@ -68,6 +68,10 @@ class Platform(Protocol):
         """Run ``image`` from the next restart of each member on; the workloads changed."""
         ...
 
+    # How long a member is typically away in a rolling step here (seconds): what the IST
+    # forecast plans for before the rollout has measured a step of its own.
+    step_downtime: float
+
     def incarnation(self, name: str) -> str | None:
         """What identifies this run of the member's server host (a pod uid), or None where
         a member is never replaced (its server restarts in place)."""

@@ -237,6 +237,8 @@ class Kubernetes(Api):
                 "(galeractl render / the chart) and the new pod template is rolled out"
             )
 
+    step_downtime = 120.0  # a pod replaced: scheduling, an image pull, the start, IST
+
     def incarnation(self, name: str) -> str | None:
         return self.pod_uid(name)
 

@@ -58,6 +58,8 @@ class Static:
         self.check_rollout({}, image)
         return []
 
+    step_downtime = 10.0  # a restart in place: stop, start, IST
+
     def incarnation(self, name: str) -> str | None:
         return None
 

@@ -173,3 +173,21 @@ def test_record_of_the_stored_dict() -> None:
         started_at=5.0,
     )
     assert Record.of({}) == Record()
+
+
+def test_the_ist_forecast_plans_for_the_platforms_downtime_then_what_steps_took() -> None:
+    """A pod replaced with an image pull takes minutes, a restart in place seconds; once a
+    step was measured, the longest one counts (unless a person gave a figure)."""
+    import time as clock
+    from types import SimpleNamespace
+
+    from galera.controller.rolling import WriteRate
+
+    rates = WriteRate()
+    kubernetes, vm = SimpleNamespace(step_downtime=120.0), SimpleNamespace(step_downtime=10.0)
+    assert rates.downtime(kubernetes, None) == 120.0  # type: ignore[arg-type]
+    assert rates.downtime(vm, None) == 10.0  # type: ignore[arg-type]
+    rates.stopped_at = clock.monotonic() - 42.0
+    rates.back()
+    assert 42.0 <= rates.downtime(vm, None) < 50.0  # type: ignore[arg-type]
+    assert rates.downtime(vm, 5.0) == 5.0  # type: ignore[arg-type]
