@@ -114,6 +114,10 @@ class AgentClient:
         body = {} if seconds is None else {"seconds": seconds}
         return self._request("POST", "/v1/drain", body)[1]
 
+    def discard(self) -> dict[str, Any]:
+        """The stopped member's position discarded: its next join is a full SST."""
+        return self._request("POST", "/v1/discard", {})[1]
+
     def undrain(self) -> dict[str, Any]:
         return self._request("POST", "/v1/undrain", {})[1]
 

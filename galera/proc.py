@@ -4,6 +4,7 @@ liveness of a pid, and stopping on SIGTERM/SIGINT without doing anything in a ha
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -141,3 +142,17 @@ class Shutdown:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a stop signal arrived (or ``timeout``); True when one did."""
         return self.event.wait(timeout)
+
+
+def reap_orphans(keep: int | None) -> None:
+    """As PID 1 in a container, reap exited grandchildren (SST helpers), never ``keep``
+    (our own child, which its Popen waits for)."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == 0 or info.si_pid == keep:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(info.si_pid, os.WNOHANG)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galera.domain import grastate
-from galera.domain.position import Position
+from galera.domain.position import ZERO_UUID, Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.proc import alive
 
@@ -86,6 +86,20 @@ class DataDir:
         tmp = self.grastate_path.with_suffix(".tmp")
         tmp.write_text(updated.render())
         os.replace(tmp, self.grastate_path)
+
+    def discard_position(self) -> Position | None:
+        """A person accepted losing this member's own transactions: its ``grastate.dat``
+        says "new member" (the zero UUID), so that it joins by a full SST; the old file is
+        kept beside it as ``grastate.dat.discarded``. The position it held, if any."""
+        state = self.grastate()
+        if state is None:
+            return None
+        tmp = self.grastate_path.with_suffix(".tmp")
+        tmp.write_text(grastate.Grastate("2.1", ZERO_UUID, -1, False).render())
+        kept = self.grastate_path.with_name("grastate.dat.discarded")
+        kept.write_text(self.grastate_path.read_text())
+        os.replace(tmp, self.grastate_path)
+        return state.position
 
     def restore_after_join(self, position: Position) -> None:
         """After a join attempt that received nothing: ``grastate.dat`` back at ``position``

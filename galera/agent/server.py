@@ -178,6 +178,10 @@ class Agent:
         log.info("draining: readiness is false for %ss, or until the next start", seconds)
         return 200, {"draining": True, "seconds": seconds}
 
+    def discard(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        position = self.supervisor.discard()
+        return 200, {"discarded": str(position) if position else None}
+
     def undrain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.supervisor.undrain()
         log.info("drain released: readiness follows the server again")
@@ -241,6 +245,7 @@ def _writes(agent: Agent) -> dict[str, Any]:
         f"/{API_VERSION}/unmark": agent.unmark,
         f"/{API_VERSION}/drain": agent.drain,
         f"/{API_VERSION}/undrain": agent.undrain,
+        f"/{API_VERSION}/discard": agent.discard,
         f"/{API_VERSION}/log": agent.log,
         f"/{API_VERSION}/config": agent.configure,
         f"/{API_VERSION}/start": agent.start,

@@ -168,6 +168,21 @@ class Supervisor:
         self._recovered = position
         return position
 
+    def discard(self) -> Position | None:
+        """Mark the data as replaceable (see ``DataDir.discard_position``): only while the
+        server is stopped, on a person's word (``rejoin --discard``, a forced bootstrap)."""
+        with self._lock:
+            self._notice_exit()
+            if self._alive() or self._recovering:
+                raise UnsafeOperation(
+                    "mariadbd is running; only a stopped member's data can be discarded",
+                    member=self.config.name,
+                )
+            position = self.data.discard_position()
+            self._recovered = None
+        log.warning("position %s discarded: the next join is a full SST", position)
+        return position
+
     def _current_position(self) -> Position | None:
         state = self.data.grastate()
         if state is not None and not state.needs_recovery and not state.empty:
@@ -426,7 +441,7 @@ class Supervisor:
         while not self._halt.wait(0.2):
             self.heartbeat = time.monotonic()
             if os.getpid() == 1:
-                self._reap_orphans()
+                proc.reap_orphans(self._child.pid if self._child is not None else None)
             with self._lock:
                 if self._join is not None:
                     self._join.scan()  # latch what the log shows while it is fresh
@@ -479,17 +494,3 @@ class Supervisor:
             except GaleraError as e:
                 log.error("%s", e)
                 self._next_restart = now + self._backoff
-
-    def _reap_orphans(self) -> None:
-        """As PID 1 in a container, reap exited grandchildren (SST helpers) but not our child."""
-        while True:
-            try:
-                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                return
-            if info is None or info.si_pid == 0:
-                return
-            if self._child is not None and info.si_pid == self._child.pid:
-                return
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(info.si_pid, os.WNOHANG)

@@ -18,7 +18,7 @@ from galera import poll, sql
 from galera.agent_client import AgentClient
 from galera.config import endpoints
 from galera.config.clusterfile import ClusterSpec
-from galera.controller import joining, members, waiting
+from galera.controller import joining, members, observe, waiting
 from galera.controller.progress import Progress
 from galera.domain import events, health, premises
 from galera.domain.bootstrap import (
@@ -356,6 +356,9 @@ def _join_rest(
     emit: Emit,
 ) -> events.Event:
     rest = [name for name in clients if name != first]
+    if options.force_member is not None:  # the person accepted losing what the others held
+        snapshot = observe.snapshot(spec)
+        joining.discard(clients, joining.overwrites(spec, clients, snapshot, rest, emit), emit)
     started = joining.start_joiners(spec, clients, rest, emit)
     progress.step("joining", members=started)
     try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from galera.agent_client import AgentClient
 from galera.config.clusterfile import ClusterSpec
-from galera.controller import observe, waiting
-from galera.domain import events
+from galera.controller import members, observe, waiting
+from galera.domain import events, overwrite
 from galera.domain.events import Kind
+from galera.domain.position import Position
 from galera.domain.snapshot import Snapshot
 from galera.errors import OperationFailed
 
@@ -62,3 +63,37 @@ def start_joiners(
         except OperationFailed as e:
             emit(events.of(Kind.SLOW_ADMISSION, member=name, reason=e.message))
     return todo
+
+
+def overwrites(
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    snapshot: Snapshot,
+    names: list[str],
+    emit: Emit,
+) -> list[overwrite.Loss]:
+    """What starting the stopped members among ``names`` would lose: a member ahead of the
+    Primary component in ``snapshot`` (Galera aborts it, "Reversing history") or holding
+    another history (Galera replaces it by SST without a word)."""
+    primary = _primary_position(snapshot)
+    if primary is None or not names:
+        return []
+    reports = members.gather(spec, clients, recover=True, emit=emit)
+    down = [r for r in reports if r.name in names and not r.running]
+    return overwrite.losses(down, primary)
+
+
+def discard(clients: dict[str, AgentClient], losses: list[overwrite.Loss], emit: Emit) -> None:
+    """Give up these members' own transactions, on a person's word: each joins by SST."""
+    for loss in losses:
+        clients[loss.member].discard()
+        emit(events.of(Kind.DISCARDED, member=loss.member, reason=loss.reason))
+
+
+def _primary_position(snapshot: Snapshot) -> Position | None:
+    """Where the Primary component is: its history and the highest committed seqno."""
+    primary = [o.status for o in snapshot.data_members if o.status is not None and o.status.primary]
+    if not primary:
+        return None
+    best = max(primary, key=lambda s: s.last_committed)
+    return Position(best.state_uuid, best.last_committed)

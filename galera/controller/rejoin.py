@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from galera.agent_client import AgentClient
-from galera.config.clusterfile import ClusterSpec
 from galera.controller import joining, members, observe, waiting
-from galera.domain import events, health, overwrite, premises
+from galera.domain import events, health, premises
 from galera.domain.events import Kind
-from galera.domain.position import Position
-from galera.domain.snapshot import Snapshot
 from galera.errors import UnsafeOperation
 from galera.platforms.base import Platform
 
@@ -50,7 +46,15 @@ def run(
     todo = [n for n in wanted if n not in healthy]
     for name in discard:
         spec.member(name)
-    _refuse_losses(spec, clients, snapshot, todo, discard, emit)
+    losses = joining.overwrites(spec, clients, snapshot, todo, emit)
+    refused = [loss for loss in losses if loss.member not in discard]
+    if refused:
+        flags = " ".join(f"--discard {loss.member}" for loss in refused)
+        raise UnsafeOperation(
+            "; ".join(loss.reason for loss in refused)
+            + f". Nothing was started; to overwrite on purpose: galeractl rejoin {flags}"
+        )
+    joining.discard(clients, losses, emit)
     started = joining.start_joiners(spec, clients, todo, emit)
     if todo:
         waiting.wait_for(
@@ -63,34 +67,3 @@ def run(
     summary = events.of(Kind.SUMMARY, started=started, waited=todo, untouched=skipped)
     emit(summary)
     return summary
-
-
-def _refuse_losses(
-    spec: ClusterSpec,
-    clients: dict[str, AgentClient],
-    snapshot: Snapshot,
-    todo: list[str],
-    discard: tuple[str, ...],
-    emit: Emit,
-) -> None:
-    """Refuse, starting nothing, when a member to start holds data the Primary lacks."""
-    primary = _primary_position(snapshot)
-    if primary is None or not todo:
-        return
-    down = [r for r in members.gather(spec, clients, recover=True, emit=emit) if r.name in todo]
-    found = overwrite.losses([r for r in down if not r.running], primary, discard)
-    if found:
-        flags = " ".join(f"--discard {loss.member}" for loss in found)
-        raise UnsafeOperation(
-            "; ".join(loss.reason for loss in found)
-            + f". Nothing was started; to overwrite on purpose: galeractl rejoin {flags}"
-        )
-
-
-def _primary_position(snapshot: Snapshot) -> Position | None:
-    """Where the Primary component is: its history and the highest committed seqno."""
-    primary = [o.status for o in snapshot.data_members if o.status is not None and o.status.primary]
-    if not primary:
-        return None
-    best = max(primary, key=lambda s: s.last_committed)
-    return Position(best.state_uuid, best.last_committed)

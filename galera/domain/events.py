@@ -40,6 +40,7 @@ class Kind(str, enum.Enum):
     OPTIONS_APPLIED = "options_applied"
     DRAINED = "drained"
     SKIPPED = "skipped"
+    DISCARDED = "discarded"  # a member's own transactions given up on a person's word
     POD_DELETED = "pod_deleted"
     POD_REPLACED = "pod_replaced"
     IMAGE_PATCHED = "image_patched"

@@ -60,3 +60,24 @@ def test_a_recovery_leaves_a_stopped_member_stopped(tmp_path: Path) -> None:
     sup.stop(timeout=5)
     sup.recover()
     assert sup.state()["desired"] == "stopped"
+
+
+def test_a_discard_makes_the_next_join_a_full_sst_and_keeps_the_old_file(tmp_path: Path) -> None:
+    import pytest
+
+    from galera.errors import UnsafeOperation
+
+    sup = supervisor(tmp_path)
+    old = (
+        f"# GALERA saved state\nversion: 2.1\nuuid:    {UUID_A}\nseqno:   321\n"
+        "safe_to_bootstrap: 0\n"
+    )
+    (tmp_path / "data" / "grastate.dat").write_text(old)
+    sup.start("join")
+    with pytest.raises(UnsafeOperation, match="running"):
+        sup.discard()  # never under a running server
+    sup.stop(timeout=5)
+    assert str(sup.discard()) == f"{UUID_A}:321"
+    state = sup.data.grastate()
+    assert state is not None and state.empty  # zero UUID: Galera asks for a full SST
+    assert (tmp_path / "data" / "grastate.dat.discarded").read_text() == old
