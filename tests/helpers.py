@@ -55,18 +55,23 @@ def of(evts: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in evts if e["event"] == kind]
 
 
-def kill_after(kind: str, *args: str) -> dict[str, Any]:
-    """Run ``galeractl ARGS -o json``, SIGKILL it right after its first ``kind`` event.
-
-    Returns that event: the test then proves a rerun finishes what the killed run began.
-    """
-    proc = subprocess.Popen(
+def streaming(*args: str) -> subprocess.Popen[str]:
+    """``galeractl ARGS -o json`` in the background: its events are read as they come."""
+    return subprocess.Popen(
         [sys.executable, "-m", "galera", *args, "-o", "json"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def kill_after(kind: str, *args: str) -> dict[str, Any]:
+    """Run ``galeractl ARGS -o json``, SIGKILL it right after its first ``kind`` event.
+
+    Returns that event: the test then proves a rerun finishes what the killed run began.
+    """
+    proc = streaming(*args)
     assert proc.stdout is not None
     try:
         for line in proc.stdout:

@@ -16,6 +16,7 @@ import pytest
 
 from galera.controller import waiting
 from galera.domain.position import Position
+from galera.platforms.sandbox import Sandbox
 from tests.helpers import ROOT, Result, events, galeractl, kill_after, of, one_line_error
 from tests.integration.conftest import SandboxHandle
 
@@ -24,6 +25,16 @@ pytestmark = pytest.mark.cluster
 
 def bootstrap(handle: SandboxHandle, *args: str) -> Result:
     return galeractl("bootstrap", "-c", str(handle.cluster_file), "-o", "json", *args)
+
+
+def relaunch_agent(handle: SandboxHandle, name: str) -> Sandbox:
+    """Start the agent a test killed again, its server left down; the sandbox as it is."""
+    sandbox = handle.sandbox
+    sandbox.state["agent_pids"].pop(name, None)
+    sandbox.save()
+    sandbox.launch_agent(name, "none")
+    time.sleep(1)
+    return sandbox
 
 
 def assert_healthy(handle: SandboxHandle) -> None:
@@ -141,11 +152,7 @@ def test_an_unreachable_member_stops_the_decision_without_the_flag(
         assert of(events(allowed), "plan")[0]["action"] == "bootstrap"
         assert of(events(allowed), "primary")
     finally:
-        sandbox = sandbox_recovery.sandbox
-        sandbox.state["agent_pids"].pop("galera-2", None)
-        sandbox.save()
-        sandbox.launch_agent("galera-2", "none")
-        time.sleep(1)
+        relaunch_agent(sandbox_recovery, "galera-2")
     assert galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file)).code == 0
     assert_healthy(sandbox_recovery)
 
@@ -356,11 +363,7 @@ def test_rejoin_never_overwrites_a_member_ahead_of_the_primary_without_discard(
         )
         assert of(events(forced), "primary"), forced.stderr
     finally:
-        sandbox = sandbox_recovery.sandbox
-        sandbox.state["agent_pids"].pop("galera-0", None)
-        sandbox.save()
-        sandbox.launch_agent("galera-0", "none")
-        time.sleep(1)
+        sandbox = relaunch_agent(sandbox_recovery, "galera-0")
     refused = galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file))
     assert refused.code == 1
     line = one_line_error(refused)

@@ -29,7 +29,7 @@ from galera import sql
 from galera.config import clusterfile, endpoints
 from galera.controller import bootstrap
 from galera.errors import AccessDenied
-from tests.helpers import ROOT, galeractl, one_line_error
+from tests.helpers import ROOT, galeractl, one_line_error, streaming
 from tests.integration.conftest import SandboxHandle, _up, scrape
 
 pytestmark = pytest.mark.cluster
@@ -267,13 +267,7 @@ def test_bootstrap_and_the_controller_read_with_the_operator_grants(operator: Pa
     result = galeractl("bootstrap", "-c", str(operator), "--dry-run", "-o", "json")
     assert result.code == 1  # the member is Primary: nothing may be bootstrapped
     assert "is Primary" in one_line_error(result)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "galera", "controller", "-c", str(operator), "-o", "json"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = streaming("controller", "-c", str(operator))
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from galera import sql
 from galera.config import endpoints
-from tests.helpers import ROOT, Result, events, galeractl, kill_after, of, one_line_error
+from tests.helpers import Result, events, galeractl, kill_after, of, one_line_error, streaming
 from tests.integration.conftest import SandboxHandle
 
 pytestmark = pytest.mark.cluster
@@ -199,14 +197,8 @@ def test_a_rollout_stopped_during_the_drain_puts_the_member_back_in_service(
     root, spec = str(sandbox_rolling.root), sandbox_rolling.spec
     held = [sql.connect(endpoints.of_member(spec, m), spec.credentials()) for m in spec.members]
     before = pids(sandbox_rolling)
-    args = ["rolling-restart", "-c", str(sandbox_rolling.cluster_file), "--yes"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "galera", *args, "--drain-seconds", "6", "-o", "json"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    cluster = str(sandbox_rolling.cluster_file)
+    proc = streaming("rolling-restart", "-c", cluster, "--yes", "--drain-seconds", "6")
     try:
         assert proc.stdout is not None
         gate = next(e for e in map(json.loads, proc.stdout) if e["event"] == "gate")
