@@ -82,11 +82,17 @@ class WriteRate:
             after = observe.snapshot(spec)
         self.polls.clear()
         gap = max(after.taken_at - before.taken_at, 1e-3)
+        # Only members Synced in both reads: one still catching up (an IST being applied)
+        # jumps by thousands of seqnos in a moment, which is no write rate.
         deltas = [
             a.status.last_committed - b.status.last_committed
             for a in after.data_members
             for b in before.data_members
-            if a.name == b.name and a.status is not None and b.status is not None
+            if a.name == b.name
+            and a.status is not None
+            and b.status is not None
+            and a.status.synced
+            and b.status.synced
         ]
         return max(deltas, default=0) / gap
 

@@ -191,3 +191,26 @@ def test_the_ist_forecast_plans_for_the_platforms_downtime_then_what_steps_took(
     rates.back()
     assert 42.0 <= rates.downtime(vm, None) < 50.0  # type: ignore[arg-type]
     assert rates.downtime(vm, 5.0) == 5.0  # type: ignore[arg-type]
+
+
+def test_the_write_rate_counts_only_members_synced_in_both_reads() -> None:
+    """A member applying its IST jumps thousands of seqnos at once: no write rate (a rollout
+    stopped for a full SST it predicted from such a jump)."""
+    import dataclasses
+
+    from galera.controller.rolling import WriteRate
+    from tests.unit.builders import NAMES3, primary, seen, snapshot
+
+    def at(taken: float, committed: dict[str, int], joined: str = "") -> object:
+        observations = []
+        for name in NAMES3:
+            rows = {"wsrep_last_committed": str(committed[name])}
+            if name == joined:
+                rows.update(wsrep_local_state="3", wsrep_local_state_comment="Joined")
+            observations.append(seen(primary(name, NAMES3, **rows)))
+        return dataclasses.replace(snapshot(*observations), taken_at=taken)
+
+    rates = WriteRate()
+    rates.seen(at(0.0, {"galera-0": 1000, "galera-1": 1000, "galera-2": 10}, joined="galera-2"))  # type: ignore[arg-type]
+    now = at(1.0, {"galera-0": 1050, "galera-1": 1050, "galera-2": 1050})
+    assert rates.measure(None, now) == 50.0  # type: ignore[arg-type]
