@@ -6,6 +6,7 @@ import json
 import ssl
 from typing import Any
 
+from galera import fence
 from galera.errors import (
     AccessDenied,
     InvalidInput,
@@ -13,6 +14,8 @@ from galera.errors import (
     OperationFailed,
     UnsafeOperation,
 )
+
+LEASE_HEADER = "X-Galera-Lease"  # the holder a change is made for
 
 
 class AgentClient:
@@ -39,7 +42,10 @@ class AgentClient:
         body: dict[str, Any] | None = None,
         timeout: float | None = None,
         accept: tuple[int, ...] = (200,),
+        change: bool = False,
     ) -> tuple[int, dict[str, Any]]:
+        """One request. A ``change`` is made only while this process still holds the
+        lease it acts under, and names that holder (the agent refuses any other)."""
         import urllib.error  # imported here: most galeractl commands never call an agent
         import urllib.request
 
@@ -48,6 +54,10 @@ class AgentClient:
         request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
+        if change:
+            holder = fence.before_change(self.member)
+            if holder is not None:
+                request.add_header(LEASE_HEADER, holder)
         try:
             with urllib.request.urlopen(
                 request, timeout=timeout or self.timeout, context=self.tls
@@ -90,41 +100,42 @@ class AgentClient:
         return code == 200
 
     def start(self, mode: str = "join") -> dict[str, Any]:
-        return self._request("POST", "/v1/start", {"mode": mode}, timeout=60)[1]
+        return self._request("POST", "/v1/start", {"mode": mode}, timeout=60, change=True)[1]
 
     def stop(self, timeout: float | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         # Without a timeout the agent's own stop_timeout applies (300 s on Kubernetes, a large
         # buffer pool takes long to flush): wait for the answer as long as it may take.
         wait = (timeout if timeout is not None else 3600) + 10
-        return self._request("POST", "/v1/stop", body, timeout=wait)[1]
+        return self._request("POST", "/v1/stop", body, timeout=wait, change=True)[1]
 
     def recover(self, timeout: float = 900) -> dict[str, Any]:
         """Run ``--wsrep-recover`` on the member; returns ``{"position": ..., "seconds": ...}``."""
-        return self._request("POST", "/v1/recover", {}, timeout=timeout)[1]
+        return self._request("POST", "/v1/recover", {}, timeout=timeout, change=True)[1]
 
     def mark(self, position: str, by: str = "galeractl") -> dict[str, Any]:
-        return self._request("POST", "/v1/mark", {"position": position, "by": by})[1]
+        body = {"position": position, "by": by}
+        return self._request("POST", "/v1/mark", body, change=True)[1]
 
     def unmark(self) -> dict[str, Any]:
-        return self._request("POST", "/v1/unmark", {})[1]
+        return self._request("POST", "/v1/unmark", {}, change=True)[1]
 
     def drain(self, seconds: float | None = None) -> dict[str, Any]:
         """Readiness false until the next start, an undrain, or ``seconds`` (agent default)."""
         body = {} if seconds is None else {"seconds": seconds}
-        return self._request("POST", "/v1/drain", body)[1]
+        return self._request("POST", "/v1/drain", body, change=True)[1]
 
     def discard(self) -> dict[str, Any]:
         """The stopped member's position discarded: its next join is a full SST."""
-        return self._request("POST", "/v1/discard", {})[1]
+        return self._request("POST", "/v1/discard", {}, change=True)[1]
 
     def undrain(self) -> dict[str, Any]:
-        return self._request("POST", "/v1/undrain", {})[1]
+        return self._request("POST", "/v1/undrain", {}, change=True)[1]
 
     def configure(self, options: dict[str, str], apply: bool) -> dict[str, Any]:
         """Validate (and with ``apply`` persist) mysqld option overrides on the member."""
         body = {"options": options, "apply": apply}
-        return self._request("POST", "/v1/config", body, timeout=90)[1]
+        return self._request("POST", "/v1/config", body, timeout=90, change=apply)[1]
 
     def log(self, max_bytes: int = 4 * 1024 * 1024) -> list[str]:
         """The tail of the member's error log."""
@@ -136,3 +147,15 @@ class AgentClient:
 
     def kill(self, signal: str = "KILL") -> dict[str, Any]:
         return self._request("POST", "/v1/kill", {"signal": signal}, timeout=130)[1]
+
+    def lease(self, holder: str, seconds: float, force: bool = False) -> tuple[bool, str]:
+        """Ask this agent for its share of the cluster's lease: (granted, current holder).
+        ``force`` takes it from another holder (a person's explicit word)."""
+        body = {"holder": holder, "seconds": seconds, "force": force}
+        code, answer = self._request("POST", "/v1/lease", body, timeout=3, accept=(200, 409))
+        return code == 200, str(answer.get("holder") or "")
+
+    def release_lease(self, holder: str) -> bool:
+        """Give this agent's share up (only ``holder``'s own); whether it was ours."""
+        answer = self._request("POST", "/v1/lease/release", {"holder": holder}, timeout=3)[1]
+        return bool(answer.get("released"))

@@ -54,3 +54,8 @@ class OperationFailed(GaleraError):
 
 class Conflict(OperationFailed):
     """A compare-and-swap write lost: somebody else changed the record since we read it."""
+
+
+class LeaseLost(UnsafeOperation):
+    """This actor no longer holds the cluster's lease (another took it, or it expired):
+    it stops before its next change."""

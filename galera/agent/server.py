@@ -19,8 +19,10 @@ from typing import Any
 
 from galera import proc, sql, tls
 from galera.agent import guard
+from galera.agent.lease import LEASE_FILE, Leases
 from galera.agent.supervisor import DRAIN_SECONDS, Supervisor
 from galera.agent.tlswatch import TlsWatch
+from galera.agent_client import LEASE_HEADER
 from galera.config.agent import AgentConfig
 from galera.config.optionfile import read_option_file
 from galera.domain import health
@@ -39,6 +41,7 @@ class Agent:
         self.config = config
         self.supervisor = supervisor
         self.started = time.monotonic()
+        self.leases = Leases(supervisor.data.rundir / LEASE_FILE)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -103,6 +106,7 @@ class Agent:
             "wsrep": wsrep,
             "wsrep_error": error,
             "tls": self.tls_watch.state() if self.tls_watch is not None else None,
+            "lease": self.leases.state(),
         }
 
     def ready(self) -> tuple[int, dict[str, Any]]:
@@ -234,6 +238,19 @@ class Agent:
     def kill(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return 200, {"process": self.supervisor.kill(str(body.get("signal", "KILL")))}
 
+    def lease(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """This member's share of the cluster's lease (see :mod:`galera.agent.lease`)."""
+        granted, answer = self.leases.acquire(body)
+        return (200 if granted else 409), answer
+
+    def release_lease(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, self.leases.release(body)
+
+    def change(self, func: Any, holder: str | None, body: dict[str, Any]) -> Any:
+        """Carry out a change, only for the lease's holder when the request names one."""
+        self.leases.admit(holder)
+        return func(body)
+
 
 _ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
 
@@ -251,7 +268,27 @@ def _writes(agent: Agent) -> dict[str, Any]:
         f"/{API_VERSION}/start": agent.start,
         f"/{API_VERSION}/stop": agent.stop,
         f"/{API_VERSION}/kill": agent.kill,
+        f"/{API_VERSION}/lease": agent.lease,
+        f"/{API_VERSION}/lease/release": agent.release_lease,
     }
+
+
+# Changes an actor makes under the lease; the agent refuses them for a holder not its own.
+# (``kill`` is fault injection and ``log`` a read: neither is fenced.)
+FENCED = frozenset(
+    f"/{API_VERSION}/{name}"
+    for name in (
+        "recover",
+        "mark",
+        "unmark",
+        "drain",
+        "undrain",
+        "discard",
+        "config",
+        "start",
+        "stop",
+    )
+)
 
 
 def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHandler]:
@@ -369,6 +406,9 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
                     raise ValueError
             except (ValueError, RecursionError):
                 self._send(400, {"error": "request body must be a JSON object"})
+                return
+            if self.path in FENCED:
+                self._run(agent.change, func, self.headers.get(LEASE_HEADER), body)
                 return
             self._run(func, body)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,3 +190,24 @@ def platform_for(cluster: str | None) -> Platform:
 def load_spec(cluster: str | None) -> ClusterSpec:
     """The cluster: discovered on Kubernetes with --kube, else read from the cluster file."""
     return platform_for(cluster).spec()
+
+
+take_lease_option = click.option(
+    "--force",
+    "take_lease",
+    is_flag=True,
+    help="Take the cluster's lease from the controller or command holding it (it stops "
+    "before its next change). Without it, refused while another actor holds the lease.",
+)
+
+
+def acting(
+    platform: Platform, command: str, take_lease: bool, emit: Any, dry_run: bool = False
+) -> AbstractContextManager[Any]:
+    """The lease a changing command holds for its run (nothing for a dry run: it changes
+    nothing and may look while a controller acts)."""
+    if dry_run:
+        return contextlib.nullcontext()
+    from galera.controller import fencing
+
+    return fencing.taken(platform, command, take_lease, emit)

@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, on_kube, platform_for
+from galera.cli.common import (
+    EXIT_UNHEALTHY,
+    acting,
+    cluster_option,
+    confirmed,
+    on_kube,
+    platform_for,
+    take_lease_option,
+)
 from galera.errors import InvalidInput
 
 
@@ -52,6 +60,7 @@ def _confirm(yes: bool) -> Any:
     help="A brand-new cluster: when every member's data directory is empty, create it on "
     "the first member (the others join by SST).",
 )
+@take_lease_option
 def bootstrap(
     cluster: str | None,
     fmt: str,
@@ -61,6 +70,7 @@ def bootstrap(
     force_member: str | None,
     timeout: float,
     initialize: bool,
+    take_lease: bool,
 ) -> None:
     """Re-form the cluster after a full outage from its most advanced member.
 
@@ -82,7 +92,8 @@ def bootstrap(
     )
     emit = output.events(fmt)
     try:
-        summary = workflow.run(platform, options, _confirm(yes), emit)
+        with acting(platform, "bootstrap", take_lease, emit, dry_run):
+            summary = workflow.run(platform, options, _confirm(yes), emit)
     except workflow.Refused as refused:
         click.echo(f"galeractl: refused: {refused.plan.reason}", err=True)
         sys.exit(EXIT_UNHEALTHY)
@@ -102,12 +113,14 @@ def bootstrap(
     help="Let MEMBER join although it is ahead of the Primary component or holds another "
     "history: its own transactions are lost (a full SST replaces its data).",
 )
+@take_lease_option
 def rejoin(
     members: tuple[str, ...],
     cluster: str | None,
     fmt: str,
     timeout: float,
     discard: tuple[str, ...],
+    take_lease: bool,
 ) -> None:
     """Start stopped MEMBERS (default: all that are down) in join mode while a Primary runs.
 
@@ -117,7 +130,8 @@ def rejoin(
     from galera.controller import rejoin as workflow
 
     platform, emit = platform_for(cluster), output.events(fmt)
-    workflow.run(platform, list(members) or None, emit, timeout=timeout, discard=discard)
+    with acting(platform, "rejoin", take_lease, emit):
+        workflow.run(platform, list(members) or None, emit, timeout=timeout, discard=discard)
 
 
 @click.command()

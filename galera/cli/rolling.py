@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import EXIT_UNHEALTHY, cluster_option, confirmed, platform_for
+from galera.cli.common import (
+    EXIT_UNHEALTHY,
+    acting,
+    cluster_option,
+    confirmed,
+    platform_for,
+    take_lease_option,
+)
 from galera.cli.common import assignments as parse_assignments
 from galera.domain import options as server_options
 from galera.errors import InvalidInput
@@ -47,6 +54,7 @@ def _options(func: Any) -> Any:
             is_flag=True,
             help="Go ahead even when a member is predicted to need a full SST.",
         ),
+        take_lease_option,
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -65,6 +73,7 @@ def _run(
     drain_seconds: float,
     allow_sst: bool,
     settings: dict[str, str],
+    take_lease: bool,
     image: str | None = None,
 ) -> None:
     from galera.controller import rolling
@@ -85,8 +94,10 @@ def _run(
     def confirm(order: list[str]) -> bool:
         return confirmed(yes, f"Restart {', '.join(order)} one at a time?")
 
+    command, emit = "upgrade" if settings or image else "rolling-restart", output.events(fmt)
     try:
-        rolling.run(platform, options, confirm, output.events(fmt))
+        with acting(platform, command, take_lease, emit, dry_run):
+            rolling.run(platform, options, confirm, emit)
     except rolling.Stopped as e:
         click.echo(f"galeractl: {e}", err=True)
         sys.exit(EXIT_UNHEALTHY)

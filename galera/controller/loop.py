@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from galera import fence
 from galera.config.clusterfile import ClusterSpec
 from galera.config.yamltext import load_yaml
-from galera.controller import bootstrap, members, observe, rejoin, rolling, waiting
+from galera.controller import bootstrap, fencing, members, observe, rejoin, rolling, waiting
 from galera.controller.progress import Progress
 from galera.domain import autopilot, events, quorum
 from galera.domain.events import Kind
@@ -103,66 +103,6 @@ def observe_cycle(
     )
 
 
-class LeaseKeeper:
-    """Renews the Lease in the background while this controller holds it, so that a long
-    step (a bootstrap, a whole rollout) never outlives the Lease and a standby never starts
-    acting beside it. Every renewal goes through one lock."""
-
-    def __init__(self, platform: Platform, duration: int) -> None:
-        self.platform = platform
-        self.duration = duration
-        self.held = False
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lease", daemon=True)
-        self._thread.start()
-
-    def renew(self) -> tuple[bool, str]:
-        with self._lock:
-            try:
-                self.held, holder = self.platform.acquire_lease(duration=self.duration)
-            except GaleraError:
-                self.held = False
-                raise
-            return self.held, holder
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.duration / 3):
-            if self.held:
-                try:
-                    self.renew()
-                except GaleraError as e:
-                    log.warning("could not renew the Lease: %s", e)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-def lease_seconds(interval: float) -> int:
-    return max(15, int(interval * 3))
-
-
-def lead(platform: Platform, interval: float, emit: Emit) -> None:
-    """Block until this controller holds the cluster's Lease (standbys wait here)."""
-    announced = ""
-    while True:
-        held, holder = platform.acquire_lease(duration=lease_seconds(interval))
-        if held:
-            return
-        announced = _stand_by(holder, announced, emit)
-        time.sleep(interval)
-
-
-def _stand_by(holder: str, announced: str, emit: Emit) -> str:
-    """Say once per holder that this controller stands by; the sentence now announced."""
-    reason = f"{holder} holds the Lease; standing by"
-    if reason != announced:
-        log.info("%s", reason)
-        emit(events.of(Kind.STANDBY, holder=holder, reason=reason))
-    return reason
-
-
 def may_initialize(platform: Platform, allowed: bool) -> bool:
     """A brand-new cluster may be created only when asked for and only once: if a bootstrap
     record shows the cluster was formed (a bootstrap of data, or an initialisation that
@@ -194,7 +134,7 @@ class Watch:
     last: str = ""  # the sentence last announced (said once while it holds)
     failed: str = ""  # the last failure reported (a refusal repeated is said once)
 
-    def cycle(self, keeper: LeaseKeeper) -> bool:
+    def cycle(self, keeper: fencing.Keeper) -> bool:
         """Lease, values, snapshot, decision, action: one cycle. Whether to pause before
         the next (not after a step the cluster outran: decide again at once)."""
         now = time.monotonic()
@@ -203,7 +143,7 @@ class Watch:
             if self.on_lease is not None:
                 self.on_lease(held)
             if not held:
-                self.last = _stand_by(holder, self.last, self.emit)
+                self.last = fencing.stand_by(holder, self.last, self.emit)
                 return True
             if self.values_file is not None:
                 self._apply(self.values_file)
@@ -287,14 +227,16 @@ def run(watch: Watch, interval: float, cycles: int | None = None) -> None:
     the cluster is healthy (the StatefulSet is OnDelete: only this rollout replaces pods).
     """
     watch.emit = watch.platform.emitter(watch.emit)
-    keeper: LeaseKeeper | None = None
+    keeper: fencing.Keeper | None = None
     try:
         count = 0
         while cycles is None or count < cycles:
             count += 1
             if keeper is None:
-                keeper = LeaseKeeper(watch.platform, lease_seconds(interval))
-            if watch.cycle(keeper):
+                keeper = fencing.Keeper(watch.platform, fencing.lease_seconds(interval))
+            with fence.acting(keeper):  # every change of the cycle confirms the lease first
+                pause = watch.cycle(keeper)
+            if pause:
                 time.sleep(interval)
     finally:
         if keeper is not None:

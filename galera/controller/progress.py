@@ -5,13 +5,17 @@ Where it is kept depends on the platform: next to the cluster file as
 ``resourceVersion`` compare-and-swap (Kubernetes). Written after every step; ``status``
 shows a bootstrap while it is in flight.
 
-Every run carries a random ``run`` id. A compare-and-swap conflict with a record of the same
-run (our own earlier write whose answer was lost) is retried; a conflict with another run
-means a second galeractl is at work, and this one stops.
+Every run carries a random ``run`` id. A compare-and-swap conflict where the stored record
+is exactly what this process last wrote, or is writing now (a write that landed but whose
+answer was lost), is resolved: nobody else wrote. Any other conflict, even with the same
+run (another process resumed it), means a second galeractl is at work, and this one stops.
+Writing a record is a change like any other: it is made only while this process holds the
+lease it acts under.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -19,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from galera import fence
 from galera.errors import Conflict, UnsafeOperation
 from galera.platforms.base import Platform, Store
 
@@ -30,12 +35,13 @@ class Progress:
     store: Store
     data: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
+    _written: dict[str, Any] | None = None  # what this process last wrote, as stored
 
     @classmethod
     def load(cls, platform: Platform, operation: str = "bootstrap") -> Progress:
         store = platform.progress_store(operation)
         data, version = store.read()
-        return cls(store, data, version)
+        return cls(store, data, version, _plain(data))
 
     @property
     def in_flight(self) -> bool:
@@ -80,18 +86,24 @@ class Progress:
         self.save()
 
     def save(self) -> None:
+        fence.before_change()
         self.data["heartbeat"] = time.time()
         try:
             self.version = self.store.write(self.data, self.version)
         except Conflict:
             current, version = self.store.read()
-            if current and current.get("run") != self.data.get("run"):
+            if current == _plain(self.data):
+                self.version = version  # our own write landed; only its answer was lost
+            elif current == self._written:
+                self.version = self.store.write(self.data, version)  # nobody else wrote
+            else:
+                run = "this run" if current.get("run") == self.data.get("run") else "another run"
                 raise UnsafeOperation(
-                    f"the record in {self.store.where} was changed by another run "
-                    f"(state {current.get('state')!r}): another galeractl is at work; "
-                    "stopping here"
+                    f"the record in {self.store.where} was changed by {run} "
+                    f"(owner {current.get('owner')!r}, state {current.get('state')!r}): "
+                    "another galeractl is at work; stopping here"
                 ) from None
-            self.version = self.store.write(self.data, version)
+        self._written = _plain(self.data)
 
     def summary(self) -> dict[str, Any]:
         steps = self.data.get("steps") or []
@@ -102,3 +114,8 @@ class Progress:
             "last_step": steps[-1]["step"] if steps else None,
             "started_at": self.data.get("started_at"),
         }
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """A record as the store gives it back (JSON)."""
+    return dict(json.loads(json.dumps(data, default=str)))

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from galera import proc
-from galera.controller import loop
+from galera.controller import fencing, loop
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
@@ -35,7 +35,7 @@ def main(
     metrics_server = serve.Swappable(metrics) if metrics else None
     if objects is not None:
         emit = platform.emitter(watch.emit)
-        loop.lead(platform, interval, emit)  # standbys wait here until they lead
+        fencing.lead(platform, interval, emit)  # standbys wait here until they lead
         try:
             platform.apply(objects, emit)
         except GaleraError as e:

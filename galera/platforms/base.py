@@ -46,12 +46,22 @@ class Platform(Protocol):
         """Where the record of ``operation`` (bootstrap, rolling) is kept."""
         ...
 
-    def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
-        """Take or renew the right to change the cluster: (held, holder)."""
+    # Who acts through this platform object, as the lease records it.
+    identity: str
+
+    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
+        """Take or renew the right to change the cluster: (held, holder). ``force`` takes it
+        from a holder that still renews it (a person's explicit word). Expiry is never
+        judged by comparing this host's clock with another's."""
         ...
 
     def release_lease(self) -> None:
         """Give that right up (never fatal)."""
+        ...
+
+    def lease_reaches(self, member: str | None) -> bool:
+        """Whether the lease this process holds covers a change to ``member`` (None: the
+        cluster's objects): where agents grant it, whether that member's agent did."""
         ...
 
     def emitter(self, emit: Emit) -> Emit:

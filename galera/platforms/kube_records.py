@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from galera.errors import Conflict
-from galera.platforms.kube_api import Api, NotFound, iso, parse_time
+from galera.platforms.kube_api import Api, NotFound, iso
 from galera.render.manifests import CLUSTER_LABEL
 
 # Events worth a Kubernetes Event: every decision and every change galeractl makes.
@@ -94,8 +95,32 @@ def lease_name(kube: Api) -> str:
     return f"{kube.target.cluster}-galeractl"
 
 
-def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
-    """Take the Lease if it is free, expired or ours; renew it if ours. (held, holder)"""
+class Observed:
+    """When this process last saw the Lease's record change (client-go's leader election
+    does the same): a holder that stops renewing is taken over one term after that, by this
+    process's own monotonic clock. No other host's clock is compared with ours."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.record: tuple[Any, ...] | None = None
+        self.since = 0.0
+
+    def see(self, spec: dict[str, Any]) -> float:
+        """Note the record; how long it has stood unchanged."""
+        record = tuple(
+            spec.get(k) for k in ("holderIdentity", "renewTime", "acquireTime", "leaseTransitions")
+        )
+        now = self.clock()
+        if record != self.record:
+            self.record, self.since = record, now
+        return now - self.since
+
+
+def acquire_lease(
+    kube: Api, identity: str, duration: int, observed: Observed, force: bool = False
+) -> tuple[bool, str]:
+    """Take the Lease if it is free, expired (by observation) or ours; renew it if ours;
+    ``force`` takes it from a live holder. (held, holder)"""
     name = lease_name(kube)
     now = iso()
     try:
@@ -103,7 +128,7 @@ def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
             f"read Lease {name}", kube.coordination.read_namespaced_lease, name, kube.namespace
         )
     except NotFound:
-        body = {
+        body: dict[str, Any] = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": name, "labels": {CLUSTER_LABEL: kube.target.cluster}},
@@ -124,13 +149,14 @@ def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
             )
         except Conflict:
             return False, "another controller (it created the Lease first)"
+        observed.see(body["spec"])
         return True, identity
     data = kube._dict(lease)
     spec = data.get("spec") or {}
     holder = spec.get("holderIdentity")
-    renewed = parse_time(spec.get("renewTime")) or 0.0
+    unchanged = observed.see(spec)
     length = float(spec.get("leaseDurationSeconds") or duration)
-    if holder and holder != identity and renewed + length > time.time():
+    if holder and holder != identity and unchanged < length and not force:
         return False, str(holder)
     if holder != identity:
         spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
@@ -147,6 +173,7 @@ def acquire_lease(kube: Api, identity: str, duration: int) -> tuple[bool, str]:
         )
     except Conflict:
         return False, "another controller (it renewed the Lease first)"
+    observed.see(spec)
     return True, identity
 
 

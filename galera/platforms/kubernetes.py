@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from galera import poll
+from galera import fence, poll
 from galera.config.clusterfile import ClusterSpec, MemberSpec
 from galera.domain import events
 from galera.domain.events import Kind
@@ -53,6 +53,8 @@ class Kubernetes(Api):
     def __init__(self, target: Target, api_client: Any = None) -> None:
         super().__init__(target, api_client)
         self.identity = f"{socket.gethostname()}-{os.getpid()}"
+        self.lease_observed = kube_records.Observed()
+        self._lease_held = False
         self._sets: list[dict[str, Any]] | None = None
         self.forwarder = (
             kube_forward.Forwarder(self.namespace, target.kubeconfig, target.context)
@@ -187,6 +189,7 @@ class Kubernetes(Api):
         pod = self.pod(name)
         uid = (pod or {}).get("metadata", {}).get("uid")
         if pod is not None and (previous_uid is None or uid == previous_uid):
+            fence.before_change(name)  # only while this process holds the Lease
             try:  # only this pod: never its replacement, whoever replaced it meanwhile
                 self._call(
                     f"delete pod {name}",
@@ -290,6 +293,7 @@ class Kubernetes(Api):
                 },
             ]
             name = sts["metadata"]["name"]
+            fence.before_change()
             self._call(
                 f"patch StatefulSet {name}",
                 self.apps.patch_namespaced_stateful_set,
@@ -348,6 +352,7 @@ class Kubernetes(Api):
             annotations = {**(meta.get("annotations") or {}), APPLIED_FROM: "values"}
             obj = {**obj, "metadata": {**meta, "namespace": namespace, "annotations": annotations}}
             kind, name = obj["kind"], meta["name"]
+            fence.before_change()
             apply = {
                 "field_manager": "galeractl",
                 "force": True,
@@ -412,13 +417,21 @@ class Kubernetes(Api):
     def progress_store(self, operation: str) -> kube_records.ConfigMapStore:
         return kube_records.ConfigMapStore(self, f"{self.target.cluster}-galeractl-{operation}")
 
-    def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
+    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
         """Take or renew the cluster's Lease; (held, holder). Only the holder may act."""
-        return kube_records.acquire_lease(self, self.identity, duration)
+        held, holder = kube_records.acquire_lease(
+            self, self.identity, duration, self.lease_observed, force
+        )
+        self._lease_held = held
+        return held, holder
+
+    def lease_reaches(self, member: str | None) -> bool:
+        return self._lease_held  # one Lease covers every change, checked live before it
 
     def release_lease(self) -> None:
         """Give the Lease up on the way out (never fatal: it also expires by itself)."""
         try:
+            self._lease_held = False
             if kube_records.release_lease(self, self.identity):
                 log.info("released the Lease")
         except GaleraError as e:

@@ -2,9 +2,8 @@
 local.py).
 
 Members are what the file lists; each is reached through its node agent, which starts and
-stops its server in place. Records are JSON files beside the cluster file. There is no
-lease on this platform yet: one actor per cluster file is assumed (fencing of every actor
-is its own piece of work).
+stops its server in place. Records are JSON files beside the cluster file. The lease is
+granted by a majority of the members' agents (:mod:`galera.platforms.agent_lease`).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from galera.config.clusterfile import ClusterSpec
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError, InvalidInput
+from galera.platforms.agent_lease import AgentLease
 from galera.platforms.base import Emit
 from galera.platforms.records import FileStore
 
@@ -31,6 +31,7 @@ class Static:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.identity = f"{socket.gethostname()}-{os.getpid()}"
+        self._lease = AgentLease(self.spec)
 
     def spec(self) -> ClusterSpec:
         return clusterfile.load(self.path)
@@ -38,11 +39,14 @@ class Static:
     def progress_store(self, operation: str) -> FileStore:
         return FileStore(self.path.with_name(f"{self.path.stem}.{operation}.json"))
 
-    def acquire_lease(self, duration: int = 30) -> tuple[bool, str]:
-        return True, self.identity
+    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
+        return self._lease.acquire(self.identity, duration, force)
 
     def release_lease(self) -> None:
-        return None
+        self._lease.release(self.identity)
+
+    def lease_reaches(self, member: str | None) -> bool:
+        return self._lease.reaches(member)
 
     def emitter(self, emit: Emit) -> Emit:
         return emit

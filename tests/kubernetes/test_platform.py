@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from galera import tls
-from galera.controller import certs
+from galera import fence, tls
+from galera.controller import certs, fencing
 from galera.controller.progress import Progress
 from galera.domain.events import Kind
 from galera.domain.events import of as make_event
-from galera.errors import InvalidInput, UnsafeOperation
+from galera.errors import InvalidInput, LeaseLost, UnsafeOperation
 from galera.platforms.kubernetes import Kubernetes, Target
 from galera.render import manifests
 from tests.helpers import events, galeractl, of, one_line_error
@@ -309,11 +309,32 @@ def test_a_lease_held_by_another_live_controller_is_honoured(api: tuple[Emulator
     assert not apiserver.requests(emu, "PUT", LEASES)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def observing(k: Kubernetes) -> Clock:
+    clock = Clock()
+    k.lease_observed.clock = clock
+    return clock
+
+
 def test_an_expired_lease_is_taken_over(api: tuple[Emulator, str]) -> None:
+    """Expired by observation: unchanged for a whole term since this process first saw it
+    (its renewTime, years ago by this host's clock, is never compared with the clock)."""
     emu, url = api
     seed_cluster(emu, {})
     emu.seed(LEASES, lease("controller-b", "2020-01-01T00:00:00Z"))
     k = kube(url)
+    clock = observing(k)
+    assert k.acquire_lease() == (False, "controller-b")
+    clock.now += 29
+    assert k.acquire_lease() == (False, "controller-b")
+    clock.now += 1.5
     assert k.acquire_lease() == (True, k.identity)
     (taken,) = apiserver.requests(emu, "PUT", LEASES)
     assert taken.data["spec"]["holderIdentity"] == k.identity
@@ -328,6 +349,10 @@ def test_two_controllers_racing_for_an_expired_lease_only_one_wins(
     emu.seed(LEASES, lease("controller-b", "2020-01-01T00:00:00Z"))
     first, second = kube(url), kube(url)
     second.identity = "controller-c"
+    for k in (first, second):  # both have watched it stand unchanged for a whole term
+        clock = observing(k)
+        assert k.acquire_lease()[0] is False
+        clock.now += 31
     # Both read the expired Lease; the first write wins, the second gets a 409.
     emu["put", kmock_resource(LEASES)][1:2] << 409 << conflict_status()
     results = [first.acquire_lease()[0], second.acquire_lease()[0]]
@@ -350,7 +375,7 @@ def test_controller_without_the_lease_stands_by_and_changes_nothing(
     mutations = [r for r in emu if r.method in ("POST", "PUT", "PATCH", "DELETE")]
     assert [(r.method, r.resource) for r in mutations] == [("POST", EVENTS)]
     assert mutations[0].data["reason"] == "Standby"
-    assert "controller-b holds the Lease" in mutations[0].data["message"]
+    assert "controller-b holds the lease" in mutations[0].data["message"]
 
 
 def test_decisions_become_events_on_the_statefulset(api: tuple[Emulator, str]) -> None:
@@ -424,3 +449,61 @@ def test_outdated_pods_without_revisions_compare_image_and_configuration(
     sts["spec"]["template"]["spec"]["containers"][0]["image"] = "x/y:2"
     emu.seed(STATEFULSETS, sts)
     assert kube(url).outdated() == ["galera-0", "galera-1", "galera-2"]
+
+
+def test_a_standby_whose_clock_runs_ahead_never_takes_a_lease_that_is_renewed(
+    api: tuple[Emulator, str],
+) -> None:
+    """The holder's renewTime looks years old to this host; what counts is that the record
+    keeps changing."""
+    emu, url = api
+    seed_cluster(emu, {})
+    holder, standby = kube(url), kube(url)
+    holder.identity = "controller-b"
+    assert holder.acquire_lease(30)[0]
+    clock = observing(standby)
+    for _ in range(4):
+        assert standby.acquire_lease(30) == (False, "controller-b")
+        clock.now += 20  # more than a term in all, never a term without a renewal
+        assert holder.acquire_lease(30)[0]
+    lease = emu.current(LEASES, "galera-galeractl")
+    assert lease is not None and lease["spec"]["holderIdentity"] == "controller-b"
+
+
+def test_force_takes_a_live_lease_and_the_old_holder_stops_before_deleting_a_pod(
+    api: tuple[Emulator, str],
+) -> None:
+    emu, url = api
+    objs = seed_cluster(emu, {})
+    sts = next(o for o in objs if o["kind"] == "StatefulSet")
+    emu.seed(PODS, apiserver.pod_for(sts, 0, "127.0.0.10"))
+    controller = kube(url)
+    keeper = fencing.Keeper(controller, 30)
+    try:
+        assert keeper.renew()[0]
+        person = kube(url)
+        person.identity = "galeractl rolling-restart by dba@laptop"
+        assert person.acquire_lease(30, force=True) == (True, person.identity)
+        with fence.acting(keeper), pytest.raises(LeaseLost, match="dba@laptop holds"):
+            controller.restart_member("galera-0", lambda _e: None, timeout=5)
+    finally:
+        keeper.stop()
+    assert not apiserver.requests(emu, "DELETE", PODS)
+
+
+def test_a_command_is_refused_at_its_first_change_while_a_controller_holds_the_lease(
+    api: tuple[Emulator, str],
+) -> None:
+    emu, url = api
+    seed_cluster(emu, {})
+    controller = kube(url)
+    controller.identity = "galera-controller-7d9f"
+    assert controller.acquire_lease(30)[0]
+    command = kube(url)
+    with fencing.taken(command, "upgrade") as keeper:
+        with pytest.raises(UnsafeOperation, match="galera-controller-7d9f holds the cluster's"):
+            command.set_image("registry.example.com/galera-node:2.0", lambda _e: None)
+        assert not keeper.held
+    assert not apiserver.requests(emu, "PATCH", STATEFULSETS)
+    lease = emu.current(LEASES, "galera-galeractl")
+    assert lease is not None and lease["spec"]["holderIdentity"] == "galera-controller-7d9f"
