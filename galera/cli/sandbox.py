@@ -26,9 +26,9 @@ def _root(root: str | None) -> Path:
 
 
 def _load(root: str | None) -> Any:
-    from galera.platforms.sandbox import Sandbox
+    from galera.platforms import containers
 
-    return Sandbox.load(_root(root))
+    return containers.load(_root(root))  # of processes, or of containers
 
 
 @click.group()
@@ -67,6 +67,20 @@ def sandbox() -> None:
     is_flag=True,
     help="Plaintext on every path (TLS is on by default; status then warns).",
 )
+@click.option(
+    "--containers",
+    is_flag=True,
+    help="Members are containers of the node image on a Docker network of their own, run "
+    "as the rendered StatefulSet's pods (docs/containers.md); formed as a first "
+    "installation (bootstrap --initialize, joiners by SST).",
+)
+@click.option(
+    "--image",
+    default=None,
+    metavar="IMAGE",
+    help="The node image of --containers (default galeractl/galera-node:dev, which "
+    "scripts/build-images --local-base builds).",
+)
 def up(
     nodes: int,
     root: str | None,
@@ -76,22 +90,27 @@ def up(
     timeout: float,
     first_install: bool,
     no_tls: bool,
+    containers: bool,
+    image: str | None,
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
 
     started = time.monotonic()
-    sb = workflow.up(
-        _root(root),
-        nodes=nodes,
-        netns=netns,
-        arbitrator=arbitrator,
-        base_port=base_port,
-        timeout=timeout,
-        progress=lambda m: click.echo(f"  {m}", err=True),
-        first_install=first_install,
-        tls=not no_tls,
-    )
+    if containers or image:
+        sb = _up_containers(_root(root), nodes, netns, arbitrator, timeout, not no_tls, image)
+    else:
+        sb = workflow.up(
+            _root(root),
+            nodes=nodes,
+            netns=netns,
+            arbitrator=arbitrator,
+            base_port=base_port,
+            timeout=timeout,
+            progress=lambda m: click.echo(f"  {m}", err=True),
+            first_install=first_install,
+            tls=not no_tls,
+        )
     click.echo(
         f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "
         f"cluster file {sb.cluster_file}"
@@ -99,9 +118,36 @@ def up(
     click.echo(f"try: galeractl status -c {sb.cluster_file}")
 
 
+def _up_containers(
+    root: Path,
+    nodes: int,
+    netns: bool,
+    arbitrator: bool,
+    timeout: float,
+    tls: bool,
+    image: str | None,
+) -> Any:
+    from galera.controller import containers as workflow
+    from galera.errors import InvalidInput
+    from galera.platforms.containers import IMAGE
+
+    if netns or arbitrator:
+        raise InvalidInput("--containers does not take --netns or --arbitrator (yet)")
+    return workflow.up(
+        root,
+        nodes=nodes,
+        timeout=max(timeout, 300.0),
+        progress=lambda m: click.echo(f"  {m}", err=True),
+        tls=tls,
+        image=image or IMAGE,
+    )
+
+
 @sandbox.command()
 @dir_option
-@click.option("--purge", is_flag=True, help="Also delete the data and the directory.")
+@click.option(
+    "--purge", is_flag=True, help="Also delete the data (volumes of containers) and the directory."
+)
 def down(root: str | None, purge: bool) -> None:
     """Stop every member (cleanly), garbd and the network."""
     sb = _load(root)
@@ -124,11 +170,25 @@ def down(root: str | None, purge: bool) -> None:
     help="KILL or TERM: the agent holds it down until 'sandbox start'; STOP pauses it (a "
     "frozen VM, a long stall) until CONT.",
 )
-def kill(member: str, root: str | None, signame: str) -> None:
+@click.option(
+    "--container",
+    is_flag=True,
+    help="Containers only: signal the whole container (docker kill; its restart policy runs "
+    "it again, as the kubelet would), or pause and unpause it with STOP and CONT.",
+)
+def kill(member: str, root: str | None, signame: str, container: bool) -> None:
     """Fault injection: signal MEMBER's server (crash, graceful stop, pause, resume)."""
     sb = _load(root)
-    sb.kill(member, signame)
-    click.echo(f"sent SIG{signame.upper()} to {member}")
+    if container:
+        from galera.errors import InvalidInput
+        from galera.platforms.containers import ContainerSandbox
+
+        if not isinstance(sb, ContainerSandbox):
+            raise InvalidInput("--container needs a sandbox of containers (up --containers)")
+        sb.kill(member, signame, container=True)
+    else:
+        sb.kill(member, signame)
+    click.echo(f"sent SIG{signame.upper()} to {member}" + (" (its container)" if container else ""))
 
 
 @sandbox.command()
@@ -145,6 +205,27 @@ def start(member: str, root: str | None, wait: bool, timeout: float) -> None:
     sb = _load(root)
     workflow.start_member(sb, member, wait=wait, timeout=timeout)
     click.echo(f"{member} started" + (" and Synced" if wait else ""))
+
+
+@sandbox.command()
+@click.argument("member")
+@dir_option
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Wait until the member is Synced."
+)
+@click.option("--timeout", default=300.0, show_default=True, type=float)
+def replace(member: str, root: str | None, wait: bool, timeout: float) -> None:
+    """Containers only: delete MEMBER's pod as Kubernetes does (graceful stop, a new
+    container on the same data volume, its agent joins)."""
+    from galera.controller import containers as workflow
+    from galera.errors import InvalidInput
+    from galera.platforms.containers import ContainerSandbox
+
+    sb = _load(root)
+    if not isinstance(sb, ContainerSandbox):
+        raise InvalidInput("replace needs a sandbox of containers (up --containers)")
+    workflow.replace(sb, member, wait=wait, timeout=timeout)
+    click.echo(f"{member} replaced" + (" and Synced" if wait else ""))
 
 
 @sandbox.command()

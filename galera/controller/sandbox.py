@@ -12,6 +12,7 @@ from galera.controller import bootstrap, members, waiting
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
+from galera.platforms.containers import ContainerSandbox
 from galera.platforms.local import SandboxPlatform
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 
@@ -80,7 +81,9 @@ def up(
     return sandbox
 
 
-def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], None]) -> None:
+def _first_install(
+    sandbox: Sandbox | ContainerSandbox, timeout: float, progress: Callable[[str], None]
+) -> None:
     """Every member starts empty in join mode and finds nobody; ``bootstrap --initialize``
     then creates the cluster on the first member (system tables, the users of its
     ``init_file``) and the others join it by full SST: the Kubernetes first installation."""
@@ -133,13 +136,15 @@ def _wait_for_arbitrator(sandbox: Sandbox, timeout: float) -> None:
     )
 
 
-def start_member(sandbox: Sandbox, name: str, wait: bool = True, timeout: float = 180.0) -> None:
+def start_member(
+    sandbox: Sandbox | ContainerSandbox, name: str, wait: bool = True, timeout: float = 180.0
+) -> None:
     """Start ``name`` in join mode and, by default, wait until it is Synced."""
     sandbox.start(name)
     if not wait:
         return
     spec = sandbox.spec()
-    if name == ARBITRATOR:
+    if name == ARBITRATOR and isinstance(sandbox, Sandbox):
         _wait_for_arbitrator(sandbox, timeout)
     else:
         waiting.wait_for(spec, [name], timeout=timeout, what=f"{name} Synced")

@@ -35,9 +35,10 @@ def is_sandbox(cluster_file: Path) -> bool:
 
 
 def _load(root: Path) -> Processes:
-    from galera.platforms.sandbox import Sandbox  # only when a member is brought back
+    from galera.platforms import containers  # only when a member is brought back
 
-    return Sandbox.load(root)
+    loaded: Processes = containers.load(root)  # of processes, or of containers
+    return loaded
 
 
 class SandboxPlatform(Static):
