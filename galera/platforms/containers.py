@@ -25,6 +25,7 @@ import ipaddress
 import json
 import os
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from galera.render import manifests
 
 KIND = "containers"
 IMAGE = "galeractl/galera-node:dev"
+CONTROLLER_IMAGE = "galeractl/galeractl:dev"
+CONTROLLER_MOUNT = "/etc/galeractl/cluster"  # the controller's directory, in its container
 SUBNETS = "10.232.0.0/16"  # a /24 of it per sandbox, the first Docker does not refuse
 LABEL = "io.galeractl.sandbox"
 MEMBER_LABEL = "io.galeractl.member"
@@ -104,6 +107,15 @@ class ContainerSandbox:
     @property
     def token_file(self) -> Path:
         return self.root / "agent.token"
+
+    @property
+    def controller_dir(self) -> Path:
+        """The cluster file (and its credentials) a controller container mounts."""
+        return self.root / "controller"
+
+    @property
+    def controller_container(self) -> str:
+        return f"galeractl-{self.state['id']}-controller"
 
     @property
     def data_members(self) -> list[Member]:
@@ -352,14 +364,49 @@ class ContainerSandbox:
             raise InvalidInput(f"--signal must be KILL, TERM, STOP or CONT, got {signame!r}")
         m = self.member(name)
         if container:
-            if signame in ("STOP", "CONT"):
-                docker.run(["pause" if signame == "STOP" else "unpause", m.container])
-            else:
-                docker.run(["kill", "--signal", signame, m.container])
+            self._signal_container(m, signame)
             return
         if not self.agent_alive(name):
             raise OperationFailed("its container is not running", member=name)
         self.client(name, timeout=10).kill(signame)
+
+    def _signal_container(self, m: Member, signame: str) -> None:
+        """KILL: the container crashes (its main process killed from the host: the restart
+        policy runs it again, which ``docker kill`` would prevent); TERM: its agent stops
+        gracefully and exits, and runs again; STOP and CONT: ``docker pause``/``unpause``."""
+        if signame in ("STOP", "CONT"):
+            docker.run(["pause" if signame == "STOP" else "unpause", m.container])
+            return
+        pid = int((docker.container_state(m.container) or {}).get("Pid") or 0)
+        if pid <= 0:
+            raise OperationFailed("its container is not running", member=m.name)
+        try:
+            os.kill(pid, getattr(signal, f"SIG{signame}"))
+        except PermissionError:
+            raise InvalidInput(
+                "signalling a container's process needs root (docker kill would count as a "
+                "stop by hand, which its restart policy respects)",
+                member=m.name,
+            ) from None
+
+    def galeractl(
+        self, args: list[str], detach: bool = False, image: str = CONTROLLER_IMAGE
+    ) -> str:
+        """``galeractl ARGS`` in a container of the controller image on the sandbox's network
+        (uid 999, read-only root, no capabilities), with the controller's directory as its
+        cluster file's. Detached: the sandbox's controller container (restarted if it
+        exits); its name. Otherwise what the command printed (a failure raises)."""
+        run = ["run", "--network", self.network_name, "--read-only", "--cap-drop", "ALL"]
+        run += ["--security-opt", "no-new-privileges", "--tmpfs", "/tmp"]
+        run += ["--volume", f"{self.controller_dir}:{CONTROLLER_MOUNT}"]
+        run += ["--env", f"GALERACTL_CLUSTER={CONTROLLER_MOUNT}/cluster.yaml"]
+        run += ["--label", f"{LABEL}={self.state['id']}"]
+        if not detach:
+            return docker.run([*run, "--rm", image, *args], timeout=600)
+        name = self.controller_container
+        docker.remove("container", name)
+        docker.run([*run, "--detach", "--name", name, "--restart", "unless-stopped", image, *args])
+        return name
 
     def start(self, name: str) -> None:
         """Start the member again in join mode: its container, or its server through the
@@ -398,6 +445,7 @@ class ContainerSandbox:
             docker.run(["stop", *(m.container for m in running)], timeout=STOP_TIMEOUT + 60)
         for m in self.members:
             docker.remove("container", m.container)
+        docker.remove("container", self.controller_container)
         docker.remove("network", self.network_name)
         if purge:
             for m in self.members:

@@ -80,23 +80,41 @@ def write_files(sb: ContainerSandbox) -> None:
     )
     if sb.state["tls"]:
         _write_tls(sb)
+    sb.cluster_file.write_text(_cluster_file(sb, {"dir": str(sb.root), "containers": True}))
+    _controller_dir(sb, client_cnf, agent_token)
+
+
+def _cluster_file(sb: ContainerSandbox, sandbox: dict[str, Any] | None) -> str:
     members = [
         {"name": m.name, "host": m.address, "port": m.sql_port, "agent": m.agent_url}
         for m in sb.members
     ]
-    sb.cluster_file.write_text(
-        clusterfile.dump(
-            {
-                "name": sb.state["cluster_name"],
-                "credentials": {"file": "client.cnf"},
-                "agent": {"token_file": sb.token_file.name},
-                "timeouts": {"connect": 2, "read": 5},
-                "tls": {"ca": "tls/ca.pem"} if sb.state["tls"] else {"enabled": False},
-                "members": members,
-                "sandbox": {"dir": str(sb.root), "containers": True, "netns": False},
-            }
-        )
-    )
+    data = {
+        "name": sb.state["cluster_name"],
+        "credentials": {"file": "client.cnf"},
+        "agent": {"token_file": sb.token_file.name},
+        "timeouts": {"connect": 2, "read": 5},
+        "tls": {"ca": "tls/ca.pem"} if sb.state["tls"] else {"enabled": False},
+        "members": members,
+    }
+    return clusterfile.dump({**data, "sandbox": sandbox} if sandbox else data)
+
+
+def _controller_dir(sb: ContainerSandbox, client_cnf: str, agent_token: str) -> None:
+    """What a container of the controller image mounts (read-write: its records go beside
+    the cluster file): a plain cluster file of the members (the static platform, as on VMs),
+    the credentials, the token and the CA, owned by the image's uid 999."""
+    where = sb.controller_dir
+    where.mkdir(mode=0o700)
+    (where / "tls").mkdir(mode=0o700)
+    write_secret(where / "client.cnf", client_cnf)
+    write_secret(where / sb.token_file.name, agent_token + "\n")
+    (where / "cluster.yaml").write_text(_cluster_file(sb, None))
+    if sb.state["tls"]:
+        (where / "tls" / "ca.pem").write_bytes((sb.root / "tls" / "ca.pem").read_bytes())
+    for path in [where, *where.rglob("*")]:
+        with contextlib.suppress(PermissionError):
+            os.chown(path, POD_GID, POD_GID)
 
 
 def _write_tls(sb: ContainerSandbox) -> None:

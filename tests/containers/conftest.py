@@ -119,11 +119,12 @@ class Handle:
         waiting.wait_for(self.spec, names, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def containers3(
     images: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Handle]:
-    """Three node containers formed as a first installation (``sandbox up --containers``)."""
+    """Three node containers formed as a first installation (``sandbox up --containers``),
+    shared by every container test (each leaves it Synced)."""
     root = tmp_path_factory.mktemp("containers") / "sb"
     try:
         started = time.monotonic()

@@ -1,6 +1,6 @@
 """The node image run as the StatefulSet runs it: real containers, real MariaDB Galera.
 
-One sandbox of three containers serves the module (``sandbox up --containers``); the tests
+One sandbox of three containers serves every module (``sandbox up --containers``); the tests
 that stop or replace a member leave it Synced again.
 """
 
