@@ -182,7 +182,7 @@ def platform_for(cluster: str | None) -> Platform:
     from galera.platforms.static import Static
 
     path = cluster_path(cluster)
-    static = local.SandboxPlatform(path) if local.is_sandbox(path) else Static(path)
+    static = local.platform(path) if local.is_sandbox(path) else Static(path)
     static.spec()  # a bad cluster file is refused before anything else
     return static
 

@@ -41,6 +41,16 @@ def _load(root: Path) -> Processes:
     return loaded
 
 
+def platform(cluster_file: Path) -> SandboxPlatform:
+    """The platform of the sandbox whose cluster file this is: of processes, or of
+    containers (:class:`galera.platforms.containers_platform.ContainerPlatform`)."""
+    from galera.platforms import containers, containers_platform
+
+    if containers.is_containers(cluster_file.parent):
+        return containers_platform.ContainerPlatform(cluster_file)
+    return SandboxPlatform(cluster_file)
+
+
 class SandboxPlatform(Static):
     """A sandbox's members: agents it starts itself, servers the agents start."""
 
