@@ -131,8 +131,8 @@ def _up_containers(
     from galera.errors import InvalidInput
     from galera.platforms.containers import IMAGE
 
-    if netns or arbitrator:
-        raise InvalidInput("--containers does not take --netns or --arbitrator (yet)")
+    if netns:
+        raise InvalidInput("--containers does not take --netns: each container has its own")
     return workflow.up(
         root,
         nodes=nodes,
@@ -140,6 +140,7 @@ def _up_containers(
         progress=lambda m: click.echo(f"  {m}", err=True),
         tls=tls,
         image=image or IMAGE,
+        arbitrator=arbitrator,
     )
 
 
@@ -258,13 +259,14 @@ def ls(root: str | None, fmt: str) -> None:
     sb = _load(root)
     rows = []
     for m in sb.members:
+        garbd = m.name == "garbd" or getattr(m, "arbitrator", False)  # (containers: its pid)
         rows.append(
             {
                 "name": m.name,
                 "address": f"{m.address}:{m.sql_port}"
-                if m.name != "garbd"
+                if not garbd
                 else f"{m.address}:{m.galera_port}",
-                "agent": m.agent_url if m.name != "garbd" else None,
+                "agent": m.agent_url if not garbd else None,
                 "agent_running": sb.agent_alive(m.name),
                 "mariadbd_pid": sb.mariadbd_pid(m.name)
                 if m.name != "garbd"

@@ -27,15 +27,16 @@ def up(
     progress: Callable[[str], None] = lambda _m: None,
     tls: bool = True,
     image: str = IMAGE,
+    arbitrator: bool = False,
 ) -> ContainerSandbox:
     """Create and start a container sandbox; returns once every member is Synced. If
     anything fails after containers were started, they are stopped and removed again (the
     directory and the volumes are kept for a look: ``sandbox down --purge`` removes them)."""
-    sandbox = ContainerSandbox.prepare(root, nodes, tls_on=tls, image=image)
+    sandbox = ContainerSandbox.prepare(root, nodes, tls_on=tls, image=image, arbitrator=arbitrator)
     progress(f"network {sandbox.network_name} on {sandbox.state['network']['subnet']}")
     try:
         workflow._first_install(sandbox, timeout, progress)
-        names = [m.name for m in sandbox.members]
+        names = [m.name for m in sandbox.data_members]
         waiting.wait_for(
             sandbox.spec(),
             names,
@@ -43,6 +44,18 @@ def up(
             what="all members Synced",
             on_poll=lambda _s: sandbox.check_agents(names),
         )
+        garbd = sandbox.arbitrator
+        if garbd is not None:
+            progress(f"starting {garbd.name} (garbd, the arbitrator Deployment's pod)")
+            sandbox.create(garbd.name)
+            waiting.wait_for(
+                sandbox.spec(),
+                names[:1],
+                timeout=timeout,
+                what=f"{garbd.name} in the component",
+                condition=waiting.in_component(garbd.name),
+                on_poll=lambda _s: sandbox.check_agents([garbd.name]),
+            )
     except (GaleraError, KeyboardInterrupt):
         log.error("sandbox up failed; removing the containers (directory kept in %s)", root)
         sandbox.down(purge=False)

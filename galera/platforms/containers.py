@@ -35,7 +35,7 @@ from galera import tls
 from galera.agent_client import AgentClient
 from galera.config import clusterfile, token
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
-from galera.platforms import containers_files, docker, podrun
+from galera.platforms import containers_files, docker, partition, podrun
 from galera.platforms.containers_files import NAMESPACE, STOP_TIMEOUT, values
 from galera.platforms.local import STATE_FILE
 from galera.platforms.sandbox_files import MAX_NODES
@@ -72,6 +72,7 @@ class Member:
     agent_port: int = 8008
     tls: bool = True
     netns: bool = False  # (for ``sandbox ls``: containers have namespaces of their own)
+    arbitrator: bool = False  # garbd, the arbitrator Deployment's pod: no volume, no agent
 
     @property
     def agent_url(self) -> str:
@@ -97,6 +98,12 @@ class ContainerSandbox:
             )
             for i in range(state["nodes"])
         ]
+        if state.get("arbitrator"):
+            name = f"{state['cluster_name']}-arbitrator"  # the Deployment's name
+            n = state["nodes"]
+            self.members.append(
+                Member(name, n, str(net[10 + n]), f"{prefix}{name}", "", arbitrator=True)
+            )
 
     # -- files --------------------------------------------------------------------------
 
@@ -119,7 +126,11 @@ class ContainerSandbox:
 
     @property
     def data_members(self) -> list[Member]:
-        return self.members
+        return [m for m in self.members if not m.arbitrator]
+
+    @property
+    def arbitrator(self) -> Member | None:
+        return next((m for m in self.members if m.arbitrator), None)
 
     @property
     def network_name(self) -> str:
@@ -157,10 +168,11 @@ class ContainerSandbox:
         )
 
     def objects(self) -> dict[str, dict[str, Any]]:
-        """The rendered ConfigMap and StatefulSet of the sandbox's values, by kind."""
+        """The rendered ConfigMap, StatefulSet and (with an arbitrator) Deployment of the
+        sandbox's values, by kind."""
         out = {}
         for obj in manifests.objects(values(self.state), "sandbox values"):
-            if obj["kind"] in ("ConfigMap", "StatefulSet"):
+            if obj["kind"] in ("ConfigMap", "StatefulSet", "Deployment"):
                 out[obj["kind"]] = obj
         return out
 
@@ -182,6 +194,7 @@ class ContainerSandbox:
         tls_on: bool = True,
         image: str = IMAGE,
         cluster_name: str = "galera",
+        arbitrator: bool = False,
     ) -> ContainerSandbox:
         """Check everything, then make the network and lay out the directory: the cluster
         file, credentials, the ConfigMap's and Secrets' directories. A refused ``up``
@@ -209,7 +222,7 @@ class ContainerSandbox:
             "id": sid,
             "cluster_name": cluster_name,
             "nodes": nodes,
-            "arbitrator": False,
+            "arbitrator": arbitrator,
             "netns": False,
             "tls": tls_on,
             "image": image,
@@ -238,9 +251,12 @@ class ContainerSandbox:
     # -- containers ---------------------------------------------------------------------
 
     def run_args(self, m: Member) -> list[str]:
-        """``docker run`` arguments of ``m``'s container: the StatefulSet's pod."""
-        sts = self.objects()["StatefulSet"]
+        """``docker run`` arguments of ``m``'s container: the StatefulSet's pod, or the
+        arbitrator Deployment's."""
+        objs = self.objects()
+        sts = objs["StatefulSet"]
         service = sts["spec"]["serviceName"]
+        workload, container = (objs["Deployment"], "garbd") if m.arbitrator else (sts, "mariadb")
         sources = podrun.Sources(
             claims={"data": m.volume},
             directories={
@@ -268,15 +284,15 @@ class ContainerSandbox:
             manifests.member_address(m.name, service, NAMESPACE),
             "--restart",
             "unless-stopped",  # the kubelet restarts a pod's container that exits
-            *podrun.run_args(sts, pod, sources),
+            *podrun.run_args(workload, pod, sources, container),
             self.state["image"],
-            *podrun.command(sts),
+            *podrun.command(workload, container),
         ]
 
     def create(self, name: str) -> None:
         """Create ``name``'s container (and its volume, if new) and start it."""
         m = self.member(name)
-        if docker.inspect("volume", m.volume) is None:
+        if not m.arbitrator and docker.inspect("volume", m.volume) is None:
             docker.run(["volume", "create", "--label", f"{LABEL}={self.state['id']}", m.volume])
         docker.run(["run", *self.run_args(m)])
 
@@ -322,7 +338,9 @@ class ContainerSandbox:
         return [m.name for m in self.members if self.agent_alive(m.name)]
 
     def mariadbd_pid(self, name: str) -> int | None:
-        """The server's pid inside its container, as its agent reports it."""
+        """The server's pid inside its container, as its agent reports it (garbd's)."""
+        if self.member(name).arbitrator:
+            return int((docker.container_state(self.member(name).container) or {}).get("Pid") or 0)
         if not self.agent_alive(name):
             return None
         try:
@@ -335,6 +353,8 @@ class ContainerSandbox:
         container, or in a throw-away one on the volume when the member's is not running."""
         m = self.member(name)
         path = f"/var/lib/mysql/{relative}"
+        if m.arbitrator:
+            raise InvalidInput("the arbitrator has no data", member=name)
         if self.agent_alive(name):
             code, out = docker.exec_in(m.container, ["cat", path])
         else:
@@ -348,7 +368,7 @@ class ContainerSandbox:
     def full_ssts(self) -> int:
         """Full state transfers served so far (donor runs without ``--bypass``; IST bypasses)."""
         count = 0
-        for m in self.members:
+        for m in self.data_members:
             with contextlib.suppress(OperationFailed):
                 for line in self.read_data_file(m.name, "mariadb.err").splitlines():
                     if "--role 'donor'" in line and "Running:" in line and "--bypass" not in line:
@@ -364,6 +384,9 @@ class ContainerSandbox:
             raise InvalidInput(f"--signal must be KILL, TERM, STOP or CONT, got {signame!r}")
         m = self.member(name)
         if container:
+            self._signal_container(m, signame)
+            return
+        if m.arbitrator:  # garbd is the container's main process
             self._signal_container(m, signame)
             return
         if not self.agent_alive(name):
@@ -411,7 +434,7 @@ class ContainerSandbox:
     def start(self, name: str) -> None:
         """Start the member again in join mode: its container, or its server through the
         agent when the container runs."""
-        if self.agent_alive(name):
+        if self.agent_alive(name) and not self.member(name).arbitrator:
             self.client(name, timeout=10).start("join")
         else:
             self.launch_agent(name, "join")
@@ -432,10 +455,30 @@ class ContainerSandbox:
         self.create(name)
 
     def partition(self, names: list[str]) -> None:
-        raise InvalidInput("partitions are not implemented for container sandboxes yet")
+        """Cut the members in ``names`` off from every other member, both ways: packets
+        between them are dropped silently (a real network cut, not a refused connection)
+        in each container's own network namespace. galeractl on the host still reaches all."""
+        for name in names:
+            self.member(name)
+        others = [m for m in self.members if m.name not in names]
+        if not others:
+            raise InvalidInput("a partition needs members on both sides")
+        for a in (self.member(n) for n in names):
+            for b in others:
+                partition.drop(self._pid(a), b.address)
+                partition.drop(self._pid(b), a.address)
 
     def heal(self) -> None:
-        raise InvalidInput("partitions are not implemented for container sandboxes yet")
+        """Remove every partition rule."""
+        for m in self.members:
+            if self.agent_alive(m.name):
+                partition.heal(self._pid(m))
+
+    def _pid(self, m: Member) -> int:
+        pid = int((docker.container_state(m.container) or {}).get("Pid") or 0)
+        if pid <= 0:
+            raise OperationFailed("its container is not running", member=m.name)
+        return pid
 
     def down(self, purge: bool = False) -> list[str]:
         """Stop every container cleanly (in parallel: each agent stops its server), remove
@@ -448,7 +491,7 @@ class ContainerSandbox:
         docker.remove("container", self.controller_container)
         docker.remove("network", self.network_name)
         if purge:
-            for m in self.members:
+            for m in self.data_members:
                 docker.remove("volume", m.volume)
             shutil.rmtree(self.root, ignore_errors=True)
         return [m.name for m in running]

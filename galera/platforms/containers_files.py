@@ -36,7 +36,7 @@ def values(state: dict[str, Any]) -> dict[str, Any]:
             "tag": state["image"].rpartition(":")[2],
         },
         "tls": {"enabled": state["tls"]},
-        "arbitrator": {"enabled": False},
+        "arbitrator": {"enabled": bool(state.get("arbitrator"))},
         "networkPolicy": {"enabled": False},
         "agent": {"stopTimeout": STOP_TIMEOUT},
         "mariadb": {
@@ -86,7 +86,9 @@ def write_files(sb: ContainerSandbox) -> None:
 
 def _cluster_file(sb: ContainerSandbox, sandbox: dict[str, Any] | None) -> str:
     members = [
-        {"name": m.name, "host": m.address, "port": m.sql_port, "agent": m.agent_url}
+        {"name": m.name, "arbitrator": True, "host": m.address}
+        if m.arbitrator
+        else {"name": m.name, "host": m.address, "port": m.sql_port, "agent": m.agent_url}
         for m in sb.members
     ]
     data = {

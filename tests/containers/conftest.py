@@ -14,13 +14,14 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from galera.config import clusterfile
 from galera.controller import waiting
+from galera.domain.snapshot import Observation
 from galera.platforms import docker
 from galera.platforms.containers import ContainerSandbox
 from tests.helpers import ROOT, galeractl
@@ -115,8 +116,18 @@ class Handle:
         return dict(result.json())
 
     def wait_synced(self, names: list[str] | None = None, timeout: float = 180) -> None:
-        names = names or [m.name for m in self.spec.members]
+        names = names or [m.name for m in self.spec.members if not m.arbitrator]
         waiting.wait_for(self.spec, names, timeout=timeout)
+
+    def wait(
+        self,
+        names: list[str],
+        condition: Callable[[Observation], bool],
+        what: str,
+        timeout: float = 90,
+    ) -> None:
+        """Wait until every member in ``names`` satisfies ``condition`` (the product's waiter)."""
+        waiting.wait_for(self.spec, names, condition=condition, what=what, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
