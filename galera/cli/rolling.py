@@ -127,8 +127,8 @@ def rolling_restart(**common: Any) -> None:
     "--image",
     metavar="IMAGE",
     default=None,
-    help="With --kube: the new node image; the StatefulSet is patched (OnDelete) and pods "
-    "are replaced one at a time in the safe order.",
+    help="With --kube (or a sandbox of containers): the new node image; the StatefulSet is "
+    "patched (OnDelete) and pods are replaced one at a time in the safe order.",
 )
 def upgrade(options_set: tuple[str, ...], image: str | None, **common: Any) -> None:
     """A rolling restart that applies new server options on each member.

@@ -35,8 +35,8 @@ from galera import tls
 from galera.agent_client import AgentClient
 from galera.config import clusterfile, token
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
-from galera.platforms import containers_files, docker, partition, podrun
-from galera.platforms.containers_files import NAMESPACE, STOP_TIMEOUT, values
+from galera.platforms import containers_files, docker, partition
+from galera.platforms.containers_files import LABEL, NAMESPACE, STOP_TIMEOUT, values
 from galera.platforms.local import STATE_FILE
 from galera.platforms.sandbox_files import MAX_NODES
 from galera.render import manifests
@@ -46,8 +46,6 @@ IMAGE = "galeractl/galera-node:dev"
 CONTROLLER_IMAGE = "galeractl/galeractl:dev"
 CONTROLLER_MOUNT = "/etc/galeractl/cluster"  # the controller's directory, in its container
 SUBNETS = "10.232.0.0/16"  # a /24 of it per sandbox, the first Docker does not refuse
-LABEL = "io.galeractl.sandbox"
-MEMBER_LABEL = "io.galeractl.member"
 
 
 def is_containers(root: Path) -> bool:
@@ -253,41 +251,7 @@ class ContainerSandbox:
     def run_args(self, m: Member) -> list[str]:
         """``docker run`` arguments of ``m``'s container: the StatefulSet's pod, or the
         arbitrator Deployment's."""
-        objs = self.objects()
-        sts = objs["StatefulSet"]
-        service = sts["spec"]["serviceName"]
-        workload, container = (objs["Deployment"], "garbd") if m.arbitrator else (sts, "mariadb")
-        sources = podrun.Sources(
-            claims={"data": m.volume},
-            directories={
-                "config": str(self.root / "config"),
-                "secrets": str(self.root / "secrets"),
-                manifests.TLS_VOLUME: str(self.root / "tls-secret"),
-            },
-        )
-        pod = podrun.Pod(m.name, m.address, NAMESPACE)
-        return [
-            "--detach",
-            "--name",
-            m.container,
-            "--label",
-            f"{LABEL}={self.state['id']}",
-            "--label",
-            f"{MEMBER_LABEL}={m.name}",
-            "--network",
-            self.network_name,
-            "--ip",
-            m.address,
-            "--network-alias",
-            f"{m.name}.{service}",
-            "--network-alias",
-            manifests.member_address(m.name, service, NAMESPACE),
-            "--restart",
-            "unless-stopped",  # the kubelet restarts a pod's container that exits
-            *podrun.run_args(workload, pod, sources, container),
-            self.state["image"],
-            *podrun.command(workload, container),
-        ]
+        return containers_files.pod_args(self, m, self.objects())
 
     def create(self, name: str) -> None:
         """Create ``name``'s container (and its volume, if new) and start it."""

@@ -1,8 +1,9 @@
-"""Layout of a container sandbox's directory: what Kubernetes would hold in objects.
+"""A container sandbox's files and pods: what Kubernetes would hold in objects.
 
 ``config/agent.yaml`` is the rendered ConfigMap's; ``secrets/`` and ``tls-secret/`` are the
 cluster's Secret and its ``kubernetes.io/tls`` Secret as the kubelet mounts them; the cluster
 file, ``client.cnf``, ``agent.token`` and ``tls/ca.pem`` are for galeractl on the host.
+:func:`pod_args` is how a member's pod runs as a container on the sandbox's network.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from galera import tls
 from galera.config import clusterfile
+from galera.platforms import podrun
 from galera.platforms.sandbox_files import write_secret
 from galera.render import manifests
 
 if TYPE_CHECKING:
-    from galera.platforms.containers import ContainerSandbox
+    from galera.platforms.containers import ContainerSandbox, Member
 
 NAMESPACE = "sandbox"  # the pods' namespace: in their names under the headless Service
 POD_GID = 999  # the pods' fsGroup: Secrets are root:999 0440
 STOP_TIMEOUT = 60  # the agents' graceful stop (the StatefulSet's grace period adds 30 s)
+LABEL = "io.galeractl.sandbox"  # on every container, volume and network of a sandbox
+MEMBER_LABEL = "io.galeractl.member"
 
 
 def values(state: dict[str, Any]) -> dict[str, Any]:
@@ -148,3 +152,42 @@ def _secret_dir(path: Path, files: dict[str, str]) -> None:
         with contextlib.suppress(PermissionError):
             os.chown(target, 0, POD_GID)
         os.chmod(target, 0o440)
+
+
+def pod_args(sb: ContainerSandbox, m: Member, objs: dict[str, dict[str, Any]]) -> list[str]:
+    """``docker run`` arguments of ``m``'s container: the StatefulSet's pod, or the
+    arbitrator Deployment's."""
+    sts = objs["StatefulSet"]
+    service = sts["spec"]["serviceName"]
+    workload, container = (objs["Deployment"], "garbd") if m.arbitrator else (sts, "mariadb")
+    sources = podrun.Sources(
+        claims={"data": m.volume},
+        directories={
+            "config": str(sb.root / "config"),
+            "secrets": str(sb.root / "secrets"),
+            manifests.TLS_VOLUME: str(sb.root / "tls-secret"),
+        },
+    )
+    pod = podrun.Pod(m.name, m.address, NAMESPACE)
+    return [
+        "--detach",
+        "--name",
+        m.container,
+        "--label",
+        f"{LABEL}={sb.state['id']}",
+        "--label",
+        f"{MEMBER_LABEL}={m.name}",
+        "--network",
+        sb.network_name,
+        "--ip",
+        m.address,
+        "--network-alias",
+        f"{m.name}.{service}",
+        "--network-alias",
+        manifests.member_address(m.name, service, NAMESPACE),
+        "--restart",
+        "unless-stopped",  # the kubelet restarts a pod's container that exits
+        *podrun.run_args(workload, pod, sources, container),
+        sb.state["image"],
+        *podrun.command(workload, container),
+    ]

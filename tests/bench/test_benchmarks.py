@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.containers.conftest import engine, images  # noqa: F401 (fixtures)
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.cluster
@@ -39,6 +40,12 @@ def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port:
     assert ratios, f"bench/{name}.py printed no ratio:\n{result.stdout}"
 
 
+@pytest.mark.containers
+@pytest.mark.usefixtures("images")  # a Docker engine, the images built
+def test_container_benchmark_runs_in_quick_mode_and_prints_its_ratio() -> None:
+    test_benchmark_runs_in_quick_mode_and_prints_its_ratio("containers", 25400)
+
+
 def test_every_benchmark_is_run_here() -> None:
     scripts = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"common"}
-    assert scripts == set(BENCHMARKS)
+    assert scripts == {*BENCHMARKS, "containers"}
