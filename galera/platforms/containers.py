@@ -201,7 +201,7 @@ class ContainerSandbox:
             raise InvalidInput(f"--nodes must be from 1 to {MAX_NODES}, got {nodes}")
         problem = docker.available()
         if problem:
-            raise InvalidInput(problem, hint="start dockerd (scripts/setup installs docker.io)")
+            raise InvalidInput(problem)
         if not docker.image_exists(image):
             raise InvalidInput(
                 f"image {image} is not here", hint="build it: scripts/build-images --local-base"

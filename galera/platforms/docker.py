@@ -60,9 +60,10 @@ def available() -> str | None:
         )
     except subprocess.CalledProcessError as e:
         lines = (e.stderr or "").strip().splitlines()
-        return f"the Docker engine does not answer: {lines[-1] if lines else 'docker info failed'}"
+        said = lines[-1] if lines else "docker info failed"
+        return f"the Docker engine does not answer ({said}): start dockerd"
     except subprocess.TimeoutExpired:
-        return "the Docker engine does not answer (docker info timed out)"
+        return "the Docker engine does not answer (docker info timed out): start dockerd"
     return None
 
 
