@@ -81,6 +81,12 @@ def sandbox() -> None:
     help="The node image of --containers (default galeractl/galera-node:dev, which "
     "scripts/build-images --local-base builds).",
 )
+@click.option(
+    "--controller",
+    is_flag=True,
+    help="With --containers: also run 'galeractl controller' in a container of the "
+    "controller image on the sandbox's network (docker logs shows its events).",
+)
 def up(
     nodes: int,
     root: str | None,
@@ -92,6 +98,7 @@ def up(
     no_tls: bool,
     containers: bool,
     image: str | None,
+    controller: bool,
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
@@ -99,6 +106,13 @@ def up(
     started = time.monotonic()
     if containers or image:
         sb = _up_containers(_root(root), nodes, netns, arbitrator, timeout, not no_tls, image)
+        if controller:
+            name = sb.galeractl(["controller", "-o", "json"], detach=True)
+            click.echo(f"  galeractl controller runs in container {name}", err=True)
+    elif controller:
+        from galera.errors import InvalidInput
+
+        raise InvalidInput("--controller needs --containers (it runs the controller image)")
     else:
         sb = workflow.up(
             _root(root),
