@@ -228,12 +228,14 @@ class ContainerSandbox:
             "network": {"name": f"galeractl-{sid}", "subnet": ""},
             "created": time.time(),
         }
-        leftovers = docker.names("container", f"{LABEL}={sid}")
-        if leftovers:
-            raise UnsafeOperation(
-                f"containers of an earlier sandbox in {root} remain: {', '.join(leftovers)}",
-                hint="docker rm -f -v " + " ".join(leftovers),
-            )
+        for kind, remove in (("container", "rm -f -v"), ("volume", "volume rm")):
+            # A member must never start on the data of an earlier sandbox in this directory.
+            leftovers = docker.names(kind, f"{LABEL}={sid}")
+            if leftovers:
+                raise UnsafeOperation(
+                    f"{kind}s of an earlier sandbox in {root} remain: {', '.join(leftovers)}",
+                    hint=f"docker {remove} " + " ".join(leftovers),
+                )
         state["network"]["subnet"] = _create_network(state["network"]["name"], sid)
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o700)

@@ -3,6 +3,10 @@ the safe order by containers of the new image, on their volumes, under a continu
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+
 import pytest
 
 from galera.config.endpoints import of_member
@@ -17,12 +21,27 @@ NEXT = "galeractl/galera-node:upgrade-test"
 
 
 def _container(handle: Handle, name: str) -> tuple[str, str]:
+    """The member's container id and the id of the image it runs."""
     info = docker.inspect("container", handle.container(name)) or {}
-    return str(info["Id"]), str(info["Config"]["Image"])
+    return str(info["Id"]), str(info["Image"])
+
+
+def _rebuild(image: str, tag: str) -> str:
+    """A new build of ``image`` under ``tag`` (another image id, as a pipeline's next build
+    would have); its id."""
+    subprocess.run(
+        [docker.client(), "build", "-q", "-t", tag, "-"],
+        input=f"FROM {image}\nLABEL io.galeractl.rebuilt={time.time()}\n",
+        text=True,
+        capture_output=True,
+        check=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+    )
+    return str((docker.inspect("image", tag) or {})["Id"])
 
 
 def test_upgrade_image_replaces_each_member_by_ist_with_nothing_lost(containers3: Handle) -> None:
-    docker.run(["tag", NODE_IMAGE, NEXT])  # the tag a pipeline pushes; here the same build
+    rebuilt = _rebuild(NODE_IMAGE, NEXT)
     sandbox = containers3.sandbox
     names = [m.name for m in sandbox.members]
     before = {n: _container(containers3, n) for n in names}
@@ -42,7 +61,8 @@ def test_upgrade_image_replaces_each_member_by_ist_with_nothing_lost(containers3
         check = workload.check(endpoints, spec.credentials(), writer.stats.acked)
         assert check.ok, check.message
         after = {n: _container(containers3, n) for n in names}
-        assert all(after[n][1] == NEXT and after[n][0] != before[n][0] for n in names), after
+        assert all(after[n][1] == rebuilt and after[n][0] != before[n][0] for n in names), after
+        assert all(before[n][1] != rebuilt for n in names)
         evts = events(result)
         assert [e["member"] for e in of(evts, "stopped")] == of(evts, "plan")[0]["order"]
         assert sandbox.full_ssts() == ssts, "a member rejoined by full SST"
