@@ -13,6 +13,7 @@ The module's sandbox is left healthy after every test.
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 
 import pytest
@@ -153,3 +154,35 @@ def test_a_token_rotated_while_the_controller_runs_still_lets_it_recover_an_outa
     client.unmark()
     client.token = old
     client.unmark()
+
+
+def test_two_controllers_and_a_person_at_once_only_one_acts(
+    sandbox_autopilot: SandboxHandle,
+) -> None:
+    """The agents grant the lease to one actor: the second controller stands by, a person's
+    rolling restart is refused while a controller holds it, and when the leader stops the
+    standby takes over and recovers the next fault itself."""
+    handle = sandbox_autopilot
+    cluster = str(handle.cluster_file)
+    with handle.writer() as writer, running_controller(handle, *CONTROLLER) as first:
+        first.wait_for("decision")
+        with running_controller(handle, *CONTROLLER) as second:
+            standby = second.wait_for("standby")
+            refused = galeractl("rolling-restart", "--yes", "-c", cluster)
+            assert refused.code != 0
+            assert "holds the cluster's lease: one actor at a time" in refused.stderr
+            stop(handle, "galera-2", "KILL")
+            handle.wait_synced(timeout=120)
+            assert not second.of("decision"), second.dump()  # it never acted
+            assert first.of("decision", "rejoin"), first.dump()
+            first.proc.terminate()  # the leader stops and gives the lease up
+            first.proc.wait(30)
+            second.wait_for("decision")
+            stop(handle, "galera-1", "KILL")
+            handle.wait_synced(timeout=120)
+            assert second.of("decision", "rejoin"), second.dump()
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    assert standby["holder"] == f"{socket.gethostname()}-{first.proc.pid}"
+    assert "holds the lease; standing by" in standby["reason"]
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
