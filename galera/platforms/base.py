@@ -49,10 +49,13 @@ class Platform(Protocol):
     # Who acts through this platform object, as the lease records it.
     identity: str
 
-    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
+    def acquire_lease(
+        self, duration: int = 30, force: bool = False, member: str | None = None
+    ) -> tuple[bool, str]:
         """Take or renew the right to change the cluster: (held, holder). ``force`` takes it
-        from a holder that still renews it (a person's explicit word). Expiry is never
-        judged by comparing this host's clock with another's."""
+        from a holder that still renews it (a person's explicit word); ``member``: about to
+        change that member (where agents grant the lease, its agent's answer is awaited).
+        Expiry is never judged by comparing this host's clock with another's."""
         ...
 
     def release_lease(self) -> None:

@@ -417,7 +417,9 @@ class Kubernetes(Api):
     def progress_store(self, operation: str) -> kube_records.ConfigMapStore:
         return kube_records.ConfigMapStore(self, f"{self.target.cluster}-galeractl-{operation}")
 
-    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
+    def acquire_lease(
+        self, duration: int = 30, force: bool = False, member: str | None = None
+    ) -> tuple[bool, str]:
         """Take or renew the cluster's Lease; (held, holder). Only the holder may act."""
         held, holder = kube_records.acquire_lease(
             self, self.identity, duration, self.lease_observed, force

@@ -39,8 +39,10 @@ class Static:
     def progress_store(self, operation: str) -> FileStore:
         return FileStore(self.path.with_name(f"{self.path.stem}.{operation}.json"))
 
-    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
-        return self._lease.acquire(self.identity, duration, force)
+    def acquire_lease(
+        self, duration: int = 30, force: bool = False, member: str | None = None
+    ) -> tuple[bool, str]:
+        return self._lease.acquire(self.identity, duration, force, member)
 
     def release_lease(self) -> None:
         self._lease.release(self.identity)
