@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -77,6 +78,14 @@ def _table(report: dict[str, Any]) -> str:
             f"bootstrap in flight: {b['member']} at {b['position']}, last step "
             f"{b['last_step']} (run 'galeractl bootstrap' again to finish it)"
         )
+    if report.get("paused"):
+        p = report["paused"]
+        why = f" ({p['reason']})" if p.get("reason") else ""
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(p.get("at") or 0)))
+        lines.append(
+            f"paused by {p.get('by')} since {since} UTC{why}: the controller changes nothing "
+            "(galeractl resume)"
+        )
     if margin["members"] is not None:
         lines.append("")
         lines.append(f"quorum margin: {margin['members']} member(s), weight {margin['weight']}")
@@ -91,7 +100,7 @@ def status(cluster: str | None, fmt: str) -> None:
 
     Exit code 0 when the cluster is healthy, 1 when it is anything less, 2 on bad input.
     """
-    from galera.controller import observe
+    from galera.controller import observe, records
     from galera.controller.progress import Progress
     from galera.domain import report
 
@@ -102,6 +111,7 @@ def status(cluster: str | None, fmt: str) -> None:
     progress = Progress.load(platform)
     if progress.in_flight:
         data["bootstrap"] = progress.summary()
+    data["paused"] = records.paused(platform)
     output.emit(data, fmt, _table)
     if data["cluster"]["verdict"] != "healthy":
         sys.exit(EXIT_UNHEALTHY)

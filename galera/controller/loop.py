@@ -19,7 +19,16 @@ from typing import Any
 from galera import fence
 from galera.config.clusterfile import ClusterSpec
 from galera.config.yamltext import load_yaml
-from galera.controller import bootstrap, fencing, members, observe, rejoin, rolling, waiting
+from galera.controller import (
+    bootstrap,
+    fencing,
+    members,
+    observe,
+    records,
+    rejoin,
+    rolling,
+    waiting,
+)
 from galera.controller.progress import Progress
 from galera.domain import autopilot, events, quorum
 from galera.domain.events import Kind
@@ -145,7 +154,8 @@ class Watch:
             if not held:
                 self.last = fencing.stand_by(holder, self.last, self.emit)
                 return True
-            if self.values_file is not None:
+            pause = records.paused(self.platform)
+            if self.values_file is not None and pause is None:
                 self._apply(self.values_file)
             spec = self.platform.spec()
             if self.on_refresh is not None:
@@ -155,6 +165,8 @@ class Watch:
         except GaleraError as e:
             log.error("cycle failed: %s", e)
             return True
+        if pause is not None and decision.kind in ACTIONS:
+            decision = _paused(decision, pause)
         self._announce(decision)
         return self._act(decision)
 
@@ -213,6 +225,22 @@ class Watch:
             return True
         self.failed = ""
         return True
+
+
+ACTIONS = (autopilot.Kind.BOOTSTRAP, autopilot.Kind.REJOIN, autopilot.Kind.ROLLOUT)
+
+
+def _paused(decision: autopilot.Decision, pause: dict[str, Any]) -> autopilot.Decision:
+    """While paused (maintenance), what the controller would do is said, not done."""
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(pause.get("at") or 0)))
+    why = f" ({pause['reason']})" if pause.get("reason") else ""
+    members = f" {', '.join(decision.members)}" if decision.members else ""
+    return autopilot.Decision(
+        autopilot.Kind.WAIT,
+        f"paused by {pause.get('by')} since {since} UTC{why}: not acting (would "
+        f"{decision.kind.value}{members})",
+        decision.members,
+    )
 
 
 def run(watch: Watch, interval: float, cycles: int | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from galera.controller import joining, members, observe, waiting
+from galera.controller import joining, members, observe, records, waiting
 from galera.domain import events, health, premises
 from galera.domain.events import Kind
 from galera.errors import UnsafeOperation
@@ -54,6 +54,8 @@ def run(
             "; ".join(loss.reason for loss in refused)
             + f". Nothing was started; to overwrite on purpose: galeractl rejoin {flags}"
         )
+    if todo:
+        records.append(platform, "rejoin", members=todo, discarded=[loss.member for loss in losses])
     joining.discard(clients, losses, emit)
     started = joining.start_joiners(spec, clients, todo, emit)
     if todo:

@@ -20,7 +20,7 @@ from typing import Any
 
 from galera import poll
 from galera.config.clusterfile import ClusterSpec
-from galera.controller import members, observe, waiting
+from galera.controller import members, observe, records, waiting
 from galera.controller.progress import Progress
 from galera.domain import events, premises, rolling
 from galera.domain.events import Kind
@@ -148,6 +148,12 @@ def run(
         planned = _plan(spec, clients, progress, options, confirm, emit)
         if planned is not None:
             return planned  # a dry run
+        details: dict[str, Any] = {"order": progress.data.get("order")}
+        if options.options:
+            details["options"] = options.options
+        if options.image:
+            details["image"] = options.image
+        records.append(platform, "rollout", **details)
     record = rolling.Record.of(progress.data)
     if record.image:
         platform.set_image(record.image, emit)  # OnDelete: no pod restarts until we delete it
@@ -161,6 +167,7 @@ def run(
             break
         spec = _carry_out(platform, spec, clients, progress, step, options, emit, rates)
     progress.finish("done")
+    records.append(platform, "rollout_done", order=list(record.order))
     summary = events.of(Kind.SUMMARY, restarted=list(record.order), resumed=options.resume)
     emit(summary)
     return summary

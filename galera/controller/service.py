@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from galera import proc
-from galera.controller import fencing, loop
+from galera.controller import fencing, loop, records
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
@@ -44,6 +44,7 @@ def main(
             watch.applied = ""
     if metrics_server is not None:
         collector = metrics_server.lead(platform.spec())
+        collector.maintenance = lambda: records.paused(platform)
         watch.on_refresh = collector.rediscovered
 
         def on_lease(held: bool) -> None:

@@ -18,6 +18,9 @@ EXPORTED_PREFIXES = ("mysql_global_status_wsrep_", "mysql_global_variables_wsrep
 EXPORTED = {
     "mysql_up",
     "galera_tls_enabled",
+    "galera_cluster_paused",
+    "galera_cluster_paused_since_timestamp_seconds",
+    "galera_cluster_pause_expected_end_timestamp_seconds",
     "galera_tls_certificate_expiry_timestamp_seconds",
     "galera_quorum_margin_members",
     "galera_quorum_margin_weight",
