@@ -25,6 +25,7 @@ COMMANDS = {
     "controller": "galera.cli.recovery:controller",
     "exporter": "galera.cli.exporter:exporter",
     "history": "galera.cli.maintenance:history",
+    "list": "galera.cli.status:list_members",
     "pause": "galera.cli.maintenance:pause",
     "quorum": "galera.cli.status:quorum",
     "rejoin": "galera.cli.recovery:rejoin",
