@@ -1,0 +1,142 @@
+"""What the agent refuses before it forms a new Primary component, on real Galera (issue 12:
+nothing lost without a person's explicit say-so).
+
+A start that forms a cluster never runs a recovery of its own: the member's position must
+have been confirmed equal to the marked one before (grastate.dat, or a recovery of the same
+history). Every refusal changes nothing: the mark stays, grastate.dat is untouched, no server
+starts. One module-scoped sandbox of three members; each test leaves it healthy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from galera.domain.position import ZERO_UUID
+from galera.errors import GaleraError, UnsafeOperation
+from tests.helpers import galeractl
+from tests.integration.conftest import SandboxHandle, _up
+from tests.unit.builders import UUID_B
+
+pytestmark = pytest.mark.cluster
+MEMBER = "galera-2"
+
+
+@pytest.fixture(scope="module")
+def guards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Three members (ports from 26100); galera-0 started with new-cluster, as always."""
+    yield from _up(tmp_path_factory.mktemp("guards"), "--nodes", "3", "--base-port", "26100")
+
+
+def take_down(handle: SandboxHandle, signame: str) -> None:
+    """Stop (TERM: a clean leave) or crash (KILL) MEMBER's server; its agent holds it down."""
+    result = galeractl("sandbox", "kill", MEMBER, "--signal", signame, "--dir", str(handle.root))
+    assert result.code == 0, result.stderr
+
+
+def grastate_file(handle: SandboxHandle) -> Path:
+    return handle.sandbox.member(MEMBER).datadir / "grastate.dat"
+
+
+def bring_back(handle: SandboxHandle) -> None:
+    """No mark left; MEMBER joins again (through its agent, relaunched if a test ended it)."""
+    sandbox = handle.sandbox
+    if not sandbox.agent_alive(MEMBER):
+        sandbox.state["agent_pids"].pop(MEMBER, None)
+        sandbox.save()
+        sandbox.launch_agent(MEMBER, "none")
+        deadline = time.monotonic() + 30
+        while not _answers(handle):
+            assert time.monotonic() < deadline, "the relaunched agent does not answer"
+            time.sleep(0.2)
+    client = handle.sandbox.client(MEMBER, timeout=120)
+    if client.status()["process"]["state"] != "stopped":  # a failed test started it
+        client.stop()
+    client.unmark()
+    client.start("join")
+    handle.wait_synced(timeout=180)
+
+
+def _answers(handle: SandboxHandle) -> bool:
+    try:
+        handle.sandbox.client(MEMBER).live()
+    except GaleraError:
+        return False
+    return True
+
+
+def assert_unchanged(handle: SandboxHandle, grastate: str, mark: str) -> None:
+    """The refusal changed nothing: the mark is still there, grastate.dat as it was, and no
+    server runs."""
+    status = handle.sandbox.client(MEMBER).status()
+    assert (status["process"]["bootstrap_mark"] or {}).get("position") == mark
+    assert grastate_file(handle).read_text() == grastate
+    assert status["process"]["state"] == "stopped"
+    assert handle.sandbox.mariadbd_pid(MEMBER) is None
+
+
+def test_a_discarded_member_never_forms_a_cluster_whatever_its_recovered_position(
+    guards: SandboxHandle,
+) -> None:
+    """Its grastate.dat says "new member" (a person gave its data up): --wsrep-recover still
+    finds a position in its InnoDB files, but that confirms nothing about a history."""
+    take_down(guards, "TERM")
+    client = guards.sandbox.client(MEMBER, timeout=120)
+    client.discard()
+    recovered = str(client.recover()["position"])
+    client.mark(recovered)
+    grastate = grastate_file(guards).read_text()
+    assert ZERO_UUID in grastate
+    try:
+        with pytest.raises(UnsafeOperation, match="position is unknown"):
+            client.start("bootstrap")
+        assert_unchanged(guards, grastate, recovered)
+    finally:
+        bring_back(guards)  # by a full SST: its data was given up
+
+
+def test_a_crashed_member_whose_position_was_not_recovered_keeps_its_mark_and_stays_down(
+    guards: SandboxHandle,
+) -> None:
+    take_down(guards, "KILL")
+    client = guards.sandbox.client(MEMBER, timeout=120)
+    grastate = grastate_file(guards).read_text()
+    assert "seqno:   -1" in grastate
+    uuid = guards.status()["members"][0]["cluster_state_uuid"]
+    mark = f"{uuid}:1"
+    client.mark(mark)
+    try:
+        with pytest.raises(UnsafeOperation, match="position is unknown") as refused:
+            client.start("bootstrap")
+        assert "recovers it first" in str(refused.value)
+        assert_unchanged(guards, grastate, mark)
+    finally:
+        bring_back(guards)
+
+
+def test_a_bootstrap_start_refuses_a_recovered_position_grastate_does_not_confirm(
+    guards: SandboxHandle,
+) -> None:
+    """grastate.dat names another history than the data's recovered position. Before, the
+    bootstrap start ran --wsrep-recover again itself, and had that failed it would have
+    started --wsrep-new-cluster without any start position: a new history."""
+    take_down(guards, "KILL")
+    client = guards.sandbox.client(MEMBER, timeout=120)
+    original = grastate_file(guards).read_text()
+    recovered = str(client.recover()["position"])
+    uuid = recovered.rpartition(":")[0]
+    edited = original.replace(uuid, UUID_B)
+    assert edited != original
+    grastate_file(guards).write_text(edited)
+    client.mark(recovered)
+    try:
+        with pytest.raises(UnsafeOperation, match="disagree") as refused:
+            client.start("bootstrap")
+        assert UUID_B in str(refused.value) and recovered in str(refused.value)
+        assert_unchanged(guards, edited, recovered)
+    finally:
+        grastate_file(guards).write_text(original)
+        bring_back(guards)
