@@ -11,9 +11,13 @@ a full state transfer.
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from galera.agent.datadir import DataDir
 from galera.config.agent import AgentConfig
+from galera.domain import newcluster
 from galera.domain.position import Position
 from galera.errors import InvalidInput, UnsafeOperation
 
@@ -29,6 +33,9 @@ def prepare(
         return bootstrap(data, recovered)
     if mode == "initialize":
         initialize(config, data)
+        return []
+    if mode == "new-cluster":
+        new_cluster(config, data)
         return []
     return None
 
@@ -67,3 +74,40 @@ def initialize(config: AgentConfig, data: DataDir) -> None:
         )
     log.warning("initialising a brand-new cluster from this empty member")
     data.discard_empty_grastate()
+
+
+def new_cluster(config: AgentConfig, data: DataDir) -> None:
+    """``--start new-cluster`` (no mark): only where it cannot split a history (see
+    :func:`galera.domain.newcluster.verdict`); the peers are probed only when this member's
+    own data allows it."""
+    state, pristine, cut = data.grastate(), data.pristine(), data.sst_interrupted
+    found = newcluster.verdict(state, pristine, cut, ())
+    if found.allowed:
+        server = config.server
+        peers = newcluster.others(server.peers, server.node_address, server.galera_port)
+        found = newcluster.verdict(state, pristine, cut, answering(peers))
+    if not found.allowed:
+        raise UnsafeOperation(f"new-cluster refused: {found.reason}", member=config.name)
+    log.warning("new-cluster: %s", found.reason)
+
+
+def answering(addresses: Sequence[tuple[str, int]], timeout: float = 1.0) -> list[str]:
+    """The addresses among ``addresses`` where something accepts a TCP connection (a running
+    member or garbd listens on its Galera port), as ``host:port``."""
+
+    def answers(address: tuple[str, int]) -> bool:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                return True
+        except OSError:  # refused, unreachable, a name that does not resolve
+            return False
+
+    if not addresses:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(addresses), 16)) as pool:
+        found = list(pool.map(answers, addresses))
+    return [
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        for (host, port), ok in zip(addresses, found, strict=True)
+        if ok
+    ]

@@ -102,8 +102,8 @@ class Supervisor:
         ``join`` joins the existing cluster. ``bootstrap`` forms a new cluster and needs the
         one-shot mark that ``galeractl bootstrap`` sets, for the member's confirmed position
         (it is consumed here). ``initialize`` forms a brand-new cluster from an empty data
-        directory. ``new-cluster`` forms one without a mark: only for the first start of a
-        new cluster. A refused start changes nothing.
+        directory. ``new-cluster`` forms one without a mark, only where that cannot split a
+        history (:func:`galera.domain.newcluster.verdict`). A refused start changes nothing.
         """
         if mode not in RUN_MODES:
             raise InvalidInput(f"mode {mode!r} is not one of {', '.join(RUN_MODES)}")

@@ -9,12 +9,17 @@ starts. One module-scoped sandbox of three members; each test leaves it healthy.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from galera import proc
 from galera.domain.position import ZERO_UUID
 from galera.errors import GaleraError, UnsafeOperation
 from tests.helpers import galeractl
@@ -23,6 +28,7 @@ from tests.unit.builders import UUID_B
 
 pytestmark = pytest.mark.cluster
 MEMBER = "galera-2"
+NEW = ("--start", "new-cluster")
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +146,46 @@ def test_a_bootstrap_start_refuses_a_recovered_position_grastate_does_not_confir
     finally:
         grastate_file(guards).write_text(original)
         bring_back(guards)
+
+
+def test_new_cluster_is_refused_while_another_member_answers_even_if_marked_safe(
+    guards: SandboxHandle,
+) -> None:
+    """The classic hand fix for "It may not be safe to bootstrap" (safe_to_bootstrap: 1 in
+    grastate.dat) on a member while the others run: `galeractl agent --start new-cluster`
+    would make a second Primary component of the same history. It refuses and exits."""
+    sandbox = guards.sandbox
+    take_down(guards, "TERM")
+    path = grastate_file(guards)
+    path.write_text(path.read_text().replace("safe_to_bootstrap: 0", "safe_to_bootstrap: 1"))
+    grastate = path.read_text()
+    assert "safe_to_bootstrap: 1" in grastate
+    agent_pid = sandbox.state["agent_pids"][MEMBER]
+    os.kill(agent_pid, signal.SIGTERM)
+    _wait_gone(agent_pid)
+    home = sandbox.member(MEMBER).home
+    first = sandbox.member("galera-0")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "galera", "agent", "--config", str(home / "agent.yaml"), *NEW],
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0, result.stderr[-2000:]
+        last = result.stderr.strip().splitlines()[-1]
+        assert "new-cluster refused" in last and "Traceback" not in result.stderr
+        assert f"{first.address}:{first.galera_port}" in last and "answer" in last
+        assert path.read_text() == grastate
+        assert sandbox.mariadbd_pid(MEMBER) is None
+    finally:
+        bring_back(guards)
+    assert len({m["cluster_state_uuid"] for m in guards.status()["members"]}) == 1
+
+
+def _wait_gone(pid: int) -> None:
+    deadline = time.monotonic() + 60
+    while proc.alive(pid):
+        assert time.monotonic() < deadline, f"process {pid} did not exit"
+        time.sleep(0.1)
