@@ -333,6 +333,11 @@ class Supervisor:
                 cmd.append(f"--init-file={self.config.init_file}")
             cmd.append("--wsrep-new-cluster")
         cmd += self._start_position() if arguments is None else arguments
+        if not self._want_running:
+            raise UnsafeOperation(
+                "a stop came while the position was recovered: not started",
+                member=self.config.name,
+            )
         # Where a joiner starts from (unknown after an interrupted state transfer).
         started_from = (
             self._current_position() if mode == "join" and not self.data.sst_interrupted else None
@@ -371,17 +376,27 @@ class Supervisor:
             return []
         position = self._recovered
         if position is None or position.uuid != state.uuid:
-            self._recovering = True
-            try:
-                position = self.data.recover(self.config.mariadbd, self.config.config_file)
-            except GaleraError as e:
-                log.warning("position recovery failed, joining without it: %s", e)
+            position = self._recover_unlocked()
+            if position is None:
                 return []
-            finally:
-                self._recovering = False
             self._recovered = position
         log.info("joining from recovered position %s", position)
         return [f"--wsrep-start-position={position}"]
+
+    def _recover_unlocked(self) -> Position | None:
+        """``--wsrep-recover`` before a join, the lock (held once, by a start or the restart
+        policy) released meanwhile: status reads and stops are answered while it runs, and
+        every other start, recovery or discard is refused. None when it failed."""
+        self._recovering = True
+        self._lock.release()
+        try:
+            return self.data.recover(self.config.mariadbd, self.config.config_file)
+        except GaleraError as e:
+            log.warning("position recovery failed, joining without it: %s", e)
+            return None
+        finally:
+            self._lock.acquire()
+            self._recovering = False
 
     def _record_exit(self, expected: bool) -> None:
         if self._child is None or self._child.poll() is None:

@@ -1,5 +1,6 @@
 """What the agent refuses before it forms a new Primary component, on real Galera (issue 12:
-nothing lost without a person's explicit say-so).
+nothing lost without a person's explicit say-so), and its status answering while a position
+recovery runs.
 
 A start that forms a cluster never runs a recovery of its own: the member's position must
 have been confirmed equal to the marked one before (grastate.dat, or a recovery of the same
@@ -13,9 +14,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +192,81 @@ def _wait_gone(pid: int) -> None:
     while proc.alive(pid):
         assert time.monotonic() < deadline, f"process {pid} did not exit"
         time.sleep(0.1)
+
+
+def states_while(action: Callable[[], Any], handle: SandboxHandle) -> list[str]:
+    """Run ``action`` in a thread and read MEMBER's status meanwhile, each read with a
+    5-second timeout: the process states seen (a read that waited would fail)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            action()
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    reader = handle.sandbox.client(MEMBER, timeout=5)
+    seen = []
+    while worker.is_alive():
+        seen.append(str(reader.status()["process"]["state"]))
+        time.sleep(0.05)
+    worker.join()
+    assert not errors, errors
+    return seen
+
+
+def test_a_status_read_answers_while_a_recovery_runs(guards: SandboxHandle) -> None:
+    take_down(guards, "KILL")
+    client = guards.sandbox.client(MEMBER, timeout=120)
+    try:
+        seen = states_while(client.recover, guards)
+        assert "recovering" in seen, seen
+    finally:
+        bring_back(guards)
+
+
+def test_a_status_read_answers_while_a_join_start_recovers_its_position_first(
+    guards: SandboxHandle,
+) -> None:
+    """A crashed member's join recovers its position first (so that it joins by IST); the
+    recovery no longer holds the supervisor's lock, so its status answers meanwhile."""
+    take_down(guards, "KILL")
+    client = guards.sandbox.client(MEMBER, timeout=120)
+    seen = states_while(lambda: client.start("join"), guards)
+    assert "recovering" in seen, seen
+    guards.wait_synced(timeout=180)
+
+
+def test_a_stop_asked_while_a_join_recovers_its_position_is_honoured(
+    guards: SandboxHandle,
+) -> None:
+    take_down(guards, "KILL")
+    client = guards.sandbox.client(MEMBER, timeout=120)
+    reader = guards.sandbox.client(MEMBER, timeout=5)
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:
+            client.start("join")
+            outcome.append(None)
+        except GaleraError as e:
+            outcome.append(e)
+
+    worker = threading.Thread(target=start)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while reader.status()["process"]["state"] != "recovering":
+            assert worker.is_alive() and time.monotonic() < deadline, "no recovery seen"
+            time.sleep(0.02)
+        reader.stop()  # answered at once: the recovery does not hold the lock
+        worker.join(120)
+        assert isinstance(outcome[0], UnsafeOperation), outcome
+        assert "a stop came while the position was recovered" in str(outcome[0])
+        assert reader.status()["process"]["desired"] == "stopped"
+        assert guards.sandbox.mariadbd_pid(MEMBER) is None
+    finally:
+        worker.join(120)
+        bring_back(guards)
