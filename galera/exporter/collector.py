@@ -23,6 +23,7 @@ from galera.domain.snapshot import Observation, Snapshot
 from galera.domain.status import LocalState
 from galera.exporter import compat
 from galera.exporter.conflicts import ConflictWatcher
+from galera.exporter.held import HeldDown
 
 _STATES = [s.label for s in LocalState]
 
@@ -181,6 +182,8 @@ class GaleraCollector(Collector):
         # A standby controller (another one holds the Lease) publishes only that fact, so
         # that two controller replicas never double the cluster's series and alerts.
         self.active = True
+        # The members the controller holds down (its /metrics only; None for the exporter).
+        self.held: HeldDown | None = None
 
     def rediscovered(self, spec: ClusterSpec) -> None:
         """The same members at new addresses (on Kubernetes a replaced pod has a new IP)."""
@@ -283,6 +286,8 @@ class GaleraCollector(Collector):
             cluster.add_metric([*values, v.value], 1.0 if v is verdict.verdict else 0.0)
         yield cluster
         yield from self._members(snapshot, verdict)
+        if self.held is not None:
+            yield self.held.family(snapshot, self.const)
         if self.watcher is not None:
             yield self._conflicts(self.watcher)
 
