@@ -33,6 +33,7 @@ class Kind(str, enum.Enum):
     PRIMARY = "primary"  # the Primary component formed
     SLOW_ADMISSION = "slow_admission"  # a joiner not admitted in time; the next goes on
     SYNCED = "synced"  # a member (or every member) Synced
+    HELD_DOWN = "held_down"  # a member not started: joining would lose data only it holds
     # Rollouts
     OPTIONS_VALID = "options_valid"
     GATE = "gate"

@@ -26,6 +26,7 @@ from galera.domain.status import LocalState
 from galera.errors import GaleraError
 from galera.exporter import compat
 from galera.exporter.conflicts import ConflictWatcher
+from galera.exporter.held import HeldDown
 
 log = logging.getLogger("galera.exporter")
 
@@ -189,6 +190,8 @@ class GaleraCollector(Collector):
         # The maintenance pause in force (galeractl pause), read from the platform's
         # records by whoever runs the exporter; None: not published.
         self.maintenance: Callable[[], dict[str, Any] | None] | None = None
+        # The members the controller holds down (its /metrics only; None for the exporter).
+        self.held: HeldDown | None = None
 
     def rediscovered(self, spec: ClusterSpec) -> None:
         """The same members at new addresses (on Kubernetes a replaced pod has a new IP)."""
@@ -318,6 +321,8 @@ class GaleraCollector(Collector):
             cluster.add_metric([*values, v.value], 1.0 if v is verdict.verdict else 0.0)
         yield cluster
         yield from self._members(snapshot, verdict)
+        if self.held is not None:
+            yield self.held.family(snapshot, self.const)
         if self.watcher is not None:
             yield self._conflicts(self.watcher)
 
