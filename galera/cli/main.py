@@ -34,6 +34,7 @@ COMMANDS = {
     "rolling-restart": "galera.cli.rolling:rolling_restart",
     "sandbox": "galera.cli.sandbox:sandbox",
     "status": "galera.cli.status:status",
+    "switchover": "galera.cli.maintenance:switchover",
     "upgrade": "galera.cli.rolling:upgrade",
 }
 

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from galera.cli import output
-from galera.cli.common import cluster_option, platform_for
+from galera.cli.common import acting, cluster_option, platform_for, take_lease_option
+from galera.domain import events
 from galera.errors import InvalidInput
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -125,3 +126,34 @@ def history(cluster: str | None, fmt: str, limit: int | None) -> None:
         )
 
     output.emit(entries, fmt, table)
+
+
+@click.command()
+@cluster_option
+@output.option
+@click.option("--to", "to", metavar="NAME", default=None, help="The member to take writes.")
+@click.option(
+    "--drain-seconds",
+    type=click.FloatRange(0, 600),
+    default=10.0,
+    show_default=True,
+    help="At most this long for the old writer's clients to leave before the new one takes writes.",
+)
+@take_lease_option
+def switchover(
+    cluster: str | None, fmt: str, to: str | None, drain_seconds: float, take_lease: bool
+) -> None:
+    """Move the cluster's writes to another member (a proxy follows the agents'
+    /health/writer; on Kubernetes the <name>-writer Service follows too).
+
+    The target must be Synced in the Primary component with an empty receive queue; without
+    --to the best candidate is chosen and the reason said. Refused, changing nothing,
+    otherwise. The old writer stops answering as the writer first, and two members never
+    answer at once; the gap clients saw is reported."""
+    from galera.controller import writer
+
+    platform = platform_for(cluster)
+    emit = output.events(fmt)
+    with acting(platform, "switchover", take_lease, emit):
+        event = writer.switchover(platform, to, emit, drain_seconds)
+    emit(events.of(events.Kind.SUMMARY, member=event.member, reason=event.reason))

@@ -67,6 +67,12 @@ def sandbox() -> None:
     is_flag=True,
     help="Plaintext on every path (TLS is on by default; status then warns).",
 )
+@click.option(
+    "--proxy",
+    is_flag=True,
+    help="A real HAProxy in front of the members: a writer frontend (base port + 97) that "
+    "follows the agents' /health/writer and a reader frontend (+ 98); galera-0 takes writes.",
+)
 def up(
     nodes: int,
     root: str | None,
@@ -76,6 +82,7 @@ def up(
     timeout: float,
     first_install: bool,
     no_tls: bool,
+    proxy: bool,
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
@@ -91,7 +98,10 @@ def up(
         progress=lambda m: click.echo(f"  {m}", err=True),
         first_install=first_install,
         tls=not no_tls,
+        proxy=proxy,
     )
+    for pool, address in sb.spec().proxy.items():
+        click.echo(f"  {pool}s through HAProxy at {address}", err=True)
     click.echo(
         f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "
         f"cluster file {sb.cluster_file}"

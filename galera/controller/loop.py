@@ -28,6 +28,7 @@ from galera.controller import (
     rejoin,
     rolling,
     waiting,
+    writer,
 )
 from galera.controller.progress import Progress
 from galera.domain import autopilot, events, quorum
@@ -167,8 +168,18 @@ class Watch:
             return True
         if pause is not None and decision.kind in ACTIONS:
             decision = _paused(decision, pause)
+        elif pause is None:
+            self._route_writer()
         self._announce(decision)
         return self._act(decision)
+
+    def _route_writer(self) -> None:
+        """Keep the platform's writer route on the recorded writer (a replaced pod comes
+        back without the label the writer Service selects)."""
+        try:
+            self.platform.route_writer(writer.current(self.platform))
+        except GaleraError as e:
+            log.warning("could not route writes to the recorded writer: %s", e)
 
     def _apply(self, values_file: Path) -> None:
         try:

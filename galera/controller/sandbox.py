@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from galera import poll
+from galera import poll, sql
 from galera.agent_client import AgentClient
-from galera.controller import bootstrap, members, waiting
+from galera.config import endpoints
+from galera.controller import bootstrap, members, waiting, writer
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
@@ -28,6 +29,7 @@ def up(
     progress: Callable[[str], None] = lambda _m: None,
     first_install: bool = False,
     tls: bool = True,
+    proxy: bool = False,
 ) -> Sandbox:
     """Create and start a sandbox; returns once every member is Synced.
 
@@ -37,7 +39,7 @@ def up(
     installation on Kubernetes is: see :func:`_first_install`.
     """
     sandbox = Sandbox.prepare(
-        root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port, tls=tls
+        root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port, tls=tls, proxy=proxy
     )
     try:
         sandbox.create_network()
@@ -71,13 +73,43 @@ def up(
             what="all members Synced",
             on_poll=lambda _s: sandbox.check_agents([first, *rest]),
         )
-        if arbitrator:
-            _wait_for_arbitrator(sandbox, timeout)
+        _ready_extras(sandbox, first, timeout, progress)
     except (GaleraError, KeyboardInterrupt):
         log.error("sandbox up failed; stopping what was started (logs kept in %s)", root)
         sandbox.down(purge=False)
         raise
     return sandbox
+
+
+def _ready_extras(
+    sandbox: Sandbox, first: str, timeout: float, progress: Callable[[str], None]
+) -> None:
+    """garbd counted in the component, the proxy started: whichever the sandbox has."""
+    if sandbox.state["arbitrator"]:
+        _wait_for_arbitrator(sandbox, timeout)
+    if sandbox.state.get("proxy"):
+        _start_proxy(sandbox, first, timeout, progress)
+
+
+def _start_proxy(
+    sandbox: Sandbox, first: str, timeout: float, progress: Callable[[str], None]
+) -> None:
+    """HAProxy in front of the members, and the first member designated as the writer;
+    returns once the proxy's writer frontend reaches it."""
+    progress(f"starting HAProxy; {first} takes writes")
+    sandbox.launch_proxy()
+    writer.switchover(SandboxPlatform(sandbox.cluster_file), first, lambda _e: None)
+    spec = sandbox.spec()
+    endpoint = endpoints.of_proxy(spec, "writer")
+
+    def through() -> bool | None:
+        try:
+            sql.execute(endpoint, spec.credentials(), ["SELECT 1"])
+        except GaleraError:
+            return None
+        return True
+
+    poll.until(through, timeout=timeout, interval=0.3, what="the proxy's writer frontend")
 
 
 def _first_install(sandbox: Sandbox, timeout: float, progress: Callable[[str], None]) -> None:

@@ -45,6 +45,7 @@ class Kind(str, enum.Enum):
     POD_DELETED = "pod_deleted"
     POD_REPLACED = "pod_replaced"
     IMAGE_PATCHED = "image_patched"
+    SWITCHOVER = "switchover"  # the writer moved (galeractl switchover, a writer-first rollout)
     # The controller
     DECISION = "decision"  # one cycle's decision (wait, rejoin, bootstrap, rollout, alert)
     ABANDONED = "abandoned"  # a step the cluster outran; deciding again at once

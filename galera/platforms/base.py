@@ -103,6 +103,12 @@ class Platform(Protocol):
         rolled); None where the platform stores none (the controller never rolls there)."""
         ...
 
+    def route_writer(self, member: str | None) -> None:
+        """Point the platform's own routing of writes at ``member`` (None: at nobody): on
+        Kubernetes the label the ``<name>-writer`` Service selects, kept on exactly one
+        pod. Nothing where a proxy follows the agents' ``/health/writer`` alone."""
+        ...
+
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
         """Create or update the cluster's objects rendered from values."""
         ...

@@ -333,6 +333,11 @@ class Kubernetes(Api):
                     stale.append(name)
         return stale
 
+    def route_writer(self, member: str | None) -> None:
+        """The writer label (which the ``<name>-writer`` Service selects) on exactly
+        ``member``'s pod (see :func:`kube_records.route_writer`)."""
+        kube_records.route_writer(self, self.pods(), member)
+
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
         """Server-side apply of rendered objects (field manager ``galeractl``); the names of
         those applied. A StatefulSet is ``OnDelete``: applying it restarts nothing."""

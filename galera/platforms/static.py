@@ -87,5 +87,8 @@ class Static:
     def outdated(self) -> list[str] | None:
         return None  # configuration lives on each host; rollouts are a person's decision
 
+    def route_writer(self, member: str | None) -> None:
+        return None  # a proxy follows the agents' /health/writer
+
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
         raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")
