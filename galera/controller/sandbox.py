@@ -13,6 +13,7 @@ from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
 from galera.platforms.local import SandboxPlatform
+from galera.platforms.netns import Network
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 
 log = logging.getLogger("galera.sandbox")
@@ -28,6 +29,7 @@ def up(
     progress: Callable[[str], None] = lambda _m: None,
     first_install: bool = False,
     tls: bool = True,
+    network: Network | None = None,
 ) -> Sandbox:
     """Create and start a sandbox; returns once every member is Synced.
 
@@ -36,9 +38,7 @@ def up(
     kept for its logs). With ``first_install`` the cluster is formed the way a first
     installation on Kubernetes is: see :func:`_first_install`.
     """
-    sandbox = Sandbox.prepare(
-        root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port, tls=tls
-    )
+    sandbox = Sandbox.prepare(root, nodes, netns, arbitrator, base_port, tls=tls, network=network)
     try:
         sandbox.create_network()
         first, *rest = [m.name for m in sandbox.data_members]

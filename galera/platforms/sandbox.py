@@ -11,6 +11,7 @@ controller's business (``galera.controller.sandbox``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -142,10 +143,13 @@ class Sandbox:
         base_port: int = DEFAULT_BASE_PORT,
         cluster_name: str = "sandbox",
         tls: bool = True,
+        network: Network | None = None,
     ) -> Sandbox:
         """Validate everything, then lay out the directory, credentials and configs.
 
         Nothing is written before every check has passed: a refused ``up`` changes nothing.
+        ``network`` (with ``netns``) is the bridge, namespaces and subnet to use: the
+        default one unless another sandbox's is up beside this one.
         """
         if not 1 <= nodes <= MAX_NODES:
             raise InvalidInput(f"--nodes must be from 1 to {MAX_NODES}, got {nodes}")
@@ -167,7 +171,7 @@ class Sandbox:
             )
         if root.exists() and any(root.iterdir()):
             raise InvalidInput(f"{root} exists and is not empty; choose another --dir")
-        network = Network()
+        network = network or Network()
         plans = sandbox_files.plan(root, nodes, base_port, netns, network, arbitrator, tls)
         if netns:
             if os.geteuid() != 0:
@@ -213,6 +217,8 @@ class Sandbox:
             "garbd_pid": None,
             "created": time.time(),
         }
+        if netns and network != Network():
+            state["network"] = dataclasses.asdict(network)
         sandbox = cls(root, state)
         sandbox_files.write_files(sandbox)
         sandbox.save()
