@@ -187,6 +187,12 @@ def _follow(ctx: Context, name: str, started: float, injected: Injected) -> Outc
     reads = ctx.watcher.reads(started, until)
     splits = ctx.watcher.split_reads(started, until)
     notes += [f"split-brain read: {s.reason}" for s in splits[:3]]
+    transient = ctx.watcher.transient_splits(started, until)
+    if transient:
+        notes.append(
+            f"{len(transient)} single read(s) saw a split brain the next read did not confirm: "
+            f"{transient[0].reason}"
+        )
     bootstraps = sum(len(a.of("begin", started, until)) for a in ctx.actors)
     for actor in ctx.actors:
         for kind in ("failed", "abandoned"):
@@ -205,7 +211,7 @@ def _follow(ctx: Context, name: str, started: float, injected: Injected) -> Outc
         bootstraps=bootstraps,
         lost=0,
         split_reads=len(splits),
-        transient_splits=len(ctx.watcher.transient_splits(started, until)),
+        transient_splits=len(transient),
         notes=notes,
         rescued=rescued,
     )
