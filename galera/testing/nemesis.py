@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from galera import sql
 from galera.config.endpoints import of_member
 from galera.platforms.sandbox import Sandbox
 from galera.testing import workload
@@ -105,7 +106,8 @@ def status_ok(box: Sandbox) -> bool:
     return subprocess.run(command, capture_output=True, check=False, timeout=120).returncode == 0
 
 
-def endpoints(box: Sandbox) -> list[Any]:
+def endpoints(box: Sandbox) -> list[sql.Endpoint]:
+    """Every data member's SQL endpoint."""
     spec = box.spec()
     return [of_member(spec, m) for m in spec.members if not m.arbitrator]
 
