@@ -40,6 +40,14 @@ def sandbox() -> None:
 @click.option("--nodes", default=3, show_default=True, type=int, help="Data members (1-9).")
 @dir_option
 @click.option("--netns", is_flag=True, help="Put each member in its own network namespace.")
+@click.option(
+    "--netns-number",
+    default=0,
+    show_default=True,
+    type=int,
+    help="With --netns: which sandbox network (0-99; N>0: bridge gctlN, namespaces gctlN-*, "
+    "addresses 10.231.N.0/24), so that several --netns sandboxes can be up at once.",
+)
 @click.option("--arbitrator", is_flag=True, help="Add a garbd voting member.")
 @click.option(
     "--base-port",
@@ -77,6 +85,7 @@ def up(
     nodes: int,
     root: str | None,
     netns: bool,
+    netns_number: int,
     arbitrator: bool,
     base_port: int,
     timeout: float,
@@ -86,6 +95,11 @@ def up(
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
+    from galera.errors import InvalidInput
+    from galera.platforms.netns import Network
+
+    if netns_number and not netns:
+        raise InvalidInput("--netns-number needs --netns")
 
     started = time.monotonic()
     sb = workflow.up(
@@ -99,6 +113,7 @@ def up(
         first_install=first_install,
         tls=not no_tls,
         proxy=proxy,
+        network=Network.numbered(netns_number),
     )
     for pool, address in sb.spec().proxy.items():
         click.echo(f"  {pool}s through HAProxy at {address}", err=True)

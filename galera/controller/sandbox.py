@@ -14,6 +14,7 @@ from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
 from galera.platforms.local import SandboxPlatform
+from galera.platforms.netns import Network
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 
 log = logging.getLogger("galera.sandbox")
@@ -30,6 +31,7 @@ def up(
     first_install: bool = False,
     tls: bool = True,
     proxy: bool = False,
+    network: Network | None = None,
 ) -> Sandbox:
     """Create and start a sandbox; returns once every member is Synced.
 
@@ -39,7 +41,7 @@ def up(
     installation on Kubernetes is: see :func:`_first_install`.
     """
     sandbox = Sandbox.prepare(
-        root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port, tls=tls, proxy=proxy
+        root, nodes, netns, arbitrator, base_port, tls=tls, network=network, proxy=proxy
     )
     try:
         sandbox.create_network()

@@ -11,6 +11,7 @@ controller's business (``galera.controller.sandbox``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -144,10 +145,13 @@ class Sandbox:
         cluster_name: str = "sandbox",
         tls: bool = True,
         proxy: bool = False,
+        network: Network | None = None,
     ) -> Sandbox:
         """Validate everything, then lay out the directory, credentials and configs.
 
         Nothing is written before every check has passed: a refused ``up`` changes nothing.
+        ``network`` (with ``netns``) is the bridge, namespaces and subnet to use: the
+        default one unless another sandbox's is up beside this one.
         """
         if not 1 <= nodes <= MAX_NODES:
             raise InvalidInput(f"--nodes must be from 1 to {MAX_NODES}, got {nodes}")
@@ -171,7 +175,7 @@ class Sandbox:
             )
         if root.exists() and any(root.iterdir()):
             raise InvalidInput(f"{root} exists and is not empty; choose another --dir")
-        network = Network()
+        network = network or Network()
         plans = sandbox_files.plan(root, nodes, base_port, netns, network, arbitrator, tls)
         if netns:
             if os.geteuid() != 0:
@@ -227,6 +231,8 @@ class Sandbox:
             "proxy_pid": None,
             "created": time.time(),
         }
+        if netns and network != Network():
+            state["network"] = dataclasses.asdict(network)
         sandbox = cls(root, state)
         sandbox_files.write_files(sandbox)
         sandbox.save()

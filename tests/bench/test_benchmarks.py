@@ -39,6 +39,11 @@ def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port:
     assert ratios, f"bench/{name}.py printed no ratio:\n{result.stdout}"
 
 
+RUN_ELSEWHERE = {"nemesis": "tests/nemesis"}  # its --quick run is a test of its own there
+
+
 def test_every_benchmark_is_run_here() -> None:
     scripts = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"common"}
-    assert scripts == set(BENCHMARKS)
+    assert scripts == set(BENCHMARKS) | set(RUN_ELSEWHERE)
+    for place in RUN_ELSEWHERE.values():
+        assert (ROOT / place).is_dir()

@@ -107,8 +107,18 @@ def test_unreachable_only_member_is_down_not_a_crash(tmp_path: Path) -> None:
         (["sandbox", "kill", "galera-0"], "no sandbox in"),
         (["sandbox", "start", "galera-0"], "no sandbox in"),
         (["sandbox", "down"], "no sandbox in"),
+        (["sandbox", "up", "--netns-number", "3"], "--netns-number needs --netns"),
+        (["sandbox", "up", "--netns", "--netns-number", "100"], "--netns-number must be from 0"),
     ],
-    ids=["too-many-nodes", "zero-nodes", "kill-nothing", "start-nothing", "down-nothing"],
+    ids=[
+        "too-many-nodes",
+        "zero-nodes",
+        "kill-nothing",
+        "start-nothing",
+        "down-nothing",
+        "netns-number-alone",
+        "netns-number-too-high",
+    ],
 )
 def test_sandbox_bad_input_changes_nothing(tmp_path: Path, args: list[str], expected: str) -> None:
     root = tmp_path / "sb"
