@@ -33,13 +33,9 @@ def up(
     proxy: bool = False,
     network: Network | None = None,
 ) -> Sandbox:
-    """Create and start a sandbox; returns once every member is Synced.
-
-    The first member starts as a new cluster, the others join in parallel. If anything fails
-    after processes were started, everything started is stopped again (the directory is
-    kept for its logs). With ``first_install`` the cluster is formed the way a first
-    installation on Kubernetes is: see :func:`_first_install`.
-    """
+    """Create and start a sandbox; returns once every member is Synced. The first member
+    starts as a new cluster, the others join in parallel (``first_install``: see
+    :func:`_first_install`). A failure stops everything started (logs kept)."""
     sandbox = Sandbox.prepare(
         root, nodes, netns, arbitrator, base_port, tls=tls, network=network, proxy=proxy
     )
