@@ -33,6 +33,7 @@ log = logging.getLogger("galera.agent")
 
 # How long a drain holds when nothing follows it up (a rollout stops or restarts the member
 # within seconds; a rollout that died must not keep the member out of service).
+FAILED_JOIN_STOP = 10.0  # seconds a joiner Galera asked to restart gets to exit by itself
 DRAIN_SECONDS = 300.0
 
 SIGNALS = {
@@ -447,7 +448,11 @@ class Supervisor:
 
     def _restart_if_asked(self) -> None:
         """Galera asked for a restart (a state transfer failed part-way): stop the server
-        (SIGTERM, SIGKILL after ``stop_timeout``); the restart policy starts it again."""
+        (SIGTERM, SIGKILL after at most ``FAILED_JOIN_STOP`` seconds); the restart policy
+        starts it again. Such a server often hangs while it disconnects (seen for a whole
+        ``stop_timeout`` after "IST didn't contain all write sets"), and as a joiner it
+        has committed nothing the cluster lacks: InnoDB's crash recovery and the next
+        join's recovered position lose nothing."""
         join, child = self._join, self._child
         if join is None or child is None or not join.restart_required or not self._alive():
             return
@@ -459,7 +464,7 @@ class Supervisor:
             self._restart_asked = now
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGTERM)
-        elif now - self._restart_asked > self.config.stop_timeout:
+        elif now - self._restart_asked > min(self.config.stop_timeout, FAILED_JOIN_STOP):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
 

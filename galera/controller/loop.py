@@ -213,6 +213,7 @@ class Watch:
                 )
                 bootstrap.run(self.platform, options, lambda _plan: True, self.emit)
                 self.clock.no_primary_since = None
+                self.clock.down_since = {}  # a member down after this counts from now
             elif decision.kind is autopilot.Kind.REJOIN:
                 rejoin.run(self.platform, list(decision.members), self.emit)
                 self.clock.down_since = {}
