@@ -32,7 +32,7 @@ def _galeractl_cmd(*args: str) -> list[str]:
 
 @contextmanager
 def sandboxes(
-    nodes: int, base_port: int, name: str, tls: Sequence[bool]
+    nodes: int, base_port: int, name: str, tls: Sequence[bool], extra: Sequence[str] = ()
 ) -> Iterator[list[Sandbox]]:
     """Fresh sandboxes of ``nodes`` members, one for each entry of ``tls`` (with TLS, the
     sandbox's default, or plaintext: ``--no-tls``), the i-th at ``base_port + i * PORTS``.
@@ -43,7 +43,8 @@ def sandboxes(
     deletes every ``#sql*`` file in its tmpdir (temporary tables left by a crash), /tmp by
     default, so a member starting in one sandbox could delete the temporary tables of the
     other's ``mariadb-install-db`` (or of any other suite's on this machine), which then
-    fails: "ERROR: 1051 Unknown table 'mysql.tmp_user_sys'"."""
+    fails: "ERROR: 1051 Unknown table 'mysql.tmp_user_sys'". ``extra`` is passed on to
+    ``sandbox up`` (``--netns``, say)."""
     parent = Path(tempfile.mkdtemp(prefix=f"gbench-{name}-"))
     roots = [parent / f"sb{i}" for i in range(len(tls))]
     ups: list[subprocess.Popen[str]] = []
@@ -61,6 +62,7 @@ def sandboxes(
                 "--base-port",
                 str(base_port + i * PORTS),
                 *([] if on else ["--no-tls"]),
+                *extra,
             )
             ups.append(
                 subprocess.Popen(
@@ -94,9 +96,11 @@ def sandboxes(
 
 
 @contextmanager
-def sandbox(nodes: int, base_port: int, name: str, tls: bool = True) -> Iterator[Sandbox]:
+def sandbox(
+    nodes: int, base_port: int, name: str, tls: bool = True, extra: Sequence[str] = ()
+) -> Iterator[Sandbox]:
     """A fresh sandbox of ``nodes`` members (see :func:`sandboxes`)."""
-    with sandboxes(nodes, base_port, name, [tls]) as (box,):
+    with sandboxes(nodes, base_port, name, [tls], extra) as (box,):
         yield box
 
 

@@ -148,6 +148,15 @@ class AgentClient:
     def kill(self, signal: str = "KILL") -> dict[str, Any]:
         return self._request("POST", "/v1/kill", {"signal": signal}, timeout=130)[1]
 
+    def set_role(self, writer: bool) -> dict[str, Any]:
+        """Whether this member answers ``/health/writer`` as the designated writer."""
+        return self._request("POST", "/v1/role", {"writer": writer}, change=True)[1]
+
+    def health(self, pool: str) -> tuple[bool, str]:
+        """A proxy's health check: ``writer`` or ``reader``."""
+        code, body = self._request("GET", f"/health/{pool}", accept=(200, 503))
+        return code == 200, str(body.get("reason", ""))
+
     def lease(self, holder: str, seconds: float, force: bool = False) -> tuple[bool, str]:
         """Ask this agent for its share of the cluster's lease: (granted, current holder).
         ``force`` takes it from another holder (a person's explicit word)."""

@@ -71,6 +71,19 @@ class DataDir:
             return None
         return grastate.parse(text, str(self.grastate_path))
 
+    def position(self, recovered: Position | None) -> Position | None:
+        """Where this member's data is, confirmed: ``grastate.dat``'s position when it holds
+        one, else ``recovered`` when it belongs to the history ``grastate.dat`` names. None
+        when unknown: no file, the zero UUID (a discarded member: its InnoDB files still
+        hold a position, which says nothing about a history), no recovery since it stopped,
+        or a recovery of another history."""
+        state = self.grastate()
+        if state is None or state.empty:
+            return None
+        if not state.needs_recovery:
+            return state.position
+        return recovered if recovered is not None and recovered.uuid == state.uuid else None
+
     def discard_empty_grastate(self) -> None:
         """Remove the empty ``grastate.dat`` a failed first join left (it holds nothing), so
         that a member being initialised does not carry it next to its new data."""
@@ -180,8 +193,9 @@ class DataDir:
     def consume_mark(self, current: Position | None) -> Position:
         """Check and delete the mark before a bootstrap start; returns its position.
 
-        Refused when there is no mark, or when the member's position is no longer the one
-        it was chosen for (a stale decision must not form a cluster).
+        Refused when there is no mark, or when the member's position (``current``, see
+        :meth:`position`) is unknown or no longer the one it was chosen for: a stale decision
+        must not form a cluster. Only a corrupt mark is removed by a refusal.
         """
         mark = self.mark()
         if mark is None:
@@ -211,7 +225,8 @@ class DataDir:
         if current is None:
             raise UnsafeOperation(
                 f"the bootstrap mark is for position {marked} but this member's position is "
-                "unknown now; run 'galeractl bootstrap' again",
+                "unknown (grastate.dat holds none and no --wsrep-recover of its history ran "
+                "since it stopped); run 'galeractl bootstrap' again, which recovers it first",
                 member=self.member,
             )
         if current != marked:

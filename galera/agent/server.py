@@ -20,6 +20,7 @@ from typing import Any
 from galera import proc, sql, tls
 from galera.agent import guard
 from galera.agent.lease import LEASE_FILE, Leases
+from galera.agent.role import ROLE_FILE, Role
 from galera.agent.supervisor import DRAIN_SECONDS, Supervisor
 from galera.agent.tlswatch import TlsWatch
 from galera.agent_client import LEASE_HEADER
@@ -42,6 +43,7 @@ class Agent:
         self.supervisor = supervisor
         self.started = time.monotonic()
         self.leases = Leases(supervisor.data.rundir / LEASE_FILE)
+        self.role = Role(supervisor.data.rundir / ROLE_FILE)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class Agent:
             "wsrep_error": error,
             "tls": self.tls_watch.state() if self.tls_watch is not None else None,
             "lease": self.leases.state(),
+            "writer": self.role.writer,
         }
 
     def ready(self) -> tuple[int, dict[str, Any]]:
@@ -127,6 +130,25 @@ class Agent:
             return 503, {"ready": False, "reason": e.message}
         ok, reason = health.check_status(status, self.config.health)
         return (200 if ok else 503), {"ready": ok, "reason": reason}
+
+    def writer(self) -> tuple[int, dict[str, Any]]:
+        """For a proxy's write pool: ready (as ``/health/ready``) and the designated writer."""
+        code, body = self.ready()
+        if code == 200 and not self.role.writer:
+            return 503, {"ready": True, "writer": False, "reason": "not the writer"}
+        return code, {**body, "writer": self.role.writer}
+
+    def reader(self) -> tuple[int, dict[str, Any]]:
+        """For a proxy's read pool: ready (the writer too; list it as a backup there)."""
+        code, body = self.ready()
+        return code, {**body, "writer": self.role.writer}
+
+    def set_role(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        writer = body.get("writer")
+        if not isinstance(writer, bool):
+            raise InvalidInput("writer: must be true or false")
+        self.role.set(writer)
+        return 200, {"writer": writer}
 
     def live(self) -> tuple[int, dict[str, Any]]:
         """Liveness of the agent, deliberately independent of mariadbd's cluster state.
@@ -268,6 +290,7 @@ def _writes(agent: Agent) -> dict[str, Any]:
         f"/{API_VERSION}/start": agent.start,
         f"/{API_VERSION}/stop": agent.stop,
         f"/{API_VERSION}/kill": agent.kill,
+        f"/{API_VERSION}/role": agent.set_role,
         f"/{API_VERSION}/lease": agent.lease,
         f"/{API_VERSION}/lease/release": agent.release_lease,
     }
@@ -292,7 +315,12 @@ FENCED = frozenset(
 
 
 def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHandler]:
-    reads = {"/health/live": agent.live, "/health/ready": agent.ready}
+    reads = {
+        "/health/live": agent.live,
+        "/health/ready": agent.ready,
+        "/health/writer": agent.writer,
+        "/health/reader": agent.reader,
+    }
     writes = _writes(agent)
 
     class Handler(BaseHTTPRequestHandler):

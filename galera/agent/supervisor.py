@@ -1,7 +1,8 @@
 """Supervision of the member's ``mariadbd`` child: start, stop, kill, restart policy.
 
 The supervisor never decides on its own to form a new cluster: ``new-cluster`` mode is used
-only when a caller asks for it explicitly, and every automatic restart is a *join*.
+only when a caller asks for it explicitly, and every automatic restart is a *join*. What a
+start that forms a cluster must prove first is in :mod:`galera.agent.starts`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from galera import proc
-from galera.agent import mariadbd
+from galera.agent import mariadbd, starts
 from galera.agent.datadir import DataDir
 from galera.agent.joinwatch import JoinWatch
 from galera.config.agent import RUN_MODES, AgentConfig
@@ -32,6 +33,7 @@ log = logging.getLogger("galera.agent")
 
 # How long a drain holds when nothing follows it up (a rollout stops or restarts the member
 # within seconds; a rollout that died must not keep the member out of service).
+FAILED_JOIN_STOP = 10.0  # seconds a joiner Galera asked to restart gets to exit by itself
 DRAIN_SECONDS = 300.0
 
 SIGNALS = {
@@ -99,8 +101,10 @@ class Supervisor:
         """Start mariadbd; refused if already running.
 
         ``join`` joins the existing cluster. ``bootstrap`` forms a new cluster and needs the
-        one-shot mark that ``galeractl bootstrap`` sets (it is consumed here). ``new-cluster``
-        forms a brand-new cluster without a mark: only for the first start of a new cluster.
+        one-shot mark that ``galeractl bootstrap`` sets, for the member's confirmed position
+        (it is consumed here). ``initialize`` forms a brand-new cluster from an empty data
+        directory. ``new-cluster`` forms one without a mark, only where that cannot split a
+        history (:func:`galera.domain.newcluster.verdict`). A refused start changes nothing.
         """
         if mode not in RUN_MODES:
             raise InvalidInput(f"mode {mode!r} is not one of {', '.join(RUN_MODES)}")
@@ -114,32 +118,12 @@ class Supervisor:
                     f"mariadbd is already running (pid {pid})", member=self.config.name
                 )
             self._check_grastate()
-            if mode == "bootstrap":
-                self.data.consume_mark(self._current_position())
-                self.data.set_safe_to_bootstrap()
-                log.warning("bootstrap mark consumed: forming a new cluster from this member")
-            if mode == "initialize":
-                if not self.data.pristine():
-                    raise UnsafeOperation(
-                        "the data directory is not empty: a member with data is only "
-                        "bootstrapped through a mark (galeractl bootstrap)",
-                        member=self.config.name,
-                    )
-                init_file = self.config.init_file
-                if init_file is not None and not init_file.is_file():
-                    raise InvalidInput(
-                        f"init_file {init_file} does not exist: the new cluster would have "
-                        "none of its users",
-                        member=self.config.name,
-                    )
-                log.warning("initialising a brand-new cluster from this empty member")
-                self.data.discard_empty_grastate()
-                mode = "new-cluster"
+            arguments = starts.prepare(mode, self.config, self.data, self._recovered)
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
             self._drained_until = 0.0
-            self._spawn("new-cluster" if mode == "bootstrap" else mode)
+            self._spawn("join" if mode == "join" else "new-cluster", arguments)
             self._recovered = None
             return self.state()
 
@@ -184,10 +168,7 @@ class Supervisor:
         return position
 
     def _current_position(self) -> Position | None:
-        state = self.data.grastate()
-        if state is not None and not state.needs_recovery and not state.empty:
-            return state.position
-        return self._recovered
+        return self.data.position(self._recovered)
 
     def stop(self, timeout: float | None = None) -> dict[str, object]:
         """Stop mariadbd with SIGTERM (a clean Galera leave), SIGKILL after ``timeout``."""
@@ -340,7 +321,9 @@ class Supervisor:
         """
         self.data.grastate()
 
-    def _spawn(self, mode: str) -> None:
+    def _spawn(self, mode: str, arguments: list[str] | None = None) -> None:
+        """Start mariadbd: ``arguments`` a start that forms a cluster prepared (it never
+        recovers a position here), None for a join (its position recovered first)."""
         self._check_grastate()
         for removed in self.data.clean_stale_sst():
             log.warning("removed stale %s", removed)
@@ -350,7 +333,12 @@ class Supervisor:
             if mariadbd.install_system_tables(self.config) and self.config.init_file is not None:
                 cmd.append(f"--init-file={self.config.init_file}")
             cmd.append("--wsrep-new-cluster")
-        cmd += self._start_position()
+        cmd += self._start_position() if arguments is None else arguments
+        if not self._want_running:
+            raise UnsafeOperation(
+                "a stop came while the position was recovered: not started",
+                member=self.config.name,
+            )
         # Where a joiner starts from (unknown after an interrupted state transfer).
         started_from = (
             self._current_position() if mode == "join" and not self.data.sst_interrupted else None
@@ -389,17 +377,27 @@ class Supervisor:
             return []
         position = self._recovered
         if position is None or position.uuid != state.uuid:
-            self._recovering = True
-            try:
-                position = self.data.recover(self.config.mariadbd, self.config.config_file)
-            except GaleraError as e:
-                log.warning("position recovery failed, joining without it: %s", e)
+            position = self._recover_unlocked()
+            if position is None:
                 return []
-            finally:
-                self._recovering = False
             self._recovered = position
         log.info("joining from recovered position %s", position)
         return [f"--wsrep-start-position={position}"]
+
+    def _recover_unlocked(self) -> Position | None:
+        """``--wsrep-recover`` before a join, the lock (held once, by a start or the restart
+        policy) released meanwhile: status reads and stops are answered while it runs, and
+        every other start, recovery or discard is refused. None when it failed."""
+        self._recovering = True
+        self._lock.release()
+        try:
+            return self.data.recover(self.config.mariadbd, self.config.config_file)
+        except GaleraError as e:
+            log.warning("position recovery failed, joining without it: %s", e)
+            return None
+        finally:
+            self._lock.acquire()
+            self._recovering = False
 
     def _record_exit(self, expected: bool) -> None:
         if self._child is None or self._child.poll() is None:
@@ -450,7 +448,11 @@ class Supervisor:
 
     def _restart_if_asked(self) -> None:
         """Galera asked for a restart (a state transfer failed part-way): stop the server
-        (SIGTERM, SIGKILL after ``stop_timeout``); the restart policy starts it again."""
+        (SIGTERM, SIGKILL after at most ``FAILED_JOIN_STOP`` seconds); the restart policy
+        starts it again. Such a server often hangs while it disconnects (seen for a whole
+        ``stop_timeout`` after "IST didn't contain all write sets"), and as a joiner it
+        has committed nothing the cluster lacks: InnoDB's crash recovery and the next
+        join's recovered position lose nothing."""
         join, child = self._join, self._child
         if join is None or child is None or not join.restart_required or not self._alive():
             return
@@ -462,7 +464,7 @@ class Supervisor:
             self._restart_asked = now
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGTERM)
-        elif now - self._restart_asked > self.config.stop_timeout:
+        elif now - self._restart_asked > min(self.config.stop_timeout, FAILED_JOIN_STOP):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child.pid, signal.SIGKILL)
 

@@ -29,12 +29,21 @@ def fail(error: GaleraError) -> None:
     sys.exit(code)
 
 
+CLUSTER_BEFORE = "cluster.before"  # -c FILE given before the command (galeractl -c F status)
+
+
 def cluster_path(option: str | None) -> Path:
-    """-c FILE, else $GALERACTL_CLUSTER, else the default sandbox's cluster file."""
+    """-c FILE (after or before the command), else $GALERACTL_CLUSTER, else the default
+    sandbox's cluster file."""
     from galera.config.clusterfile import ENV_CLUSTER
 
-    if option:
-        return Path(option)
+    context = click.get_current_context(silent=True)
+    before = context.meta.get(CLUSTER_BEFORE) if context is not None else None
+    if option and before and option != before:
+        raise InvalidInput(f"-c given twice with different files: {before} and {option}")
+    chosen = option or before
+    if chosen:
+        return Path(chosen)
     if os.environ.get(ENV_CLUSTER):
         return Path(os.environ[ENV_CLUSTER])
     from galera.platforms.sandbox import default_dir
@@ -175,7 +184,7 @@ def platform_for(cluster: str | None) -> Platform:
     members (VMs, the sandbox). Built once per command."""
     platform = kube_platform()
     if platform is not None:
-        if cluster:
+        if cluster or click.get_current_context().meta.get(CLUSTER_BEFORE):
             raise InvalidInput("-c FILE and --kube exclude each other")
         return platform
     from galera.platforms import local

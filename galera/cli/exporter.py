@@ -51,6 +51,9 @@ def exporter(
     spec = platform.spec()
     shutdown = proc.Shutdown().install()
     collector = serve.serve(spec, listen, const, conflict_interval)
+    from galera.controller import records
+
+    collector.maintenance = lambda: records.paused(platform)
     if platform.kind == "kubernetes":
         threading.Thread(
             target=serve.rediscover,

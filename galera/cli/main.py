@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from galera import __version__
-from galera.cli.common import fail
+from galera.cli.common import CLUSTER_BEFORE, fail
 from galera.errors import GaleraError
 
 # Command name -> "module:attribute" of its click command, imported on first use.
@@ -24,12 +24,17 @@ COMMANDS = {
     "conflicts": "galera.cli.conflicts:conflicts",
     "controller": "galera.cli.recovery:controller",
     "exporter": "galera.cli.exporter:exporter",
+    "history": "galera.cli.maintenance:history",
+    "list": "galera.cli.status:list_members",
+    "pause": "galera.cli.maintenance:pause",
     "quorum": "galera.cli.status:quorum",
     "rejoin": "galera.cli.recovery:rejoin",
+    "resume": "galera.cli.maintenance:resume",
     "render": "galera.cli.render:render",
     "rolling-restart": "galera.cli.rolling:rolling_restart",
     "sandbox": "galera.cli.sandbox:sandbox",
     "status": "galera.cli.status:status",
+    "switchover": "galera.cli.maintenance:switchover",
     "upgrade": "galera.cli.rolling:upgrade",
 }
 
@@ -68,10 +73,20 @@ def _load(target: str) -> click.Command:
 @click.group(cls=Group, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="galeractl")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option(
+    "-c",
+    "--cluster",
+    metavar="FILE",
+    default=None,
+    help="Cluster file, before the command as well as after it (patronictl's habit).",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, cluster: str | None) -> None:
     """Run MariaDB Galera clusters safely: on Kubernetes, on VMs, and as a local sandbox."""
     import logging
 
+    if cluster is not None:
+        ctx.meta[CLUSTER_BEFORE] = cluster
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

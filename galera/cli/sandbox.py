@@ -40,6 +40,14 @@ def sandbox() -> None:
 @click.option("--nodes", default=3, show_default=True, type=int, help="Data members (1-9).")
 @dir_option
 @click.option("--netns", is_flag=True, help="Put each member in its own network namespace.")
+@click.option(
+    "--netns-number",
+    default=0,
+    show_default=True,
+    type=int,
+    help="With --netns: which sandbox network (0-99; N>0: bridge gctlN, namespaces gctlN-*, "
+    "addresses 10.231.N.0/24), so that several --netns sandboxes can be up at once.",
+)
 @click.option("--arbitrator", is_flag=True, help="Add a garbd voting member.")
 @click.option(
     "--base-port",
@@ -68,6 +76,12 @@ def sandbox() -> None:
     help="Plaintext on every path (TLS is on by default; status then warns).",
 )
 @click.option(
+    "--proxy",
+    is_flag=True,
+    help="A real HAProxy in front of the members: a writer frontend (base port + 97) that "
+    "follows the agents' /health/writer and a reader frontend (+ 98); galera-0 takes writes.",
+)
+@click.option(
     "--containers",
     is_flag=True,
     help="Members are containers of the node image on a Docker network of their own, run "
@@ -91,28 +105,37 @@ def up(
     nodes: int,
     root: str | None,
     netns: bool,
+    netns_number: int,
     arbitrator: bool,
     base_port: int,
     timeout: float,
     first_install: bool,
     no_tls: bool,
+    proxy: bool,
     containers: bool,
     image: str | None,
     controller: bool,
 ) -> None:
     """Create the sandbox and wait until every member is Synced."""
     from galera.controller import sandbox as workflow
+    from galera.errors import InvalidInput
+    from galera.platforms.netns import Network
+
+    if netns_number and not netns:
+        raise InvalidInput("--netns-number needs --netns")
+    if controller and not (containers or image):
+        raise InvalidInput("--controller needs --containers (it runs the controller image)")
 
     started = time.monotonic()
     if containers or image:
-        sb = _up_containers(_root(root), nodes, netns, arbitrator, timeout, not no_tls, image)
-        if controller:
-            name = sb.galeractl(["controller", "-o", "json"], detach=True)
-            click.echo(f"  galeractl controller runs in container {name}", err=True)
-    elif controller:
-        from galera.errors import InvalidInput
-
-        raise InvalidInput("--controller needs --containers (it runs the controller image)")
+        if netns_number or proxy or first_install:
+            raise InvalidInput(
+                "--containers does not take --netns-number, --proxy or --first-install "
+                "(it always forms its cluster as a first installation)"
+            )
+        sb = _up_containers(
+            _root(root), nodes, netns, arbitrator, timeout, not no_tls, image, controller
+        )
     else:
         sb = workflow.up(
             _root(root),
@@ -124,7 +147,11 @@ def up(
             progress=lambda m: click.echo(f"  {m}", err=True),
             first_install=first_install,
             tls=not no_tls,
+            proxy=proxy,
+            network=Network.numbered(netns_number),
         )
+        for pool, address in sb.spec().proxy.items():
+            click.echo(f"  {pool}s through HAProxy at {address}", err=True)
     click.echo(
         f"sandbox ready in {time.monotonic() - started:.1f}s: {len(sb.members)} members; "
         f"cluster file {sb.cluster_file}"
@@ -140,6 +167,7 @@ def _up_containers(
     timeout: float,
     tls: bool,
     image: str | None,
+    controller: bool,
 ) -> Any:
     from galera.controller import containers as workflow
     from galera.errors import InvalidInput
@@ -147,7 +175,7 @@ def _up_containers(
 
     if netns:
         raise InvalidInput("--containers does not take --netns: each container has its own")
-    return workflow.up(
+    sb = workflow.up(
         root,
         nodes=nodes,
         timeout=max(timeout, 300.0),
@@ -156,6 +184,10 @@ def _up_containers(
         image=image or IMAGE,
         arbitrator=arbitrator,
     )
+    if controller:
+        name = sb.galeractl(["controller", "-o", "json"], detach=True)
+        click.echo(f"  galeractl controller runs in container {name}", err=True)
+    return sb
 
 
 @sandbox.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -77,6 +78,14 @@ def _table(report: dict[str, Any]) -> str:
             f"bootstrap in flight: {b['member']} at {b['position']}, last step "
             f"{b['last_step']} (run 'galeractl bootstrap' again to finish it)"
         )
+    if report.get("paused"):
+        p = report["paused"]
+        why = f" ({p['reason']})" if p.get("reason") else ""
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(p.get("at") or 0)))
+        lines.append(
+            f"paused by {p.get('by')} since {since} UTC{why}: the controller changes nothing "
+            "(galeractl resume)"
+        )
     if margin["members"] is not None:
         lines.append("")
         lines.append(f"quorum margin: {margin['members']} member(s), weight {margin['weight']}")
@@ -91,7 +100,7 @@ def status(cluster: str | None, fmt: str) -> None:
 
     Exit code 0 when the cluster is healthy, 1 when it is anything less, 2 on bad input.
     """
-    from galera.controller import observe
+    from galera.controller import observe, records
     from galera.controller.progress import Progress
     from galera.domain import report
 
@@ -102,6 +111,7 @@ def status(cluster: str | None, fmt: str) -> None:
     progress = Progress.load(platform)
     if progress.in_flight:
         data["bootstrap"] = progress.summary()
+    data["paused"] = records.paused(platform)
     output.emit(data, fmt, _table)
     if data["cluster"]["verdict"] != "healthy":
         sys.exit(EXIT_UNHEALTHY)
@@ -152,4 +162,61 @@ def quorum(cluster: str | None, fmt: str, if_down: str | None) -> None:
     output.emit(data, fmt, table)
     ok = data["if_down"]["keeps_quorum"] if if_down is not None else q.primary is not None
     if not ok:
+        sys.exit(EXIT_UNHEALTHY)
+
+
+def _list_table(data: dict[str, Any]) -> str:
+    rows = []
+    for m in data["members"]:
+        address = f"{m['host']}:{m['port']}" if m["port"] else (m["host"] or "-")
+        fc = m["flow_control_paused"]
+        rows.append(
+            [
+                m["name"],
+                address,
+                m["role"],
+                m["local_state_comment"] or ("-" if m["reachable"] else "unreachable"),
+                {True: "yes", False: "no", None: None}[m["primary"]],
+                m["last_committed"],
+                m["segment"],
+                m["weight"],
+                m["recv_queue"],
+                None if fc is None else f"{fc:.1%}",
+            ]
+        )
+    headers = ["MEMBER", "ADDRESS", "ROLE", "STATE", "PRIMARY", "SEQNO", "SEGMENT", "WEIGHT"]
+    table = output.columns([*headers, "RECV Q", "FC PAUSED"], rows)
+    c = data["cluster"]
+    head = f"cluster {c['name']}: {c['verdict']}"
+    if data.get("paused"):
+        head += f" (paused by {data['paused'].get('by')})"
+    return f"{head}\n{table}"
+
+
+@click.command(name="list")
+@cluster_option
+@output.option
+def list_members(cluster: str | None, fmt: str) -> None:
+    """One line per member, patronictl-style: address, role (writer, reader, arbitrator),
+    state, Primary, seqno, segment, weight, receive queue and flow control.
+
+    Exit 0 when the cluster is healthy, 1 otherwise, 2 on bad input."""
+    from galera.controller import observe, records
+    from galera.domain import report
+
+    platform = platform_for(cluster)
+    spec = platform.spec()
+    data = report.status_report(observe.confirmed_snapshot(spec))
+    writer = records.read(platform, records.WRITER).get("member")
+    for m in data["members"]:
+        arbitrator = spec.member(m["name"]).arbitrator
+        m["role"] = "arbitrator" if arbitrator else ("writer" if m["name"] == writer else "reader")
+        m["primary"] = None if m["cluster_status"] is None else m["cluster_status"] == "Primary"
+    data["paused"] = records.paused(platform)
+    output.emit(
+        {"cluster": data["cluster"], "members": data["members"], "paused": data["paused"]},
+        fmt,
+        _list_table,
+    )
+    if data["cluster"]["verdict"] != "healthy":
         sys.exit(EXIT_UNHEALTHY)

@@ -76,6 +76,8 @@ class ClusterSpec:
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     sandbox: dict[str, Any] = field(default_factory=dict)
+    # Where clients reach the writer and the readers through a proxy ({writer, reader}).
+    proxy: dict[str, str] = field(default_factory=dict)
     # Set when the members were discovered rather than read from a file (Kubernetes): the
     # credentials, the admin account (if any) and agent token read from the cluster's Secret.
     secret_credentials: Credentials | None = field(default=None, repr=False)
@@ -199,6 +201,7 @@ def parse(text: str, path: Path) -> ClusterSpec:
         connect_timeout=float(timeouts.get("connect", 2.0)),
         read_timeout=float(timeouts.get("read", 5.0)),
         sandbox=data.get("sandbox") or {},
+        proxy={k: str(v) for k, v in (data.get("proxy") or {}).items()},
         admin=_account(path, data, "admin_credentials"),
         tls_ca=_relative(path.parent, tls_section["ca"]) if "ca" in tls_section else None,
         tls_off=tls_section.get("enabled") is False,

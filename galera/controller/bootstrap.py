@@ -18,7 +18,7 @@ from galera import poll, sql
 from galera.agent_client import AgentClient
 from galera.config import endpoints
 from galera.config.clusterfile import ClusterSpec
-from galera.controller import joining, members, observe, waiting
+from galera.controller import joining, members, observe, records, waiting
 from galera.controller.progress import Progress
 from galera.domain import events, health, premises
 from galera.domain.bootstrap import (
@@ -132,6 +132,14 @@ def run(
             only_joiners=in_place,
         )
         reports = fresh or reports
+    records.append(
+        platform,
+        "bootstrap",
+        member=plan.member,
+        position=str(plan.position) if plan.position else "new",
+        reason=plan.reason,
+        alternatives={r.name: str(r.position or r.error or "none") for r in reports},
+    )
     member = _form(spec, clients, progress, plan, _report(reports, plan.member), options, emit)
     return _join_rest(spec, clients, progress, member, options, emit)
 

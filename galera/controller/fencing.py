@@ -67,10 +67,10 @@ class Keeper:
         with self._lock:
             return self._renew()
 
-    def _renew(self) -> tuple[bool, str]:
+    def _renew(self, member: str | None = None) -> tuple[bool, str]:
         try:
             force = self.force and not self.taken  # forced once: never taken back by force
-            self.held, self.holder_now = self.platform.acquire_lease(self.duration, force)
+            self.held, self.holder_now = self.platform.acquire_lease(self.duration, force, member)
         except GaleraError:
             self.held = False
             raise
@@ -84,7 +84,7 @@ class Keeper:
         with self._lock:
             first = not self.taken
             try:
-                self._renew()
+                self._renew(member)
             except GaleraError as e:
                 raise LeaseLost(
                     f"cannot confirm the lease ({e}): stopping before changing {what}"

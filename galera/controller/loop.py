@@ -19,7 +19,17 @@ from typing import Any
 from galera import fence
 from galera.config.clusterfile import ClusterSpec
 from galera.config.yamltext import load_yaml
-from galera.controller import bootstrap, fencing, members, observe, rejoin, rolling, waiting
+from galera.controller import (
+    bootstrap,
+    fencing,
+    members,
+    observe,
+    records,
+    rejoin,
+    rolling,
+    waiting,
+    writer,
+)
 from galera.controller.progress import Progress
 from galera.domain import autopilot, events, quorum
 from galera.domain.events import Kind
@@ -145,7 +155,8 @@ class Watch:
             if not held:
                 self.last = fencing.stand_by(holder, self.last, self.emit)
                 return True
-            if self.values_file is not None:
+            pause = records.paused(self.platform)
+            if self.values_file is not None and pause is None:
                 self._apply(self.values_file)
             spec = self.platform.spec()
             if self.on_refresh is not None:
@@ -155,8 +166,20 @@ class Watch:
         except GaleraError as e:
             log.error("cycle failed: %s", e)
             return True
+        if pause is not None and decision.kind in ACTIONS:
+            decision = _paused(decision, pause)
+        elif pause is None:
+            self._route_writer()
         self._announce(decision)
         return self._act(decision)
+
+    def _route_writer(self) -> None:
+        """Keep the platform's writer route on the recorded writer (a replaced pod comes
+        back without the label the writer Service selects)."""
+        try:
+            self.platform.route_writer(writer.current(self.platform))
+        except GaleraError as e:
+            log.warning("could not route writes to the recorded writer: %s", e)
 
     def _apply(self, values_file: Path) -> None:
         try:
@@ -190,6 +213,7 @@ class Watch:
                 )
                 bootstrap.run(self.platform, options, lambda _plan: True, self.emit)
                 self.clock.no_primary_since = None
+                self.clock.down_since = {}  # a member down after this counts from now
             elif decision.kind is autopilot.Kind.REJOIN:
                 rejoin.run(self.platform, list(decision.members), self.emit)
                 self.clock.down_since = {}
@@ -213,6 +237,22 @@ class Watch:
             return True
         self.failed = ""
         return True
+
+
+ACTIONS = (autopilot.Kind.BOOTSTRAP, autopilot.Kind.REJOIN, autopilot.Kind.ROLLOUT)
+
+
+def _paused(decision: autopilot.Decision, pause: dict[str, Any]) -> autopilot.Decision:
+    """While paused (maintenance), what the controller would do is said, not done."""
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(pause.get("at") or 0)))
+    why = f" ({pause['reason']})" if pause.get("reason") else ""
+    members = f" {', '.join(decision.members)}" if decision.members else ""
+    return autopilot.Decision(
+        autopilot.Kind.WAIT,
+        f"paused by {pause.get('by')} since {since} UTC{why}: not acting (would "
+        f"{decision.kind.value}{members})",
+        decision.members,
+    )
 
 
 def run(watch: Watch, interval: float, cycles: int | None = None) -> None:

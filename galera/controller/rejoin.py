@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from galera.controller import joining, members, observe, waiting
-from galera.domain import events, health, premises
+from galera.controller import joining, members, observe, records, waiting
+from galera.domain import events, health, overwrite, premises
 from galera.domain.events import Kind
 from galera.errors import UnsafeOperation
 from galera.platforms.base import Platform
@@ -47,13 +47,9 @@ def run(
     for name in discard:
         spec.member(name)
     losses = joining.overwrites(spec, clients, snapshot, todo, emit)
-    refused = [loss for loss in losses if loss.member not in discard]
-    if refused:
-        flags = " ".join(f"--discard {loss.member}" for loss in refused)
-        raise UnsafeOperation(
-            "; ".join(loss.reason for loss in refused)
-            + f". Nothing was started; to overwrite on purpose: galeractl rejoin {flags}"
-        )
+    _hold_down(losses, discard, emit)
+    if todo:
+        records.append(platform, "rejoin", members=todo, discarded=[loss.member for loss in losses])
     joining.discard(clients, losses, emit)
     started = joining.start_joiners(spec, clients, todo, emit)
     if todo:
@@ -67,3 +63,26 @@ def run(
     summary = events.of(Kind.SUMMARY, started=started, waited=todo, untouched=skipped)
     emit(summary)
     return summary
+
+
+def _hold_down(losses: list[overwrite.Loss], discard: tuple[str, ...], emit: Emit) -> None:
+    """Refuse, starting nothing, when joining would overwrite a member no person named in
+    ``discard``; each is named in a ``held_down`` event first (the controller says it once
+    while it holds, and publishes it)."""
+    refused = [loss for loss in losses if loss.member not in discard]
+    for loss in refused:
+        emit(
+            events.of(
+                Kind.HELD_DOWN,
+                member=loss.member,
+                reason=loss.reason,
+                cause=loss.cause,
+                transactions=loss.transactions,
+            )
+        )
+    if refused:
+        flags = " ".join(f"--discard {loss.member}" for loss in refused)
+        raise UnsafeOperation(
+            "; ".join(loss.reason for loss in refused)
+            + f". Nothing was started; to overwrite on purpose: galeractl rejoin {flags}"
+        )

@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from galera import poll
 from galera.config.clusterfile import ClusterSpec
-from galera.controller import members, observe, waiting
+from galera.controller import members, observe, records, waiting, writer
 from galera.controller.progress import Progress
 from galera.domain import events, premises, rolling
 from galera.domain.events import Kind
@@ -104,22 +103,6 @@ def _running(client: Any) -> bool:
         return False
 
 
-def _drain(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | None]:
-    """Readiness is false now: wait until the member's clients are gone (only galeractl's
-    own connection left), at most ``limit`` seconds. (seconds waited, connections left)."""
-    started = time.monotonic()
-    left: list[int | None] = [None]
-
-    def gone() -> bool | None:
-        observation = observe.snapshot(spec).get(name)
-        if observation.status is not None:
-            left[0] = max(observation.status.threads_connected - 1, 0)
-        return True if left[0] == 0 else None
-
-    poll.quietly(gone, timeout=limit, interval=0.25)
-    return round(time.monotonic() - started, 2), left[0]
-
-
 def run(
     platform: Platform, options: Options, confirm: Callable[[list[str]], bool], emit: Emit
 ) -> events.Event:
@@ -145,9 +128,16 @@ def run(
     if not begun.ok:
         raise UnsafeOperation(begun.reason)
     if not options.resume:
-        planned = _plan(spec, clients, progress, options, confirm, emit)
+        writes_to = writer.current(platform)
+        planned = _plan(spec, clients, progress, options, confirm, emit, writes_to)
         if planned is not None:
             return planned  # a dry run
+        details: dict[str, Any] = {"order": progress.data.get("order")}
+        if options.options:
+            details["options"] = options.options
+        if options.image:
+            details["image"] = options.image
+        records.append(platform, "rollout", **details)
     record = rolling.Record.of(progress.data)
     if record.image:
         platform.set_image(record.image, emit)  # OnDelete: no pod restarts until we delete it
@@ -161,6 +151,7 @@ def run(
             break
         spec = _carry_out(platform, spec, clients, progress, step, options, emit, rates)
     progress.finish("done")
+    records.append(platform, "rollout_done", order=list(record.order))
     summary = events.of(Kind.SUMMARY, restarted=list(record.order), resumed=options.resume)
     emit(summary)
     return summary
@@ -173,12 +164,16 @@ def _plan(
     options: Options,
     confirm: Callable[[list[str]], bool],
     emit: Emit,
+    writes_to: str | None = None,
 ) -> events.Event | None:
-    """A new rollout: the order, the options checked by every member, the first gate, the
-    confirmation, then the record. The summary of a dry run (nothing changed), else None."""
+    """A new rollout: the order (the writer last), the options checked by every member, the
+    first gate, the confirmation, then the record. The summary of a dry run (nothing
+    changed), else None."""
     snapshot = observe.confirmed_snapshot(spec)
     wanted = list(options.members) or [o.name for o in snapshot.data_members]
     order = rolling.order(snapshot, wanted)
+    if writes_to in order:  # writer-first: it moves to a member already restarted, at the end
+        order = [*(n for n in order if n != writes_to), writes_to]
     settings = dict(options.options)
     if settings:
         for name in order:  # every member must accept the new options before any restart
@@ -227,6 +222,10 @@ def _carry_out(
         if step.action is rolling.Action.WAIT:
             emit(events.of(Kind.RESUMING, member=name, reason=step.reason))
         else:
+            if name == writer.current(platform):  # writer-first: its writes move first
+                done = list(progress.data.get("done") or [])
+                writer.switchover(platform, None, emit, options.drain_seconds, prefer=done)
+                snapshot = observe.snapshot(spec)
             _take_down(
                 platform, spec, clients[name], progress, snapshot, name, options, emit, rates
             )
@@ -283,7 +282,7 @@ def _take_down(
         emit(events.of(Kind.OPTIONS_APPLIED, member=name))
     client.drain(max(options.drain_seconds * 4, 60.0))  # expires if this rollout dies
     try:
-        waited, left = _drain(spec, name, options.drain_seconds)
+        waited, left = waiting.clients_gone(spec, name, options.drain_seconds)
         emit(events.of(Kind.DRAINED, member=name, seconds=waited, connections_left=left))
         again = rolling.gate(observe.snapshot(spec), name)  # the drain took time: again
         if not again.ok:

@@ -6,14 +6,16 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from galera import poll
+from galera import poll, sql
 from galera.agent_client import AgentClient
-from galera.controller import bootstrap, members, waiting
+from galera.config import endpoints
+from galera.controller import bootstrap, members, waiting, writer
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
 from galera.platforms.containers import ContainerSandbox
 from galera.platforms.local import SandboxPlatform
+from galera.platforms.netns import Network
 from galera.platforms.sandbox import ARBITRATOR, Sandbox
 
 log = logging.getLogger("galera.sandbox")
@@ -29,16 +31,14 @@ def up(
     progress: Callable[[str], None] = lambda _m: None,
     first_install: bool = False,
     tls: bool = True,
+    proxy: bool = False,
+    network: Network | None = None,
 ) -> Sandbox:
-    """Create and start a sandbox; returns once every member is Synced.
-
-    The first member starts as a new cluster, the others join in parallel. If anything fails
-    after processes were started, everything started is stopped again (the directory is
-    kept for its logs). With ``first_install`` the cluster is formed the way a first
-    installation on Kubernetes is: see :func:`_first_install`.
-    """
+    """Create and start a sandbox; returns once every member is Synced. The first member
+    starts as a new cluster, the others join in parallel (``first_install``: see
+    :func:`_first_install`). A failure stops everything started (logs kept)."""
     sandbox = Sandbox.prepare(
-        root, nodes, netns=netns, arbitrator=arbitrator, base_port=base_port, tls=tls
+        root, nodes, netns, arbitrator, base_port, tls=tls, network=network, proxy=proxy
     )
     try:
         sandbox.create_network()
@@ -72,13 +72,43 @@ def up(
             what="all members Synced",
             on_poll=lambda _s: sandbox.check_agents([first, *rest]),
         )
-        if arbitrator:
-            _wait_for_arbitrator(sandbox, timeout)
+        _ready_extras(sandbox, first, timeout, progress)
     except (GaleraError, KeyboardInterrupt):
         log.error("sandbox up failed; stopping what was started (logs kept in %s)", root)
         sandbox.down(purge=False)
         raise
     return sandbox
+
+
+def _ready_extras(
+    sandbox: Sandbox, first: str, timeout: float, progress: Callable[[str], None]
+) -> None:
+    """garbd counted in the component, the proxy started: whichever the sandbox has."""
+    if sandbox.state["arbitrator"]:
+        _wait_for_arbitrator(sandbox, timeout)
+    if sandbox.state.get("proxy"):
+        _start_proxy(sandbox, first, timeout, progress)
+
+
+def _start_proxy(
+    sandbox: Sandbox, first: str, timeout: float, progress: Callable[[str], None]
+) -> None:
+    """HAProxy in front of the members, and the first member designated as the writer;
+    returns once the proxy's writer frontend reaches it."""
+    progress(f"starting HAProxy; {first} takes writes")
+    sandbox.launch_proxy()
+    writer.switchover(SandboxPlatform(sandbox.cluster_file), first, lambda _e: None)
+    spec = sandbox.spec()
+    endpoint = endpoints.of_proxy(spec, "writer")
+
+    def through() -> bool | None:
+        try:
+            sql.execute(endpoint, spec.credentials(), ["SELECT 1"])
+        except GaleraError:
+            return None
+        return True
+
+    poll.until(through, timeout=timeout, interval=0.3, what="the proxy's writer frontend")
 
 
 def _first_install(

@@ -8,11 +8,12 @@ import logging
 from typing import Any
 
 from galera import proc
-from galera.controller import fencing, loop
+from galera.controller import fencing, loop, records
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.errors import GaleraError
 from galera.exporter import serve
+from galera.exporter.held import HeldDown
 
 log = logging.getLogger("galera.controller")
 
@@ -32,6 +33,8 @@ def main(
     # signal never interrupts that cleanup.
     proc.Shutdown(interrupt=True).install()
     platform = watch.platform
+    held_down = HeldDown()  # a member held down is said once, and published while it holds
+    watch.emit = held_down.recording(watch.emit)
     metrics_server = serve.Swappable(metrics) if metrics else None
     if objects is not None:
         emit = platform.emitter(watch.emit)
@@ -44,6 +47,8 @@ def main(
             watch.applied = ""
     if metrics_server is not None:
         collector = metrics_server.lead(platform.spec())
+        collector.maintenance = lambda: records.paused(platform)
+        collector.held = held_down
         watch.on_refresh = collector.rediscovered
 
         def on_lease(held: bool) -> None:

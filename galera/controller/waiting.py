@@ -128,3 +128,20 @@ def _describe(observation: Observation) -> str:
     if status is None:
         return observation.error or "no answer"
     return f"{status.local_state_comment}, {status.cluster_status.value}"
+
+
+def clients_gone(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | None]:
+    """The member no longer takes new clients (drained, or no longer the writer): wait
+    until its clients are gone (only galeractl's own connection left), at most ``limit``
+    seconds. (seconds waited, connections left)"""
+    started = time.monotonic()
+    left: list[int | None] = [None]
+
+    def gone() -> bool | None:
+        observation = observe.snapshot(spec).get(name)
+        if observation.status is not None:
+            left[0] = max(observation.status.threads_connected - 1, 0)
+        return True if left[0] == 0 else None
+
+    poll.quietly(gone, timeout=limit, interval=0.25)
+    return round(time.monotonic() - started, 2), left[0]

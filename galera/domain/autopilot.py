@@ -60,9 +60,16 @@ def decide(observed: Observed, grace: Grace = Grace()) -> Decision:
             "must decide which side keeps its writes",
         )
     if observed.primary_members:
-        overdue = tuple(
-            sorted(name for name, since in observed.down_for.items() if since >= grace.member_down)
-        )
+        late = sorted(n for n, since in observed.down_for.items() if since >= grace.member_down)
+        # A member whose agent does not answer cannot be started: it is left out, so that
+        # it does not keep the others down with it.
+        overdue = tuple(n for n in late if n not in observed.unreachable_agents)
+        if late and not overdue:
+            return Decision(
+                Kind.WAIT,
+                f"{', '.join(late)} down and {'its agent' if len(late) == 1 else 'their agents'}"
+                " unreachable: waiting for the agent to answer before rejoining",
+            )
         if overdue:
             return Decision(
                 Kind.REJOIN,

@@ -33,6 +33,7 @@ class Kind(str, enum.Enum):
     PRIMARY = "primary"  # the Primary component formed
     SLOW_ADMISSION = "slow_admission"  # a joiner not admitted in time; the next goes on
     SYNCED = "synced"  # a member (or every member) Synced
+    HELD_DOWN = "held_down"  # a member not started: joining would lose data only it holds
     # Rollouts
     OPTIONS_VALID = "options_valid"
     GATE = "gate"
@@ -44,6 +45,7 @@ class Kind(str, enum.Enum):
     POD_DELETED = "pod_deleted"
     POD_REPLACED = "pod_replaced"
     IMAGE_PATCHED = "image_patched"
+    SWITCHOVER = "switchover"  # the writer moved (galeractl switchover, a writer-first rollout)
     # The controller
     DECISION = "decision"  # one cycle's decision (wait, rejoin, bootstrap, rollout, alert)
     ABANDONED = "abandoned"  # a step the cluster outran; deciding again at once

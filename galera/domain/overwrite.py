@@ -24,6 +24,11 @@ class Loss:
     reason: str
     transactions: int | None = None  # None: another history (all of it)
 
+    @property
+    def cause(self) -> str:
+        """``ahead_of_primary`` or ``other_history``: the reason a metric label names."""
+        return "other_history" if self.transactions is None else "ahead_of_primary"
+
 
 def of(member: MemberReport, primary: Position) -> Loss | None:
     """The loss of joining ``member`` to a Primary component at ``primary``, or None."""

@@ -43,6 +43,8 @@ def status_report(
                 "recv_queue": s.recv_queue if s else None,
                 "send_queue": s.send_queue if s else None,
                 "flow_control_paused": s.flow_control_paused if s else None,
+                "flow_control_active": s.flow_control_active if s else None,
+                "segment": s.segment if s else None,
                 "evs_delayed": list(s.evs_delayed) if s else [],
                 "agent": o.agent,
             }

@@ -153,6 +153,7 @@ class MemberStatus:
     log_conflicts: bool = False
     gcache_bytes: int = 0
     avg_writeset_bytes: float = 0.0
+    segment: int = 0  # gmcast.segment: the site (a multi-site cluster has one per site)
 
     @property
     def primary(self) -> bool:
@@ -262,4 +263,5 @@ def parse(
             _int(s.get("wsrep_replicated")) + _int(s.get("wsrep_received")),
         ),
         threads_connected=_int(s.get("threads_connected"), 0),
+        segment=_int(options.get("gmcast.segment"), 0),
     )

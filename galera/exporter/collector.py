@@ -7,11 +7,13 @@ runs ``FLUSH STATUS``.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -21,8 +23,12 @@ from galera.config.clusterfile import ClusterSpec
 from galera.domain import health, quorum
 from galera.domain.snapshot import Observation, Snapshot
 from galera.domain.status import LocalState
+from galera.errors import GaleraError
 from galera.exporter import compat
 from galera.exporter.conflicts import ConflictWatcher
+from galera.exporter.held import HeldDown
+
+log = logging.getLogger("galera.exporter")
 
 _STATES = [s.label for s in LocalState]
 
@@ -181,6 +187,11 @@ class GaleraCollector(Collector):
         # A standby controller (another one holds the Lease) publishes only that fact, so
         # that two controller replicas never double the cluster's series and alerts.
         self.active = True
+        # The maintenance pause in force (galeractl pause), read from the platform's
+        # records by whoever runs the exporter; None: not published.
+        self.maintenance: Callable[[], dict[str, Any] | None] | None = None
+        # The members the controller holds down (its /metrics only; None for the exporter).
+        self.held: HeldDown | None = None
 
     def rediscovered(self, spec: ClusterSpec) -> None:
         """The same members at new addresses (on Kubernetes a replaced pod has a new IP)."""
@@ -214,11 +225,38 @@ class GaleraCollector(Collector):
         yield from self._compatible(gathering.readings)
         yield from self._cluster(gathering.snapshot)
         yield from self._tls(gathering.readings)
+        yield from self._paused()
         yield self._gauge(
             "galera_exporter_scrape_duration_seconds",
             "Time this scrape took",
             time.perf_counter() - started,
         )
+
+    def _paused(self) -> Iterator[Metric]:
+        """Maintenance mode, and until when the person who paused expected it to last."""
+        if self.maintenance is None:
+            return
+        try:
+            pause = self.maintenance()
+        except GaleraError as e:
+            log.warning("cannot read the maintenance record: %s", e)
+            return
+        yield self._gauge(
+            "galera_cluster_paused",
+            "1 while the cluster is in maintenance mode (galeractl pause): no automatic action.",
+            1.0 if pause else 0.0,
+        )
+        if pause:
+            yield self._gauge(
+                "galera_cluster_paused_since_timestamp_seconds",
+                "When the maintenance pause began (Unix time).",
+                float(pause.get("at") or 0),
+            )
+            yield self._gauge(
+                "galera_cluster_pause_expected_end_timestamp_seconds",
+                "When the person who paused expected the pause to end (Unix time).",
+                float(pause.get("until") or 0),
+            )
 
     def _gauge(self, name: str, doc: str, number: float) -> GaugeMetricFamily:
         keys, values = self._labels()
@@ -283,6 +321,8 @@ class GaleraCollector(Collector):
             cluster.add_metric([*values, v.value], 1.0 if v is verdict.verdict else 0.0)
         yield cluster
         yield from self._members(snapshot, verdict)
+        if self.held is not None:
+            yield self.held.family(snapshot, self.const)
         if self.watcher is not None:
             yield self._conflicts(self.watcher)
 

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from galera.agent_client import AgentClient
 from galera.config import endpoints
@@ -47,7 +47,11 @@ class AgentLease:
             if not m.arbitrator and m.agent
         }
 
-    def acquire(self, identity: str, duration: float, force: bool) -> tuple[bool, str]:
+    def acquire(
+        self, identity: str, duration: float, force: bool, member: str | None = None
+    ) -> tuple[bool, str]:
+        """Held with a majority of grants, or forced with any; answers from agents beyond a
+        majority (and ``member``'s) are not waited for."""
         clients = self._clients()
         sent = self.clock()
 
@@ -60,10 +64,19 @@ class AgentLease:
                 failures[str(client.member)] = e.message
                 return None
 
-        with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
-            answers = dict(zip(clients, pool.map(ask, clients.values()), strict=True))
-        granted = frozenset(n for n, a in answers.items() if a is not None and a[0])
         need = len(clients) // 2 + 1
+        answers: dict[str, tuple[bool, str] | None] = {}
+        pool = ThreadPoolExecutor(max_workers=max(len(clients), 1))
+        try:
+            asked = {pool.submit(ask, client): name for name, client in clients.items()}
+            for future in as_completed(asked):
+                answers[asked[future]] = future.result()
+                enough = sum(1 for a in answers.values() if a and a[0]) >= need
+                if enough and not force and (member is None or member in answers):
+                    break  # a majority: an agent cut off does not hold up every change
+        finally:
+            pool.shutdown(wait=False)
+        granted = frozenset(n for n, a in answers.items() if a is not None and a[0])
         if len(granted) >= need or (force and granted):
             self.granted, self.until = granted, sent + duration
             return True, identity
@@ -82,9 +95,8 @@ class AgentLease:
         )
 
     def release(self, identity: str) -> None:
-        clients = self._clients()
-        for name in self.granted & set(clients):
-            _give_back(clients[name], identity)
+        for client in self._clients().values():  # also a share granted after a majority
+            _give_back(client, identity)
         self.granted, self.until = frozenset(), 0.0
 
     def reaches(self, member: str | None) -> bool:

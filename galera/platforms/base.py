@@ -49,10 +49,13 @@ class Platform(Protocol):
     # Who acts through this platform object, as the lease records it.
     identity: str
 
-    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
+    def acquire_lease(
+        self, duration: int = 30, force: bool = False, member: str | None = None
+    ) -> tuple[bool, str]:
         """Take or renew the right to change the cluster: (held, holder). ``force`` takes it
-        from a holder that still renews it (a person's explicit word). Expiry is never
-        judged by comparing this host's clock with another's."""
+        from a holder that still renews it (a person's explicit word); ``member``: about to
+        change that member (where agents grant the lease, its agent's answer is awaited).
+        Expiry is never judged by comparing this host's clock with another's."""
         ...
 
     def release_lease(self) -> None:
@@ -98,6 +101,12 @@ class Platform(Protocol):
     def outdated(self) -> list[str] | None:
         """Members that run an older configuration than the one the platform stores (to be
         rolled); None where the platform stores none (the controller never rolls there)."""
+        ...
+
+    def route_writer(self, member: str | None) -> None:
+        """Point the platform's own routing of writes at ``member`` (None: at nobody): on
+        Kubernetes the label the ``<name>-writer`` Service selects, kept on exactly one
+        pod. Nothing where a proxy follows the agents' ``/health/writer`` alone."""
         ...
 
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from galera import fence
 from galera.errors import Conflict
 from galera.platforms.kube_api import Api, NotFound, iso
-from galera.render.manifests import CLUSTER_LABEL
+from galera.render.manifests import CLUSTER_LABEL, ROLE_LABEL, WRITER_ROLE
 
 # Events worth a Kubernetes Event: every decision and every change galeractl makes.
 EVENT_REASONS = {
@@ -24,6 +25,7 @@ EVENT_REASONS = {
     "stopped": "MemberStopped",
     "pod_deleted": "PodDeleted",
     "image_patched": "ImagePatched",
+    "switchover": "Switchover",
     "synced": "MemberSynced",
     "primary": "PrimaryFormed",
     "summary": "Summary",
@@ -243,3 +245,27 @@ def _message(event: dict[str, Any]) -> str:
         return f"{who}{event['reason']}"
     rest = {k: v for k, v in event.items() if k != "event"}
     return f"{event.get('event')}: {json.dumps(rest, sort_keys=True, default=str)}"
+
+
+def route_writer(kube: Api, pods: dict[str, dict[str, Any]], member: str | None) -> None:
+    """Keep the writer label on exactly ``member``'s pod: taken off every other pod first,
+    then put on it (two pods never carry it at once)."""
+    for name, pod in sorted(pods.items()):
+        labels = pod.get("metadata", {}).get("labels") or {}
+        if labels.get(ROLE_LABEL) == WRITER_ROLE and name != member:
+            _label(kube, name, None)
+    if member is not None and member in pods:
+        labels = pods[member].get("metadata", {}).get("labels") or {}
+        if labels.get(ROLE_LABEL) != WRITER_ROLE:
+            _label(kube, member, WRITER_ROLE)
+
+
+def _label(kube: Api, pod: str, role: str | None) -> None:
+    fence.before_change(pod)
+    kube._call(
+        f"label pod {pod}",
+        kube.core.patch_namespaced_pod,
+        pod,
+        kube.namespace,
+        {"metadata": {"labels": {ROLE_LABEL: role}}},
+    )

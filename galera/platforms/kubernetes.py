@@ -333,6 +333,11 @@ class Kubernetes(Api):
                     stale.append(name)
         return stale
 
+    def route_writer(self, member: str | None) -> None:
+        """The writer label (which the ``<name>-writer`` Service selects) on exactly
+        ``member``'s pod (see :func:`kube_records.route_writer`)."""
+        kube_records.route_writer(self, self.pods(), member)
+
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
         """Server-side apply of rendered objects (field manager ``galeractl``); the names of
         those applied. A StatefulSet is ``OnDelete``: applying it restarts nothing."""
@@ -417,7 +422,9 @@ class Kubernetes(Api):
     def progress_store(self, operation: str) -> kube_records.ConfigMapStore:
         return kube_records.ConfigMapStore(self, f"{self.target.cluster}-galeractl-{operation}")
 
-    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
+    def acquire_lease(
+        self, duration: int = 30, force: bool = False, member: str | None = None
+    ) -> tuple[bool, str]:
         """Take or renew the cluster's Lease; (held, holder). Only the holder may act."""
         held, holder = kube_records.acquire_lease(
             self, self.identity, duration, self.lease_observed, force

@@ -33,6 +33,17 @@ class Network:
     prefix: str = "gctl-"
     subnet: str = "10.231.0.0/24"
 
+    @classmethod
+    def numbered(cls, number: int) -> Network:
+        """Sandbox network ``number`` (0-99): 0 is the default one; each other number has a
+        bridge, namespace names and a subnet of its own, so that several ``--netns``
+        sandboxes can be up side by side (say a test suite's and a benchmark's)."""
+        if not 0 <= number <= 99:
+            raise InvalidInput(f"--netns-number must be from 0 to 99, got {number}")
+        if number == 0:
+            return cls()
+        return cls(f"gctl{number}", f"gctl{number}-", f"10.231.{number}.0/24")
+
     @property
     def gateway(self) -> str:
         return str(ipaddress.ip_network(self.subnet)[1])
@@ -68,34 +79,32 @@ class Network:
             _run(["ip", "link", "set", self.bridge, "up"])
         self._accept_forwarding()
         for index, member in enumerate(members):
-            ns = self.namespace(member)
-            host_end, inner = self._host_end(index), "eth0"
-            # A namespace is freed lazily by the kernel: remove leftovers of an earlier run.
-            _run(["ip", "link", "del", host_end], check=False)
-            _run(["ip", "netns", "del", ns], check=False)
-            _run(["ip", "netns", "add", ns])
-            _run(
-                ["ip", "link", "add", host_end, "type", "veth", "peer", "name", inner, "netns", ns]
-            )
-            _run(["ip", "link", "set", host_end, "master", self.bridge])
-            _run(["ip", "link", "set", host_end, "up"])
-            _run(
-                [
-                    "ip",
-                    "-n",
-                    ns,
-                    "addr",
-                    "add",
-                    f"{self.address(index)}/{net.prefixlen}",
-                    "dev",
-                    inner,
-                ]
-            )
-            _run(["ip", "-n", ns, "link", "set", inner, "up"])
-            _run(["ip", "-n", ns, "link", "set", "lo", "up"])
-            _run(["ip", "netns", "exec", ns, "iptables", "-N", CHAIN])
-            _run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", "-j", CHAIN])
-            _run(["ip", "netns", "exec", ns, "iptables", "-I", "OUTPUT", "-j", CHAIN])
+            self.attach(member, index)
+
+    def attach(self, name: str, index: int) -> str:
+        """Give ``name`` a namespace on the bridge with the address of ``index``, removing
+        what an earlier run left of it; the address. Members are 0, 1, …; another process
+        that needs an address of its own (a controller cut off in a test) takes a high
+        index."""
+        ns, host_end, inner = self.namespace(name), self._host_end(index), "eth0"
+        prefixlen = ipaddress.ip_network(self.subnet).prefixlen
+        self.detach(name, index)  # a namespace is freed lazily by the kernel
+        _run(["ip", "netns", "add", ns])
+        _run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", inner, "netns", ns])
+        _run(["ip", "link", "set", host_end, "master", self.bridge])
+        _run(["ip", "link", "set", host_end, "up"])
+        _run(["ip", "-n", ns, "addr", "add", f"{self.address(index)}/{prefixlen}", "dev", inner])
+        _run(["ip", "-n", ns, "link", "set", inner, "up"])
+        _run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        _run(["ip", "netns", "exec", ns, "iptables", "-N", CHAIN])
+        _run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", "-j", CHAIN])
+        _run(["ip", "netns", "exec", ns, "iptables", "-I", "OUTPUT", "-j", CHAIN])
+        return self.address(index)
+
+    def detach(self, name: str, index: int) -> None:
+        """Remove the namespace and veth pair :meth:`attach` made (missing ones ignored)."""
+        _run(["ip", "link", "del", self._host_end(index)], check=False)
+        _run(["ip", "netns", "del", self.namespace(name)], check=False)
 
     def _forward_rule(self) -> list[str]:
         return ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT"]
@@ -116,8 +125,7 @@ class Network:
         veth inside it) may linger in the kernel for a while.
         """
         for index, member in enumerate(members):
-            _run(["ip", "link", "del", self._host_end(index)], check=False)
-            _run(["ip", "netns", "del", self.namespace(member)], check=False)
+            self.detach(member, index)
         _run(["ip", "link", "del", self.bridge], check=False)
         while _run(["iptables", "-D", *self._forward_rule()], check=False).returncode == 0:
             pass  # every copy (a crashed run may have left one)

@@ -11,6 +11,7 @@ controller's business (``galera.controller.sandbox``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -24,9 +25,10 @@ from galera import tls
 from galera.agent_client import AgentClient
 from galera.config import certdir, clusterfile, token
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
-from galera.platforms import processes, sandbox_files, seed
+from galera.platforms import processes, proxy, sandbox_files, seed
 from galera.platforms.local import STATE_FILE
 from galera.platforms.netns import Network
+from galera.platforms.proxy import HAPROXY
 from galera.platforms.sandbox_files import (
     ARBITRATOR,
     CLIENT,
@@ -142,10 +144,14 @@ class Sandbox:
         base_port: int = DEFAULT_BASE_PORT,
         cluster_name: str = "sandbox",
         tls: bool = True,
+        proxy: bool = False,
+        network: Network | None = None,
     ) -> Sandbox:
         """Validate everything, then lay out the directory, credentials and configs.
 
         Nothing is written before every check has passed: a refused ``up`` changes nothing.
+        ``network`` (with ``netns``) is the bridge, namespaces and subnet to use: the
+        default one unless another sandbox's is up beside this one.
         """
         if not 1 <= nodes <= MAX_NODES:
             raise InvalidInput(f"--nodes must be from 1 to {MAX_NODES}, got {nodes}")
@@ -158,6 +164,8 @@ class Sandbox:
                     hint="run scripts/setup to install "
                     "mariadb-server, galera-4 and galera-arbitrator-4",
                 )
+        if proxy and not Path(HAPROXY).exists():
+            raise InvalidInput(f"{HAPROXY} is missing", hint="run scripts/setup (haproxy)")
         if (root / STATE_FILE).exists():
             existing = cls.load(root)
             what = "a running" if existing.running_agents() else "a stopped"
@@ -167,7 +175,7 @@ class Sandbox:
             )
         if root.exists() and any(root.iterdir()):
             raise InvalidInput(f"{root} exists and is not empty; choose another --dir")
-        network = Network()
+        network = network or Network()
         plans = sandbox_files.plan(root, nodes, base_port, netns, network, arbitrator, tls)
         if netns:
             if os.geteuid() != 0:
@@ -181,6 +189,12 @@ class Sandbox:
             if problem:
                 raise InvalidInput(f"network namespaces are not available here: {problem}")
         else:
+            for port in (base_port + 97, base_port + 98) if proxy else ():
+                if processes.port_in_use("127.0.0.1", port):
+                    raise InvalidInput(
+                        f"port {port} on 127.0.0.1 is in use (the proxy's)",
+                        hint="stop what uses it or pass --base-port",
+                    )
             for member_plan in plans:
                 for port in (
                     member_plan.sql_port,
@@ -211,8 +225,14 @@ class Sandbox:
             "tls": tls,
             "agent_pids": {},
             "garbd_pid": None,
+            "proxy": {"writer_port": base_port + 97, "reader_port": base_port + 98}
+            if proxy
+            else None,
+            "proxy_pid": None,
             "created": time.time(),
         }
+        if netns and network != Network():
+            state["network"] = dataclasses.asdict(network)
         sandbox = cls(root, state)
         sandbox_files.write_files(sandbox)
         sandbox.save()
@@ -290,6 +310,26 @@ class Sandbox:
         ]
         pid = processes.spawn_detached(cmd, m.home / "garbd.out", cwd=m.home)
         self.state["garbd_pid"] = pid
+        self.save()
+        return pid
+
+    def launch_proxy(self) -> int:
+        """Start HAProxy in front of the members (see :mod:`galera.platforms.proxy`)."""
+        ports = self.state.get("proxy")
+        if not ports:
+            raise InvalidInput("this sandbox was made without --proxy")
+        if processes.alive(self.state.get("proxy_pid")):
+            raise UnsafeOperation("the proxy is already running")
+        home = self.root / "proxy"
+        home.mkdir(exist_ok=True)
+        ca = self.tls_dir / certdir.CA if self.state.get("tls") else None
+        text = proxy.config(
+            self.data_members, ports["writer_port"], ports["reader_port"], ca, "127.0.0.1"
+        )
+        (home / "haproxy.cfg").write_text(text)
+        cmd = [HAPROXY, "-db", "-f", str(home / "haproxy.cfg")]
+        pid = processes.spawn_detached(cmd, home / "haproxy.log", cwd=home)
+        self.state["proxy_pid"] = pid
         self.save()
         return pid
 
@@ -379,6 +419,10 @@ class Sandbox:
         if processes.alive(self.state.get("garbd_pid")):
             processes.terminate(self.state["garbd_pid"], timeout=10)
             stopped.append(ARBITRATOR)
+        if processes.alive(self.state.get("proxy_pid")):
+            processes.terminate(self.state["proxy_pid"], timeout=10)
+            stopped.append("proxy")
+        self.state["proxy_pid"] = None
         self.state["agent_pids"] = {}
         self.state["garbd_pid"] = None
         if self.state["netns"]:

@@ -171,10 +171,23 @@ def write_files(sb: Sandbox) -> None:
                 "timeouts": {"connect": 2, "read": 5},
                 "tls": {"ca": f"tls/{certdir.CA}"} if tls_on else {"enabled": False},
                 "members": members,
+                **_proxy(sb),
                 "sandbox": {"dir": str(sb.root), "netns": sb.state["netns"]},
             }
         )
     )
+
+
+def _proxy(sb: Sandbox) -> dict[str, Any]:
+    ports = sb.state.get("proxy")
+    if not ports:
+        return {}
+    return {
+        "proxy": {
+            "writer": f"127.0.0.1:{ports['writer_port']}",
+            "reader": f"127.0.0.1:{ports['reader_port']}",
+        }
+    }
 
 
 def garbd_tls(sb: Sandbox, m: MemberPlan) -> str:

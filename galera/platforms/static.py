@@ -39,8 +39,10 @@ class Static:
     def progress_store(self, operation: str) -> FileStore:
         return FileStore(self.path.with_name(f"{self.path.stem}.{operation}.json"))
 
-    def acquire_lease(self, duration: int = 30, force: bool = False) -> tuple[bool, str]:
-        return self._lease.acquire(self.identity, duration, force)
+    def acquire_lease(
+        self, duration: int = 30, force: bool = False, member: str | None = None
+    ) -> tuple[bool, str]:
+        return self._lease.acquire(self.identity, duration, force, member)
 
     def release_lease(self) -> None:
         self._lease.release(self.identity)
@@ -84,6 +86,9 @@ class Static:
 
     def outdated(self) -> list[str] | None:
         return None  # configuration lives on each host; rollouts are a person's decision
+
+    def route_writer(self, member: str | None) -> None:
+        return None  # a proxy follows the agents' /health/writer
 
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
         raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")

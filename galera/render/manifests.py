@@ -27,6 +27,8 @@ from galera.render import environment, templates_dir
 KUBE_DIR = "kubernetes"
 CLUSTER_LABEL = "galeractl.io/cluster"
 GROUP_LABEL = "galeractl.io/group"
+ROLE_LABEL = "galeractl.io/role"  # on the writer's pod only (the <name>-writer Service)
+WRITER_ROLE = "writer"
 CONFIG_HASH = "galeractl.io/config-hash"
 WEIGHT_ANNOTATION = "galeractl.io/weight"
 COMPONENT_LABEL = "app.kubernetes.io/component"
@@ -182,12 +184,15 @@ def certificate_wanted(v: dict[str, Any]) -> bool:
 
 def certificate_names(v: dict[str, Any], namespace: str) -> list[str]:
     """What the cluster's certificate names: every member (a wildcard under the headless
-    Service, short and fully qualified) and the client Service, by each of its names."""
+    Service, short and fully qualified) and the client and writer Services, by each of their
+    names."""
     members = f"*.{peers_service(v)}.{namespace}.svc"
-    service = f"{v['name']}.{namespace}.svc"
     domain = v["clusterDomain"]
-    names = [members, f"{members}.{domain}", v["name"], f"{v['name']}.{namespace}"]
-    return [*names, service, f"{service}.{domain}"]
+    names = [members, f"{members}.{domain}"]
+    for service in (v["name"], f"{v['name']}-writer"):
+        qualified = f"{service}.{namespace}.svc"
+        names += [service, f"{service}.{namespace}", qualified, f"{qualified}.{domain}"]
+    return names
 
 
 def tls_files() -> dict[str, str]:

@@ -176,3 +176,45 @@ def check(endpoints: list[sql.Endpoint], credentials: Credentials, acked: set[st
             "" if identical else f"; members differ: row counts {counts}"
         )
     return CheckResult(ok, counts, missing, identical, message.strip("; "))
+
+
+def _causal(
+    endpoint: sql.Endpoint, credentials: Credentials, statement: str, args: Any = None
+) -> Any:
+    """One statement's rows, read after every transaction the cluster committed before it
+    (``wsrep_sync_wait``: a member still applying its queue answers only once caught up)."""
+    conn = sql.connect(endpoint, credentials)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION wsrep_sync_wait = 1")
+            cur.execute(statement, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def absent(
+    endpoints: list[sql.Endpoint], credentials: Credentials, ids: set[str], chunk: int = 2000
+) -> dict[str, set[str]]:
+    """Of ``ids``, those each member lacks (causal reads); members lacking none are left out."""
+    wanted = sorted(ids)
+    missing: dict[str, set[str]] = {}
+    for endpoint in endpoints:
+        found: set[str] = set()
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            marks = ",".join(["%s"] * len(part))
+            rows = _causal(
+                endpoint, credentials, f"SELECT id FROM {TABLE} WHERE id IN ({marks})", part
+            )
+            found.update(str(r[0]) for r in rows)
+        if set(wanted) - found:
+            missing[endpoint.describe()] = set(wanted) - found
+    return missing
+
+
+def checksums(endpoints: list[sql.Endpoint], credentials: Credentials) -> dict[str, int | None]:
+    """``CHECKSUM TABLE`` of the writers' table on every member (causal reads)."""
+    return {
+        e.describe(): _causal(e, credentials, f"CHECKSUM TABLE {TABLE}")[0][1] for e in endpoints
+    }

@@ -42,6 +42,30 @@ def test_missing_cluster_file_is_bad_input(tmp_path: Path) -> None:
     assert "does not exist" in one_line_error(result)
 
 
+def test_the_cluster_file_may_come_before_the_command(tmp_path: Path) -> None:
+    result = galeractl("-c", str(tmp_path / "nope.yaml"), "status")
+    assert result.code == 2
+    assert f"{tmp_path / 'nope.yaml'} does not exist" in one_line_error(result)
+    twice = galeractl("-c", "a.yaml", "status", "-c", "b.yaml")
+    assert one_line_error(twice).endswith("-c given twice with different files: a.yaml and b.yaml")
+
+
+def test_pause_resume_and_history_on_a_cluster_file(tmp_path: Path) -> None:
+    """Records beside the cluster file; a pause, its extension, a resume, in order."""
+    (tmp_path / "cluster.yaml").write_text(VALID)
+    cluster = str(tmp_path / "cluster.yaml")
+    assert "nothing to resume" in galeractl("resume", "-c", cluster).stdout
+    assert galeractl("-c", cluster, "pause", "--reason", "kernel", "--for", "2h").code == 0
+    again = galeractl("pause", "-c", cluster, "--for", "3h", "-o", "json").json()
+    assert again["reason"] == "kernel"
+    assert again["until"] - again["at"] == pytest.approx(10800, abs=30)
+    assert "resumed (paused by galeractl pause by" in galeractl("resume", "-c", cluster).stdout
+    entries = galeractl("history", "-c", cluster, "-o", "json").json()
+    assert [e["kind"] for e in entries] == ["pause", "pause_extended", "resume"]
+    table = galeractl("history", "-c", cluster, "--limit", "1").stdout
+    assert "resume" in table and "pause_extended" not in table
+
+
 def test_no_cluster_file_anywhere_says_how_to_give_one(tmp_path: Path) -> None:
     result = galeractl(
         "status", env={"GALERACTL_CLUSTER": "", "GALERACTL_SANDBOX_DIR": str(tmp_path / "none")}
@@ -83,8 +107,18 @@ def test_unreachable_only_member_is_down_not_a_crash(tmp_path: Path) -> None:
         (["sandbox", "kill", "galera-0"], "no sandbox in"),
         (["sandbox", "start", "galera-0"], "no sandbox in"),
         (["sandbox", "down"], "no sandbox in"),
+        (["sandbox", "up", "--netns-number", "3"], "--netns-number needs --netns"),
+        (["sandbox", "up", "--netns", "--netns-number", "100"], "--netns-number must be from 0"),
     ],
-    ids=["too-many-nodes", "zero-nodes", "kill-nothing", "start-nothing", "down-nothing"],
+    ids=[
+        "too-many-nodes",
+        "zero-nodes",
+        "kill-nothing",
+        "start-nothing",
+        "down-nothing",
+        "netns-number-alone",
+        "netns-number-too-high",
+    ],
 )
 def test_sandbox_bad_input_changes_nothing(tmp_path: Path, args: list[str], expected: str) -> None:
     root = tmp_path / "sb"
@@ -113,6 +147,8 @@ def test_bad_agent_config_names_the_key(tmp_path: Path) -> None:
         (["conflicts", "--since", "soon"], "--since 'soon'"),
         (["bootstrap", "--force-member", "db-9"], "unknown member 'db-9'"),
         (["rolling-restart", "--members", "db-9"], "unknown member 'db-9'"),
+        (["pause", "--for", "soon"], "--for 'soon': a duration like 30m, 2h, 1d or seconds"),
+        (["pause", "--for", "10s"], "--for '10s': from 1 minute to 30 days"),
     ],
     ids=[
         "set-no-value",
@@ -123,6 +159,8 @@ def test_bad_agent_config_names_the_key(tmp_path: Path) -> None:
         "bad-since",
         "force-unknown",
         "roll-unknown",
+        "pause-for-word",
+        "pause-for-short",
     ],
 )
 def test_recovery_rolling_and_monitoring_bad_input(

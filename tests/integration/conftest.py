@@ -129,6 +129,15 @@ class RunningController:
             if e["event"] == kind and (action is None or e.get("action") == action)
         ]
 
+    def wait_for(self, kind: str, timeout: float = 60) -> dict[str, Any]:
+        """The first ``kind`` event, waiting for it up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (found := self.of(kind)):
+            assert self.proc.poll() is None, f"the controller ended\n{self.dump()}"
+            assert time.monotonic() < deadline, f"no {kind!r} event\n{self.dump()}"
+            time.sleep(0.2)
+        return found[0]
+
     def dump(self) -> str:
         events = "\n".join(json.dumps(e) for _t, e in list(self.events))
         return f"{events[-6000:]}\n--- controller log ---\n{self.log.read_text()[-4000:]}"

@@ -13,6 +13,7 @@ The module's sandbox is left healthy after every test.
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 
 import pytest
@@ -153,3 +154,79 @@ def test_a_token_rotated_while_the_controller_runs_still_lets_it_recover_an_outa
     client.unmark()
     client.token = old
     client.unmark()
+
+
+def test_two_controllers_and_a_person_at_once_only_one_acts(
+    sandbox_autopilot: SandboxHandle,
+) -> None:
+    """The agents grant the lease to one actor: the second controller stands by, a person's
+    rolling restart is refused while a controller holds it, and when the leader stops the
+    standby takes over and recovers the next fault itself."""
+    handle = sandbox_autopilot
+    cluster = str(handle.cluster_file)
+    with handle.writer() as writer, running_controller(handle, *CONTROLLER) as first:
+        first.wait_for("decision")
+        with running_controller(handle, *CONTROLLER) as second:
+            standby = second.wait_for("standby")
+            refused = galeractl("rolling-restart", "--yes", "-c", cluster)
+            assert refused.code != 0
+            assert "holds the cluster's lease: one actor at a time" in refused.stderr
+            stop(handle, "galera-2", "KILL")
+            handle.wait_synced(timeout=120)
+            assert not second.of("decision"), second.dump()  # it never acted
+            assert first.of("decision", "rejoin"), first.dump()
+            first.proc.terminate()  # the leader stops and gives the lease up
+            first.proc.wait(30)
+            second.wait_for("decision")
+            stop(handle, "galera-1", "KILL")
+            handle.wait_synced(timeout=120)
+            assert second.of("decision", "rejoin"), second.dump()
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    assert standby["holder"] == f"{socket.gethostname()}-{first.proc.pid}"
+    assert "holds the lease; standing by" in standby["reason"]
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
+
+
+def test_paused_the_controller_only_watches_and_after_resume_it_recovers(
+    sandbox_autopilot: SandboxHandle,
+) -> None:
+    """Maintenance mode: a killed member stays down and a full outage is not bootstrapped
+    while paused; after resume both are recovered, and the history tells it in order."""
+    handle = sandbox_autopilot
+    cluster = str(handle.cluster_file)
+    paused = galeractl("pause", "--reason", "disk swap", "--for", "30m", "-c", cluster)
+    assert paused.code == 0, paused.stderr
+    assert "paused by galeractl pause by" in paused.stdout
+    try:
+        with handle.writer() as writer, running_controller(handle, *CONTROLLER) as controller:
+            writer.wait_for_acks(50)
+            stop(handle, "galera-2", "KILL")
+            time.sleep(5 + 4)  # past the member-down grace
+            assert galeractl("status", "-c", cluster).code != 0
+            stop(handle, "galera-0", "KILL")
+            stop(handle, "galera-1", "KILL")
+            time.sleep(NO_PRIMARY_GRACE + 4)  # past the no-Primary grace
+            assert not controller.of("decision", "bootstrap"), controller.dump()
+            assert not controller.of("decision", "rejoin"), controller.dump()
+            waits = [e["reason"] for e in controller.of("decision", "wait")]
+            assert any("paused by galeractl pause by" in w and "(disk swap)" in w for w in waits)
+            status = galeractl("status", "-c", cluster, "-o", "json")
+            assert status.json()["paused"]["reason"] == "disk swap"
+            assert galeractl("resume", "-c", cluster).code == 0
+            handle.wait_synced(timeout=180)
+            writer.wait_for_acks(len(writer.stats.acked) + 50)
+    finally:
+        galeractl("resume", "-c", cluster)  # the module's sandbox is never left paused
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
+    entries = galeractl("history", "-c", cluster, "-o", "json").json()
+    kinds = [e["kind"] for e in entries]
+    assert (
+        kinds.index("pause")
+        < kinds.index("resume")
+        < len(kinds) - 1 - kinds[::-1].index("bootstrap")
+    ), kinds
+    bootstrap = [e for e in entries if e["kind"] == "bootstrap"][-1]
+    assert set(bootstrap["alternatives"]) == set(NAMES)
+    assert bootstrap["by"] == f"{socket.gethostname()}-{controller.proc.pid}"

@@ -18,7 +18,13 @@ from galera.controller import waiting
 from galera.domain.position import Position
 from galera.platforms.sandbox import Sandbox
 from tests.helpers import ROOT, Result, events, galeractl, kill_after, of, one_line_error
-from tests.integration.conftest import SandboxHandle
+from tests.integration.conftest import (
+    Samples,
+    SandboxHandle,
+    free_port,
+    running_controller,
+    scrape,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -370,9 +376,45 @@ def test_rejoin_never_overwrites_a_member_ahead_of_the_primary_without_discard(
     assert "galera-0 is ahead of the Primary component by" in line
     assert "--discard galera-0" in line
     assert sandbox.mariadbd_pid("galera-0") is None  # nothing was started
+    assert_the_controller_holds_it_down_and_alerts(sandbox_recovery, "galera-0")
     # galera-1 too was not joined by the bootstrap (galera-0's agent was away when it joined
     # the others): it is ahead as well, and named.
     discard = [a for n in ("galera-0", "galera-1") if n in line for a in ("--discard", n)]
     allowed = galeractl("rejoin", "-c", str(sandbox_recovery.cluster_file), *discard)
     assert allowed.code == 0, allowed.stderr
     assert_healthy(sandbox_recovery)
+
+
+def assert_the_controller_holds_it_down_and_alerts(handle: SandboxHandle, name: str) -> None:
+    """The controller never discards: cycle after cycle it refuses to start ``name``, says
+    so once (a ``held_down`` event) and publishes galera_member_held_down on its /metrics."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    args = ("--interval", "1", "--member-down-grace", "1", "--metrics", f"127.0.0.1:{port}")
+    with running_controller(handle, *args) as controller:
+        deadline = time.monotonic() + 120
+        while True:
+            held = {
+                dict(labels)["member"]: dict(labels)["reason"]
+                for (series, labels), value in _scrape_or_empty(url).items()
+                if series == "galera_member_held_down" and value == 1
+            }
+            if name in held and controller.of("held_down"):
+                break
+            assert time.monotonic() < deadline, "the controller never said it holds it down"
+            time.sleep(0.5)
+        time.sleep(4)  # several more cycles, each refusing again
+        said = [e for e in controller.of("held_down") if e["member"] == name]
+        failed = controller.of("failed", "rejoin")
+    assert held[name] == "ahead_of_primary"
+    assert len(said) == 1, said  # said once while it holds
+    assert said[0]["cause"] == "ahead_of_primary" and said[0]["transactions"] > 0
+    assert failed and f"--discard {name}" in failed[0]["error"]
+    assert handle.sandbox.mariadbd_pid(name) is None
+
+
+def _scrape_or_empty(url: str) -> Samples:
+    try:
+        return scrape(url)
+    except OSError:  # not serving yet
+        return {}

@@ -74,6 +74,25 @@ def test_fresh_sandbox_is_healthy_with_one_member_of_margin(sandbox3: SandboxHan
     assert [m["name"] for m in report["members"]] == ["galera-0", "galera-1", "galera-2"]
 
 
+def test_list_is_a_member_table_like_patronictls(sandbox3: SandboxHandle) -> None:
+    listed = galeractl("-c", str(sandbox3.cluster_file), "list", "-o", "json")
+    assert listed.code == 0, listed.stderr
+    members = listed.json()["members"]
+    assert [m["role"] for m in members] == ["reader", "reader", "reader"]  # no writer chosen
+    for m in members:
+        assert m["primary"] is True and m["segment"] == 0 and m["weight"] == 1
+        assert m["recv_queue"] == 0 and m["local_state_comment"] == "Synced"
+    table = galeractl("list", "-c", str(sandbox3.cluster_file)).stdout.splitlines()
+    assert table[0] == "cluster sandbox: healthy"
+    assert table[1].split() == [
+        "MEMBER", "ADDRESS", "ROLE", "STATE", "PRIMARY", "SEQNO", "SEGMENT", "WEIGHT", "RECV",
+        "Q", "FC", "PAUSED",
+    ]  # fmt: skip
+    assert table[2].split()[:5] == [
+        "galera-0", members[0]["host"] + f":{members[0]['port']}", "reader", "Synced", "yes",
+    ]  # fmt: skip
+
+
 def test_credentials_are_private_and_never_printed(sandbox3: SandboxHandle) -> None:
     password = sandbox3.spec.credentials().password
     for name in ("client.cnf", "secrets.cnf", "agent.token"):

@@ -42,7 +42,7 @@ LOCKED_DOWN = {
 }
 # Every permission the controller gets: (API group, resource) -> verbs. Nothing else.
 PERMISSIONS = {
-    ("", "pods"): {"get", "list", "watch", "delete"},
+    ("", "pods"): {"get", "list", "watch", "delete", "patch"},
     ("", "services"): {"get", "list", "watch", "create", "patch", "update"},
     ("", "configmaps"): {"get", "list", "watch", "create", "patch", "update"},
     ("", "events"): {"create", "patch"},

@@ -507,3 +507,38 @@ def test_a_command_is_refused_at_its_first_change_while_a_controller_holds_the_l
     assert not apiserver.requests(emu, "PATCH", STATEFULSETS)
     lease = emu.current(LEASES, "galera-galeractl")
     assert lease is not None and lease["spec"]["holderIdentity"] == "galera-controller-7d9f"
+
+
+def writer_pods(emu: Emulator) -> list[str]:
+    pods = [emu.current(PODS, f"galera-{i}") for i in range(3)]
+    return [
+        p["metadata"]["name"]
+        for p in pods
+        if p and (p["metadata"].get("labels") or {}).get("galeractl.io/role") == "writer"
+    ]
+
+
+def test_exactly_one_pod_carries_the_writer_label_also_after_it_is_replaced(
+    api: tuple[Emulator, str],
+) -> None:
+    emu, url = api
+    objs = seed_cluster(emu, {})
+    sts = next(o for o in objs if o["kind"] == "StatefulSet")
+    for ordinal in range(3):
+        emu.seed(PODS, apiserver.pod_for(sts, ordinal, f"127.0.0.{ordinal + 10}"))
+    stale = emu.current(PODS, "galera-1")
+    assert stale is not None
+    stale["metadata"]["labels"]["galeractl.io/role"] = "writer"  # left by an earlier writer
+    emu.seed(PODS, stale)
+    k = kube(url)
+    k.route_writer("galera-0")
+    assert writer_pods(emu) == ["galera-0"]
+    patched = [r.name for r in apiserver.requests(emu, "PATCH", PODS)]
+    assert patched == ["galera-1", "galera-0"]  # taken off first, then put on
+    emu.remove(PODS, "galera-0")  # the writer's pod replaced: the new one has no label
+    emu.seed(PODS, apiserver.pod_for(sts, 0, "127.0.0.20"))
+    assert writer_pods(emu) == []
+    k.route_writer("galera-0")  # what the controller does every cycle
+    assert writer_pods(emu) == ["galera-0"]
+    k.route_writer("galera-0")
+    assert len(apiserver.requests(emu, "PATCH", PODS)) == 3  # nothing to change: no request

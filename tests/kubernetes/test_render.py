@@ -130,7 +130,14 @@ def test_peers_are_published_before_ready_and_clients_only_reach_ready_members(
         assert sts["spec"]["serviceName"] == f"{name}-peers"
         pod_labels = sts["spec"]["template"]["metadata"]["labels"]
         for svc in services.values():
-            assert svc["spec"]["selector"].items() <= pod_labels.items()
+            assert svc["spec"]["selector"].items() <= pod_labels.items() | {ROLE_WRITER}
+    # The writer Service: only the pod galeractl labels as the writer, and only when ready.
+    writer = services[f"{name}-writer"]["spec"]
+    assert ROLE_WRITER in writer["selector"].items()
+    assert not writer.get("publishNotReadyAddresses")
+
+
+ROLE_WRITER = ("galeractl.io/role", "writer")
 
 
 @pytest.mark.parametrize("case", sorted(VALUES))

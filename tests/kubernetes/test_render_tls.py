@@ -174,11 +174,13 @@ def test_the_certificate_names_every_members_address_and_the_client_service(
             assert tls.covers(names, f"{address}.{domain}")
             pods += 1
     assert pods == sum(s["spec"]["replicas"] for s in of_kind(objs, "StatefulSet"))
-    (client,) = [s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") != "None"]
-    service = client["metadata"]["name"]
-    for name in (service, f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.{domain}"):
-        assert tls.covers(names, name)
-    assert not tls.covers(names, f"x.{service}.{namespace}.svc")  # nothing more
+    clients = [s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") != "None"]
+    assert len(clients) == 2  # the client Service and the writer's
+    for client in clients:
+        service = client["metadata"]["name"]
+        for name in (service, f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.{domain}"):
+            assert tls.covers(names, name)
+        assert not tls.covers(names, f"x.{service}.{namespace}.svc")  # nothing more
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from galera.domain.grastate import CorruptGrastate, Grastate
 from galera.domain.grastate import parse as parse_grastate
 from galera.domain.position import Position
 from galera.errors import InvalidInput, UnsafeOperation
-from tests.unit.builders import UUID_A, UUID_B, grastate_text
+from tests.unit.builders import UUID_A, UUID_B, ZERO_UUID, grastate_text
 
 MEMBER = "galera-0"
 HERE = Position(UUID_A, 42)
@@ -275,9 +275,42 @@ def test_consume_with_the_position_unknown_is_refused_and_keeps_the_mark(tmp_pat
     """A zeroed grastate.dat (a state transfer killed half-way) must not form a cluster."""
     d = data_dir(tmp_path)
     mark = d.set_mark(HERE)
-    with pytest.raises(UnsafeOperation, match="position is unknown now"):
+    with pytest.raises(UnsafeOperation, match="position is unknown") as raised:
         d.consume_mark(None)
+    assert "recovers it first" in str(raised.value)
     assert d.mark() == mark
+
+
+@pytest.mark.parametrize(
+    ("text", "recovered", "expected"),
+    [
+        (grastate_text(seqno="42"), None, HERE),
+        (grastate_text(seqno="42"), Position(UUID_A, 7), HERE),
+        (grastate_text(seqno="-1"), HERE, HERE),
+        (grastate_text(seqno="-1"), None, None),
+        (grastate_text(seqno="-1"), Position(UUID_B, 42), None),
+        (grastate_text(uuid=ZERO_UUID, seqno="-1"), HERE, None),
+        (None, HERE, None),
+    ],
+    ids=[
+        "clean-stop",
+        "clean-stop-wins-over-an-old-recovery",
+        "crashed-then-recovered",
+        "crashed-not-recovered",
+        "recovered-another-history",
+        "discarded",
+        "no-grastate-beside-data",
+    ],
+)
+def test_the_position_is_known_only_where_grastate_and_recovery_agree(
+    tmp_path: Path, text: str | None, recovered: Position | None, expected: Position | None
+) -> None:
+    """A recovered position counts only for the history grastate.dat names: a discarded
+    member (zero UUID) or one without grastate.dat has no confirmed position, whatever
+    --wsrep-recover finds in its InnoDB files."""
+    d = data_dir(tmp_path, grastate=text)
+    (d.datadir / "mysql").mkdir()
+    assert d.position(recovered) == expected
 
 
 def test_consume_after_an_interrupted_transfer_is_refused(tmp_path: Path) -> None:

@@ -98,6 +98,23 @@ def test_member_down_for_the_grace_is_rejoined(
     assert "while a Primary component runs: rejoining" in decision.reason
 
 
+def test_a_member_whose_agent_is_unreachable_does_not_keep_the_others_down() -> None:
+    """(Found by the nemesis: one agent cut off from the controller kept a crashed member
+    down until the cut healed.)"""
+    down = {"galera-1": 60.0, "galera-2": 30.0}
+    cut = observed(primary_members=("galera-0",), down_for=down, unreachable_agents=("galera-1",))
+    decision = decide(cut, GRACE)
+    assert decision.kind is Kind.REJOIN and decision.members == ("galera-2",)
+    alone = observed(
+        primary_members=("galera-0",), down_for={"galera-1": 60.0}, unreachable_agents=("galera-1",)
+    )
+    waiting = decide(alone, GRACE)
+    assert waiting.kind is Kind.WAIT
+    assert waiting.reason == (
+        "galera-1 down and its agent unreachable: waiting for the agent to answer before rejoining"
+    )
+
+
 def test_the_default_grace_applies_when_none_is_given() -> None:
     cycle = observed(primary_members=("galera-0",), down_for={"galera-2": 20.0})
     assert decide(cycle).kind is Kind.REJOIN

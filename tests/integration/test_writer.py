@@ -1,0 +1,127 @@
+"""Writes through a real HAProxy that follows the agents' /health/writer: switchover,
+writer-first rolling restarts, and the refusals that change nothing.
+
+The module's sandbox (``sandbox up --proxy``) is left healthy after every test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from galera import sql
+from galera.config import endpoints
+from galera.testing import workload
+from tests.helpers import events, galeractl, of, one_line_error
+from tests.integration.conftest import SandboxHandle, _up
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def sandbox_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """Three members behind HAProxy (ports from 24200; the proxy's at +97 and +98)."""
+    yield from _up(
+        tmp_path_factory.mktemp("proxy"), "--nodes", "3", "--base-port", "24200", "--proxy"
+    )
+
+
+def through_proxy(handle: SandboxHandle, threads: int = 2) -> workload.Writer:
+    """A continuous writer whose only way in is the proxy's writer frontend."""
+    proxy = endpoints.of_proxy(handle.spec, "writer")
+    return workload.Writer([proxy], handle.spec.credentials(), threads=threads)
+
+
+def served_by(handle: SandboxHandle) -> int:
+    """The SQL port of the member behind the proxy's writer frontend now."""
+    proxy = endpoints.of_proxy(handle.spec, "writer")
+    conn = sql.connect(proxy, handle.spec.credentials())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@port")
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def roles(handle: SandboxHandle) -> dict[str, str]:
+    listed = galeractl("list", "-c", str(handle.cluster_file), "-o", "json").json()
+    return {m["name"]: m["role"] for m in listed["members"]}
+
+
+def test_the_proxy_sends_writes_to_the_writer_only_and_a_switchover_moves_them(
+    sandbox_proxy: SandboxHandle,
+) -> None:
+    handle = sandbox_proxy
+    cluster = str(handle.cluster_file)
+    assert roles(handle) == {"galera-0": "writer", "galera-1": "reader", "galera-2": "reader"}
+    with through_proxy(handle) as writer:
+        writer.wait_for_acks(100)
+        assert served_by(handle) == handle.spec.member("galera-0").port
+        moved = galeractl("switchover", "--to", "galera-2", "-c", cluster, "-o", "json")
+        assert moved.code == 0, moved.stderr
+        (event,) = of(events(moved), "switchover")
+        assert event["previous"] == "galera-0" and event["member"] == "galera-2"
+        writer.wait_for_acks(len(writer.stats.acked) + 100)
+        assert served_by(handle) == handle.spec.member("galera-2").port
+        moved_back = galeractl("switchover", "-c", cluster, "-o", "json")  # the best one
+        assert moved_back.code == 0, moved_back.stderr
+        writer.wait_for_acks(len(writer.stats.acked) + 100)
+    assert writer.stats.longest_stall < 5, writer.stats
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
+    writes_to = next(n for n, r in roles(handle).items() if r == "writer")
+    assert writes_to != "galera-2"
+    assert served_by(handle) == handle.spec.member(writes_to).port
+    kinds = [e["kind"] for e in galeractl("history", "-c", cluster, "-o", "json").json()]
+    assert kinds.count("switchover") >= 3  # sandbox up designated galera-0, then two moves
+
+
+def test_switchover_to_a_member_that_is_not_synced_is_refused_changing_nothing(
+    sandbox_proxy: SandboxHandle,
+) -> None:
+    handle = sandbox_proxy
+    cluster = str(handle.cluster_file)
+    before = roles(handle)
+    assert galeractl("sandbox", "kill", "galera-1", "--dir", str(handle.root)).code == 0
+    try:
+        refused = galeractl("switchover", "--to", "galera-1", "-c", cluster)
+        assert refused.code != 0
+        assert one_line_error(refused).endswith(
+            "switchover to galera-1 refused: galera-1 does not answer; nothing was changed"
+        )
+        unknown = galeractl("switchover", "--to", "galera-9", "-c", cluster)
+        assert unknown.code == 2 and "unknown member 'galera-9'" in one_line_error(unknown)
+    finally:
+        assert galeractl("sandbox", "start", "galera-1", "--dir", str(handle.root)).code == 0
+    handle.wait_synced()
+    assert roles(handle) == before
+
+
+def test_a_rolling_restart_moves_the_writer_first_and_loses_nothing(
+    sandbox_proxy: SandboxHandle,
+) -> None:
+    handle = sandbox_proxy
+    cluster = str(handle.cluster_file)
+    writer_before = next(n for n, r in roles(handle).items() if r == "writer")
+    with through_proxy(handle) as writer:
+        writer.wait_for_acks(100)
+        result = galeractl("rolling-restart", "--yes", "-c", cluster, "-o", "json")
+        assert result.code == 0, result.stderr
+        writer.wait_for_acks(len(writer.stats.acked) + 100)
+    stream = events(result)
+    (plan,) = of(stream, "plan")
+    assert plan["order"][-1] == writer_before  # the writer restarts last
+    (moved,) = of(stream, "switchover")
+    assert moved["previous"] == writer_before and moved["member"] in plan["order"][:-1]
+    assert "already restarted" in moved["reason"]
+    stopped = [e["member"] for e in stream if e["event"] == "stopped"]
+    assert stream.index(moved) < next(
+        i for i, e in enumerate(stream) if e["event"] == "stopped" and e["member"] == writer_before
+    )
+    assert len(stopped) == 3
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
+    # One writer move, and the writer itself was never restarted while it took writes.
+    assert writer.stats.longest_stall < 5, writer.stats
