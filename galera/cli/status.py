@@ -78,6 +78,8 @@ def _table(report: dict[str, Any]) -> str:
             f"bootstrap in flight: {b['member']} at {b['position']}, last step "
             f"{b['last_step']} (run 'galeractl bootstrap' again to finish it)"
         )
+    for pool, address in (report.get("proxy") or {}).items():
+        lines.append(f"{pool}s through the proxy at {address}")
     if report.get("paused"):
         p = report["paused"]
         why = f" ({p['reason']})" if p.get("reason") else ""
@@ -108,6 +110,7 @@ def status(cluster: str | None, fmt: str) -> None:
     spec = platform.spec()
     data = report.status_report(observe.confirmed_snapshot(spec))
     data["warnings"] = _warnings(spec)
+    data["proxy"] = dict(spec.proxy)
     progress = Progress.load(platform)
     if progress.in_flight:
         data["bootstrap"] = progress.summary()
@@ -190,7 +193,8 @@ def _list_table(data: dict[str, Any]) -> str:
     head = f"cluster {c['name']}: {c['verdict']}"
     if data.get("paused"):
         head += f" (paused by {data['paused'].get('by')})"
-    return f"{head}\n{table}"
+    proxy = "".join(f"\n{pool}s through the proxy at {a}" for pool, a in data["proxy"].items())
+    return f"{head}\n{table}{proxy}"
 
 
 @click.command(name="list")
@@ -213,8 +217,9 @@ def list_members(cluster: str | None, fmt: str) -> None:
         m["role"] = "arbitrator" if arbitrator else ("writer" if m["name"] == writer else "reader")
         m["primary"] = None if m["cluster_status"] is None else m["cluster_status"] == "Primary"
     data["paused"] = records.paused(platform)
+    data["proxy"] = dict(spec.proxy)
     output.emit(
-        {"cluster": data["cluster"], "members": data["members"], "paused": data["paused"]},
+        {key: data[key] for key in ("cluster", "members", "paused", "proxy")},
         fmt,
         _list_table,
     )

@@ -130,12 +130,14 @@ class Handle:
         waiting.wait_for(self.spec, names, condition=condition, what=what, timeout=timeout)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def containers3(
     images: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Handle]:
     """Three node containers formed as a first installation (``sandbox up --containers``),
-    shared by every container test (each leaves it Synced)."""
+    shared by every container test (each leaves it Synced), and removed once they ran:
+    three running members left for the rest of the session slowed every later test on a
+    2-core machine until some failed."""
     root = tmp_path_factory.mktemp("containers") / "sb"
     try:
         started = time.monotonic()

@@ -56,6 +56,11 @@ def test_the_proxy_sends_writes_to_the_writer_only_and_a_switchover_moves_them(
     handle = sandbox_proxy
     cluster = str(handle.cluster_file)
     assert roles(handle) == {"galera-0": "writer", "galera-1": "reader", "galera-2": "reader"}
+    proxy = galeractl("status", "-c", cluster, "-o", "json").json()["proxy"]
+    assert proxy == handle.spec.proxy and set(proxy) == {"writer", "reader"}
+    assert (
+        f"writers through the proxy at {proxy['writer']}" in galeractl("list", "-c", cluster).stdout
+    )
     with through_proxy(handle) as writer:
         writer.wait_for_acks(100)
         assert served_by(handle) == handle.spec.member("galera-0").port
