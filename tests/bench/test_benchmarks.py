@@ -24,8 +24,8 @@ BENCHMARKS = {
 }
 
 
-@pytest.mark.parametrize(("name", "base_port"), BENCHMARKS.items(), ids=BENCHMARKS.keys())
-def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port: int) -> None:
+def quick_ratios(name: str, base_port: int) -> list[str]:
+    """Run ``bench/NAME.py --quick``; the lines in which it printed a ratio."""
     result = subprocess.run(
         [sys.executable, f"bench/{name}.py", "--quick", "--base-port", str(base_port)],
         cwd=ROOT,
@@ -36,14 +36,18 @@ def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port:
     )
     print(result.stdout)
     assert result.returncode == 0, result.stderr[-3000:]
-    ratios = [line for line in result.stdout.splitlines() if "ratio=" in line]
-    assert ratios, f"bench/{name}.py printed no ratio:\n{result.stdout}"
+    return [line for line in result.stdout.splitlines() if "ratio=" in line]
+
+
+@pytest.mark.parametrize(("name", "base_port"), BENCHMARKS.items(), ids=BENCHMARKS.keys())
+def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port: int) -> None:
+    assert quick_ratios(name, base_port), f"bench/{name}.py printed no ratio"
 
 
 @pytest.mark.containers
 @pytest.mark.usefixtures("images")  # a Docker engine, the images built
 def test_container_benchmark_runs_in_quick_mode_and_prints_its_ratio() -> None:
-    test_benchmark_runs_in_quick_mode_and_prints_its_ratio("containers", 25400)
+    assert quick_ratios("containers", 25400), "bench/containers.py printed no ratio"
 
 
 RUN_ELSEWHERE = {"nemesis": "tests/nemesis"}  # its --quick run is a test of its own there
