@@ -30,6 +30,13 @@ class Fence(Protocol):
         """This actor's identity, as the lease records it."""
         ...
 
+    @property
+    def named_to_agents(self) -> bool:
+        """Whether the agents grant this lease (VMs, the sandbox), so that a change names
+        its holder to them; where a coordination service keeps it (a Kubernetes Lease),
+        the agents cannot tell who holds it and are not asked to."""
+        ...
+
     def confirm(self, member: str | None = None) -> None:
         """Return only while the lease is held (for ``member``'s agent, where agents
         grant it); raise :class:`~galera.errors.LeaseLost` otherwise."""
@@ -59,9 +66,10 @@ def current() -> Fence | None:
 
 def before_change(member: str | None = None) -> str | None:
     """Confirm the lease before changing ``member`` (None: the cluster's objects); the
-    holder to name in the request, or None when this process acts under no lease."""
+    holder to name in a request to an agent, or None when this process acts under no lease
+    or under one the agents do not grant."""
     fence = _current
     if fence is None:
         return None
     fence.confirm(member)
-    return fence.holder
+    return fence.holder if fence.named_to_agents else None

@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from galera import fence
@@ -63,6 +63,10 @@ class Keeper:
     def holder(self) -> str:
         return self.platform.identity
 
+    @property
+    def named_to_agents(self) -> bool:
+        return self.platform.agents_grant_lease
+
     def renew(self) -> tuple[bool, str]:
         with self._lock:
             return self._renew()
@@ -90,7 +94,12 @@ class Keeper:
                     f"cannot confirm the lease ({e}): stopping before changing {what}"
                 ) from None
             if not self.held and first:
-                self._outwait(what)
+                self._outwait(
+                    f"{self.holder_now} holds the cluster's lease",
+                    what,
+                    lambda: self._renew()[0],
+                    holder=self.holder_now,
+                )
             if not self.held and first:
                 raise UnsafeOperation(
                     f"{self.holder_now} holds the cluster's lease: one actor at a time "
@@ -103,29 +112,38 @@ class Keeper:
                     f"{self.holder_now} holds the cluster's lease now: "
                     f"stopping before changing {what}"
                 )
+            if self.held and not self.platform.lease_reaches(member):
+                # The majority granted it, this member's agent not yet: its share may still
+                # belong to an actor that was killed (it ends within that actor's term).
+                self._outwait(
+                    f"{what}'s agent has not granted this actor its share of the lease",
+                    what,
+                    lambda: self._renew(member)[0] and self._reaches(member),
+                )
             if not self.platform.lease_reaches(member):
                 raise LeaseLost(
                     f"{what}'s agent has not granted this actor the lease: not changing it"
                 )
 
-    def _outwait(self, what: str) -> None:
-        """A command's first change found the lease held: it may be a command that was
-        killed (its lease ends within one of its terms), or a live actor that renews it.
-        Ask again for that long, then give up."""
+    def _reaches(self, member: str | None) -> bool:
+        return self.platform.lease_reaches(member)
+
+    def _outwait(self, why: str, what: str, got: Callable[[], bool], holder: str = "") -> None:
+        """The lease (or ``what``'s share of it) is held by another actor: it may be a
+        command that was killed (its lease ends within one of its terms), or a live actor
+        that renews it. Ask again (``got``) for that long, then give up."""
         limit = self.duration + 2
-        reason = (
-            f"{self.holder_now} holds the cluster's lease; waiting up to {limit}s for it to "
-            f"end before changing {what}"
-        )
+        reason = f"{why}; waiting up to {limit}s for it to end before changing {what}"
         if self.emit is not None:
-            self.emit(events.of(Kind.WAITING, reason=reason, holder=self.holder_now))
+            self.emit(events.of(Kind.WAITING, reason=reason, holder=holder))
         else:
             log.warning("%s", reason)
         deadline = time.monotonic() + limit
-        while not self.held and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             time.sleep(1.0)
             with contextlib.suppress(GaleraError):
-                self._renew()
+                if got():
+                    return
 
     def _run(self) -> None:
         while not self._stop.wait(self.duration / 3):

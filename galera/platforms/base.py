@@ -48,6 +48,8 @@ class Platform(Protocol):
 
     # Who acts through this platform object, as the lease records it.
     identity: str
+    # Whether the members' agents grant the lease (and so can fence a stale holder).
+    agents_grant_lease: bool
 
     def acquire_lease(
         self, duration: int = 30, force: bool = False, member: str | None = None

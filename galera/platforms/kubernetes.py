@@ -49,6 +49,7 @@ class Kubernetes(Api):
     pods of the cluster's StatefulSets; records in ConfigMaps, a Lease, Events."""
 
     kind = "kubernetes"
+    agents_grant_lease = False  # the Lease lives in the API server; the agents cannot see it
 
     def __init__(self, target: Target, api_client: Any = None) -> None:
         super().__init__(target, api_client)

@@ -27,6 +27,7 @@ class Static:
     """A cluster file's members; agents start and stop their servers."""
 
     kind = "static"
+    agents_grant_lease = True
 
     def __init__(self, path: Path) -> None:
         self.path = path

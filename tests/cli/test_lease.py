@@ -151,6 +151,8 @@ def test_a_stale_holder_is_fenced_by_the_agents(agents: Agents) -> None:
 class _Unchecked:
     """A holder whose own check passed (it did not notice it was paused past its term)."""
 
+    named_to_agents = True
+
     def __init__(self, holder: str) -> None:
         self.holder = holder
 
@@ -189,3 +191,21 @@ def test_a_command_is_refused_while_a_controller_holds_it(agents: Agents) -> Non
         "the lease from it (it stops before its next change))"
     )
     assert holders(agents) == {n: "controller-1 on vm3" for n in ("a", "b", "c")}
+
+
+def test_a_share_a_killed_command_still_holds_is_waited_for_not_a_failure(agents: Agents) -> None:
+    # A command was killed: its share on "c" outlives those on "a" and "b" (its last renewal
+    # reached c later). The next command holds a majority at once; before it changes c it
+    # waits for that share to end instead of failing (the CI failure of a rerun bootstrap).
+    agents.client("c").lease("galeractl bootstrap by root@vm (pid 1)", 2)
+    waited: list[str] = []
+    emit = lambda e: waited.append(e.reason)  # noqa: E731
+    with fencing.taken(agents.platform("x"), "bootstrap", emit=emit) as command:
+        agents.client("a").unmark()
+        assert command.held and waited == []
+        agents.client("c").unmark()  # waited for, then carried out under this command
+        assert holders(agents)["c"] == command.holder
+    assert waited == [
+        "c's agent has not granted this actor its share of the lease; waiting up to 17s for "
+        "it to end before changing c"
+    ]

@@ -44,6 +44,11 @@ EXPORTED = {
     "galera_exporter_scrape_duration_seconds",
     "galera_conflicts_total",
 }
+# What the exporter publishes only while the cluster is paused (galeractl pause).
+WHILE_PAUSED = {
+    "galera_cluster_paused_since_timestamp_seconds",
+    "galera_cluster_pause_expected_end_timestamp_seconds",
+}
 # What only the controller's /metrics publishes (it knows what the controller decided).
 CONTROLLER = {"galera_member_held_down"}
 _NAME = re.compile(r"\b((?:mysql|galera)_[a-z0-9_]+)\b")

@@ -194,13 +194,23 @@ def test_real_conflicts_raise_the_counters_and_are_attributed_to_the_table(
     assert stock == report["conflicts"]
 
 
-def test_every_series_the_rules_and_dashboard_use_is_published(exporter: str) -> None:
+def test_every_series_the_rules_and_dashboard_use_is_published(
+    exporter: str, sandbox3: SandboxHandle
+) -> None:
     import re
 
-    from tests.cli.test_monitoring import CONTROLLER, EXPORTED, MONITORING
+    from tests.cli.test_monitoring import CONTROLLER, EXPORTED, MONITORING, WHILE_PAUSED
 
     published = {name for name, _labels in scrape(exporter)}
-    assert published >= EXPORTED, sorted(EXPORTED - published)
+    assert published >= EXPORTED - WHILE_PAUSED, sorted(EXPORTED - WHILE_PAUSED - published)
+    assert not published & WHILE_PAUSED
+    cluster = str(sandbox3.cluster_file)
+    assert galeractl("pause", "-c", cluster, "--reason", "series", "--for", "1h").code == 0
+    try:
+        published |= {name for name, _labels in scrape(exporter)}
+    finally:
+        assert galeractl("resume", "-c", cluster).code == 0
+    assert published >= WHILE_PAUSED, sorted(WHILE_PAUSED - published)
     used = set(
         re.findall(
             r"\b((?:mysql|galera)_[a-z0-9_]+)\b",

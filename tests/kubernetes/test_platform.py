@@ -542,3 +542,20 @@ def test_exactly_one_pod_carries_the_writer_label_also_after_it_is_replaced(
     assert writer_pods(emu) == ["galera-0"]
     k.route_writer("galera-0")
     assert len(apiserver.requests(emu, "PATCH", PODS)) == 3  # nothing to change: no request
+
+
+def test_agents_are_not_asked_to_fence_a_kubernetes_lease_they_cannot_see(
+    api: tuple[Emulator, str],
+) -> None:
+    # The agents grant no share of a Kubernetes Lease: a change names no holder to them
+    # (they would refuse every holder as "nobody holds it"), while the Lease is still
+    # confirmed live before it.
+    emu, url = api
+    seed_cluster(emu, {})
+    keeper = fencing.Keeper(kube(url), 30)
+    try:
+        with fence.acting(keeper):
+            assert fence.before_change("galera-0") is None
+            assert keeper.held
+    finally:
+        keeper.stop()
