@@ -15,9 +15,21 @@ it under a writer of its own (one writer at a time: a second one would load the 
 during the other sandbox's restarts). The medians with TLS and without and their ratio
 are printed, with no goal.
 
+Through a proxy (``--proxy``, instead of the above): a sandbox made with ``--proxy`` (a real
+HAProxy whose writer frontend follows the agents' /health/writer), a writer whose only way
+in is that frontend, and per round:
+
+  plain:        each member restarted in turn (stop, start, Synced), the writer like any
+                other: the proxy has no writer while it restarts (what a tool that does not
+                move the writes first gives its clients)
+  writer-first: ``galeractl rolling-restart --yes`` (the writes moved to a member already
+                restarted before the writer restarts)
+Printed: client-visible write errors and the longest stall between two acknowledged writes
+for each, and the ratio of the errors writer-first/plain (goal <= 0.10, stall <= 1 s).
+
 Usage: python bench/rolling.py [--base-port 24200] [--drain-seconds 0] [--rounds 5] [--quick]
-(--quick: one round; the ratios are then mostly noise, but every step runs). The plaintext
-sandbox takes the 50 ports above the base port's 50.
+[--proxy] (--quick: one round; the ratios are then mostly noise, but every step runs). The
+plaintext sandbox takes the 50 ports above the base port's 50.
 """
 
 from __future__ import annotations
@@ -27,8 +39,9 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from common import endpoints, galeractl, sandboxes, writer
+from common import endpoints, galeractl, sandbox, sandboxes, writer
 
+from galera.config.endpoints import of_proxy
 from galera.controller import waiting
 from galera.platforms.sandbox import Sandbox
 from galera.testing import workload
@@ -99,15 +112,74 @@ def rounds(box: Sandbox, count: int, drain_seconds: float, with_floor: bool) -> 
     return r
 
 
+@dataclass
+class Seen:
+    """What the clients of the proxy's writer frontend saw during one kind of restart."""
+
+    errors: list[int] = field(default_factory=list)
+    stalls: list[float] = field(default_factory=list)
+
+    def add(self, load: workload.Writer, errors_before: int) -> None:
+        self.errors.append(load.stats.errors - errors_before)
+        self.stalls.append(load.stats.longest_stall)
+
+
+def through_proxy(box: Sandbox, count: int, drain_seconds: float) -> None:
+    """``count`` rounds of plain restarts, then a writer-first rolling restart, under a
+    writer that reaches the cluster only through the proxy's writer frontend."""
+    spec = box.spec()
+    load = workload.Writer([of_proxy(spec, "writer")], spec.credentials(), threads=2)
+    plain, ours = Seen(), Seen()
+    ssts = box.full_ssts()
+    with load:
+        load.wait_for_acks(200)
+        for _ in range(count):
+            restarts = (
+                (plain, lambda: floor(box)),
+                (ours, lambda: rolling_restart(box, drain_seconds)),
+            )
+            for seen, restart in restarts:
+                before = load.stats.errors
+                load.stats.longest_stall = 0.0
+                restart()
+                load.wait_for_acks(len(load.stats.acked) + 50)  # writes flow again
+                seen.add(load, before)
+        load.wait_for_acks(len(load.stats.acked) + 100)
+    check = workload.check(endpoints(box), spec.credentials(), load.stats.acked)
+    lost = sum(len(v) for v in check.missing.values())
+    e_plain, e_ours = statistics.median(plain.errors), statistics.median(ours.errors)
+    print(
+        f"  plain restarts through the proxy: errors {plain.errors}, longest stalls "
+        f"{', '.join(f'{t:.2f}' for t in plain.stalls)}s"
+    )
+    print(
+        f"  writer-first rolling-restart through the proxy: errors {ours.errors}, longest "
+        f"stalls {', '.join(f'{t:.2f}' for t in ours.stalls)}s"
+    )
+    print(f"  {len(load.stats.acked)} acknowledged writes; {check.message}")
+    print(
+        f"rolling-proxy  members=3  rounds={count}  errors writer-first={e_ours:.0f} "
+        f"plain={e_plain:.0f} (medians)  ratio={e_ours / max(e_plain, 1):.2f} (goal <= 0.10)  "
+        f"longest_write_stall={max(ours.stalls):.2f}s (goal <= 1.00s; plain "
+        f"{max(plain.stalls):.2f}s)  acknowledged_lost={lost}  "
+        f"full_ssts={box.full_ssts() - ssts}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-port", type=int, default=24200)
     parser.add_argument("--drain-seconds", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one round")
+    parser.add_argument("--proxy", action="store_true", help="through HAProxy (see above)")
     args = parser.parse_args()
     if args.quick:
         args.rounds = 1
+    if args.proxy:
+        with sandbox(3, args.base_port, "rolling-proxy", extra=["--proxy"]) as box:
+            through_proxy(box, args.rounds, args.drain_seconds)
+        return
     with sandboxes(3, args.base_port, "rolling", [True, False]) as (box, plain):
         tls = rounds(box, args.rounds, args.drain_seconds, with_floor=True)
         off = rounds(plain, args.rounds, args.drain_seconds, with_floor=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from galera import fence
@@ -16,6 +17,7 @@ from galera.errors import (
 )
 
 LEASE_HEADER = "X-Galera-Lease"  # the holder a change is made for
+STREAM_CHUNK = 256 * 1024
 
 
 class AgentClient:
@@ -43,10 +45,12 @@ class AgentClient:
         timeout: float | None = None,
         accept: tuple[int, ...] = (200,),
         change: bool = False,
+        sink: Callable[[bytes], object] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """One request. A ``change`` is made only while this process still holds the
         lease it acts under, and names that holder (the agent refuses any other)."""
-        import urllib.error  # imported here: most galeractl commands never call an agent
+        import http.client  # imported here: most galeractl commands never call an agent
+        import urllib.error
         import urllib.request
 
         data = json.dumps(body).encode() if body is not None else None
@@ -62,7 +66,16 @@ class AgentClient:
             with urllib.request.urlopen(
                 request, timeout=timeout or self.timeout, context=self.tls
             ) as response:
-                return response.status, json.loads(response.read() or b"{}")
+                if sink is None:
+                    return response.status, json.loads(response.read() or b"{}")
+                while chunk := response.read(STREAM_CHUNK):  # chunked: ends only when whole
+                    sink(chunk)
+                return response.status, {}
+        except http.client.HTTPException as e:  # a chunked answer that broke off
+            raise OperationFailed(
+                f"agent {self.url}: the answer broke off ({e.__class__.__name__})",
+                member=self.member,
+            ) from None
         except urllib.error.HTTPError as e:
             try:
                 payload = json.loads(e.read() or b"{}")
@@ -88,6 +101,11 @@ class AgentClient:
                 f"cannot reach agent at {self.url} ({reason})", member=self.member
             ) from None
 
+    def backup(self, sink: Callable[[bytes], object], timeout: float = 600.0) -> None:
+        """This member's physical backup (an xbstream), handed to ``sink`` chunk by chunk;
+        raises when the agent refuses it or the stream breaks off (then discard it)."""
+        self._request("POST", "/v1/backup", {}, timeout=timeout, sink=sink)
+
     def status(self) -> dict[str, Any]:
         return self._request("GET", "/v1/status")[1]
 
@@ -96,8 +114,12 @@ class AgentClient:
         return code == 200, str(body.get("reason", ""))
 
     def live(self) -> bool:
-        code, _ = self._request("GET", "/health/live", accept=(200, 503))
-        return code == 200
+        return self.liveness()[0]
+
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """(the agent is live, its answer: ``writer`` flag, ``stopped_for`` seconds)."""
+        code, body = self._request("GET", "/health/live", accept=(200, 503))
+        return code == 200, body
 
     def start(self, mode: str = "join") -> dict[str, Any]:
         return self._request("POST", "/v1/start", {"mode": mode}, timeout=60, change=True)[1]

@@ -240,3 +240,28 @@ def execute(
         raise _translate(e, endpoint, member) from None
     finally:
         conn.close()
+
+
+# Open transactions of client sessions (replication's applier threads run as 'system user'
+# and galeractl's own session is left out). Needs PROCESS; refused without it.
+_CLIENT_TRX_SQL = (
+    "SELECT COUNT(*) FROM information_schema.INNODB_TRX t "
+    "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+    "WHERE p.USER <> 'system user' AND p.ID <> CONNECTION_ID()"
+)
+
+
+def client_transactions(
+    endpoint: Endpoint, credentials: Credentials, member: str | None = None
+) -> int:
+    """How many client transactions the member runs now (:class:`AccessDenied` without the
+    PROCESS privilege)."""
+    conn = connect(endpoint, credentials, member)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(_CLIENT_TRX_SQL)
+            return int(cur.fetchone()[0])
+    except (pymysql.err.MySQLError, OSError) as e:
+        raise _translate(e, endpoint, member) from None
+    finally:
+        conn.close()

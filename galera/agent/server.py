@@ -17,8 +17,9 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from galera import proc, sql, tls
+from galera import sql, tls
 from galera.agent import guard
+from galera.agent.backup import Backups, respond
 from galera.agent.lease import LEASE_FILE, Leases
 from galera.agent.role import ROLE_FILE, Role
 from galera.agent.supervisor import DRAIN_SECONDS, Supervisor
@@ -44,6 +45,14 @@ class Agent:
         self.started = time.monotonic()
         self.leases = Leases(supervisor.data.rundir / LEASE_FILE)
         self.role = Role(supervisor.data.rundir / ROLE_FILE)
+        self.backups = Backups(
+            supervisor.data.rundir,
+            config.config_file,
+            config.server.socket,
+            config.server.secrets_file,
+            self.admin_credentials,
+            lambda: supervisor.running,
+        )
 
     # -- reads ------------------------------------------------------------------------
 
@@ -158,12 +167,15 @@ class Agent:
         container then would abort a state transfer or make recovery harder, and the agent
         already restarts a crashed mariadbd itself. 503 means the agent itself is wedged.
         """
+        # For the controller: a writer flag left behind, and since when mariadbd is down
+        # (a duration on this agent's clock: no two clocks are compared).
+        seen = {"writer": self.role.writer, "stopped_for": self.supervisor.stopped_for()}
         if self.supervisor.recovering:
-            return 200, {"live": True, "process": "recovering"}
+            return 200, {"live": True, "process": "recovering", **seen}
         age = time.monotonic() - self.supervisor.heartbeat
         if age > 10:
             return 503, {"live": False, "reason": f"supervisor heartbeat {age:.0f}s old"}
-        return 200, {"live": True}
+        return 200, {"live": True, **seen}
 
     # -- mutations --------------------------------------------------------------------
 
@@ -384,6 +396,23 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
                 code, body = 500, {"error": f"internal error: {e.__class__.__name__}"}
             self._send(code, body)
 
+        def _backup(self) -> None:
+            self.deadline.met()  # the request is read: a backup takes as long as it takes
+
+            def begin() -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
+                self.end_headers()
+
+            def refuse(e: GaleraError) -> None:
+                code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
+                self._send(code, {"error": str(e)})
+
+            self.close_connection = True
+            respond(agent.backups, begin, self.wfile.write, refuse)
+
         def _refuse_body(self) -> str | None:
             """Why the request's body framing is refused (chunked, or conflicting lengths)."""
             if self.headers.get("Transfer-Encoding"):
@@ -421,6 +450,10 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
                 self._send(code, {"error": length}, close=True)
                 return
             func = writes.get(self.path)
+            if self.path == f"/{API_VERSION}/backup" and self._authorized():
+                self.rfile.read(length)  # no options yet: the body is read and dropped
+                self._backup()
+                return
             if func is None:
                 self._refuse(404, {"error": f"no such endpoint {self.path}"}, length)
                 return
@@ -441,50 +474,3 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
             self._run(func, body)
 
     return Handler
-
-
-def serve(config: AgentConfig, start_mode: str | None = None) -> int:
-    """Run the agent in the foreground until SIGTERM/SIGINT; usable as a container's PID 1."""
-    tokens = guard.Tokens(config.token, config.token_source())
-    if not tokens.current:
-        log.warning("no agent token configured: mutating endpoints will refuse every request")
-    supervisor = Supervisor(config)
-    agent = Agent(config, supervisor)
-    if config.tls is not None:
-        agent.tls_watch = TlsWatch(
-            config.tls,
-            [config.server.node_address],
-            agent.endpoint(),
-            agent.admin_credentials,
-            lambda: supervisor.running,
-        )
-        agent.tls_watch.start()
-    server = guard.BoundedServer(
-        (config.listen_host, config.listen_port), make_handler(agent, tokens)
-    )
-
-    def on_stop(signum: int) -> None:  # in the signal-watching thread, not in a handler
-        log.info("received signal %d: stopping mariadbd and exiting", signum)
-        server.shutdown()
-
-    proc.Shutdown(on_stop).install()
-    supervisor.run_in_background()
-    mode = start_mode or config.start
-    if mode != "none":
-        supervisor.start(mode)
-    scheme = "https" if config.tls is not None else "http"
-    log.info(
-        "agent %s listening on %s://%s:%d",
-        config.name,
-        scheme,
-        config.listen_host,
-        config.listen_port,
-    )
-    try:
-        server.serve_forever(poll_interval=0.5)
-    finally:
-        if agent.tls_watch is not None:
-            agent.tls_watch.stop()
-        supervisor.shutdown()
-        server.server_close()
-    return 0

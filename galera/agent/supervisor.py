@@ -31,17 +31,12 @@ from galera.render import MemberConfig
 
 log = logging.getLogger("galera.agent")
 
+FAILED_JOIN_STOP = 10.0  # seconds a joiner Galera asked to restart gets to exit by itself
 # How long a drain holds when nothing follows it up (a rollout stops or restarts the member
 # within seconds; a rollout that died must not keep the member out of service).
-FAILED_JOIN_STOP = 10.0  # seconds a joiner Galera asked to restart gets to exit by itself
 DRAIN_SECONDS = 300.0
 
-SIGNALS = {
-    "KILL": signal.SIGKILL,
-    "TERM": signal.SIGTERM,
-    "STOP": signal.SIGSTOP,
-    "CONT": signal.SIGCONT,
-}
+SIGNALS = {name: signal.Signals[f"SIG{name}"] for name in ("KILL", "TERM", "STOP", "CONT")}
 
 
 class ProcessState(str, enum.Enum):
@@ -270,6 +265,11 @@ class Supervisor:
     def running(self) -> bool:
         """mariadbd is alive (lock-free: probes must not wait behind a slow start)."""
         return self._alive()
+
+    def stopped_for(self) -> float | None:
+        """Seconds since mariadbd exited, while it is down and this agent saw it exit."""
+        last = self._last_exit
+        return None if last is None or self._alive() else round(time.monotonic() - last.at, 1)
 
     # -- internals --------------------------------------------------------------------
 

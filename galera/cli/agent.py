@@ -24,9 +24,9 @@ def agent(config_path: str, start: str | None) -> None:
     """Run the node agent in the foreground until SIGTERM."""
     import logging
 
-    from galera.agent import server
+    from galera.agent import run
     from galera.config import agent as config
 
     logging.getLogger("galera").setLevel(logging.INFO)
     cfg = config.load(Path(config_path))
-    sys.exit(server.serve(cfg, start_mode=start))
+    sys.exit(run.serve(cfg, start_mode=start))

@@ -19,6 +19,7 @@ from galera.errors import GaleraError
 # Command name -> "module:attribute" of its click command, imported on first use.
 COMMANDS = {
     "agent": "galera.cli.agent:agent",
+    "backup": "galera.cli.backup:backup",
     "bootstrap": "galera.cli.recovery:bootstrap",
     "certs": "galera.cli.certs:certs",
     "conflicts": "galera.cli.conflicts:conflicts",

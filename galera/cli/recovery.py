@@ -159,6 +159,14 @@ def rejoin(
     help="Seconds a member stays down before it is rejoined.",
 )
 @click.option(
+    "--writer-down-grace",
+    type=click.FloatRange(0, 86400),
+    default=5.0,
+    show_default=True,
+    help="Seconds the designated writer stays out of the Primary component before its "
+    "writes move to another member.",
+)
+@click.option(
     "--initialize",
     is_flag=True,
     help="Create a brand-new cluster when every member's data directory is empty and no "
@@ -185,13 +193,15 @@ def controller(
     interval: float,
     no_primary_grace: float,
     member_down_grace: float,
+    writer_down_grace: float,
     initialize: bool,
     metrics: str | None,
     values_file: str | None,
     cycles: int | None,
 ) -> None:
-    """Watch the cluster and recover it automatically: rejoin members that stay down while a
-    Primary component runs; bootstrap after a full outage once every agent answers. Never
+    """Watch the cluster and recover it automatically: move the writes off a designated
+    writer that left the Primary component; rejoin members that stay down while a Primary
+    component runs; bootstrap after a full outage once every agent answers. Never
     bootstraps while any member is Primary; never acts on a split brain."""
     from galera.controller import loop, service
     from galera.domain import autopilot
@@ -209,7 +219,7 @@ def controller(
         platform.spec()  # a cluster that cannot be found is bad input, reported at once
     watch = loop.Watch(
         platform,
-        autopilot.Grace(no_primary_grace, member_down_grace),
+        autopilot.Grace(no_primary_grace, member_down_grace, writer_down_grace),
         output.events(fmt),
         initialize=initialize,
         values_file=Path(values_file) if values_file else None,

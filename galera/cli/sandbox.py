@@ -82,6 +82,14 @@ def sandbox() -> None:
     "follows the agents' /health/writer and a reader frontend (+ 98); galera-0 takes writes.",
 )
 @click.option(
+    "--from-backup",
+    "from_backup",
+    metavar="DIR",
+    default=None,
+    help="Seed every member from this backup (galeractl backup): verified first, the first "
+    "member formed at its position, the others joining by IST.",
+)
+@click.option(
     "--containers",
     is_flag=True,
     help="Members are containers of the node image on a Docker network of their own, run "
@@ -112,6 +120,7 @@ def up(
     first_install: bool,
     no_tls: bool,
     proxy: bool,
+    from_backup: str | None,
     containers: bool,
     image: str | None,
     controller: bool,
@@ -123,15 +132,17 @@ def up(
 
     if netns_number and not netns:
         raise InvalidInput("--netns-number needs --netns")
+    if first_install and from_backup:
+        raise InvalidInput("--from-backup and --first-install exclude each other")
     if controller and not (containers or image):
         raise InvalidInput("--controller needs --containers (it runs the controller image)")
 
     started = time.monotonic()
     if containers or image:
-        if netns_number or proxy or first_install:
+        if netns_number or proxy or first_install or from_backup:
             raise InvalidInput(
-                "--containers does not take --netns-number, --proxy or --first-install "
-                "(it always forms its cluster as a first installation)"
+                "--containers does not take --netns-number, --proxy, --first-install or "
+                "--from-backup (it always forms its cluster as a first installation)"
             )
         sb = _up_containers(
             _root(root), nodes, netns, arbitrator, timeout, not no_tls, image, controller
@@ -149,6 +160,7 @@ def up(
             tls=not no_tls,
             proxy=proxy,
             network=Network.numbered(netns_number),
+            from_backup=Path(from_backup) if from_backup else None,
         )
         for pool, address in sb.spec().proxy.items():
             click.echo(f"  {pool}s through HAProxy at {address}", err=True)

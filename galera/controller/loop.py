@@ -68,20 +68,25 @@ def rollouts(platform: Platform) -> Rollouts:
 
 
 def observe_cycle(
-    spec: ClusterSpec, clock: Clock, now: float, seen: Rollouts = Rollouts()
+    spec: ClusterSpec,
+    clock: Clock,
+    now: float,
+    seen: Rollouts = Rollouts(),
+    writer: str | None = None,
 ) -> autopilot.Observed:
     snapshot = observe.confirmed_snapshot(spec)  # a split brain is one seen on two reads
     clients = members.agents(spec, timeout=3.0)
 
-    def reachable(name: str) -> bool:
+    def reachable(name: str) -> dict[str, Any] | None:
+        """The agent's liveness answer, None when it does not answer."""
         try:
-            clients[name].live()
+            return clients[name].liveness()[1]
         except GaleraError:
-            return False
-        return True
+            return None
 
     with ThreadPoolExecutor(max_workers=max(len(clients), 1)) as pool:
-        answers = dict(zip(clients, pool.map(reachable, clients), strict=True))
+        found = dict(zip(clients, pool.map(reachable, clients), strict=True))
+    answers = {name: seen is not None for name, seen in found.items()}
     brain = quorum.split_brain(snapshot)
     stale = {name for view in brain.stale for name in view.reporters}
     # A member left in a stale view is not in the Primary component (it will notice soon).
@@ -94,8 +99,10 @@ def observe_cycle(
     )
     if primary:
         clock.no_primary_since = None
-    elif clock.no_primary_since is None:
-        clock.no_primary_since = now
+    else:
+        clock.no_primary_since = min(
+            clock.no_primary_since or now, _last_stop(spec, found, now) or now
+        )
     in_component = {o.name for o in snapshot.data_members if o.name in primary}
     down = [o.name for o in snapshot.data_members if o.name not in in_component]
     previous = clock.down_since or {}
@@ -110,7 +117,27 @@ def observe_cycle(
         outdated=seen.outdated,
         rollout_in_flight=seen.in_flight,
         rollout_owner=seen.owner,
+        writer=writer,
+        flagged=tuple(sorted(n for n, seen in found.items() if seen and seen.get("writer"))),
     )
+
+
+def _last_stop(
+    spec: ClusterSpec, found: dict[str, dict[str, Any] | None], now: float
+) -> float | None:
+    """When the last data member's mariadbd stopped, if every one is stopped and its agent
+    saw it stop: no Primary component ran since then (at the latest), so the no-Primary
+    grace counts from then rather than from when this controller first looked."""
+    stopped = []
+    for member in spec.members:
+        if member.arbitrator:
+            continue
+        seen = found.get(member.name)
+        ago = seen.get("stopped_for") if seen else None
+        if not isinstance(ago, (int, float)) or isinstance(ago, bool):
+            return None
+        stopped.append(float(ago))
+    return now - min(stopped) if stopped else None
 
 
 def may_initialize(platform: Platform, allowed: bool) -> bool:
@@ -143,6 +170,7 @@ class Watch:
     clock: Clock = field(default_factory=Clock)
     last: str = ""  # the sentence last announced (said once while it holds)
     failed: str = ""  # the last failure reported (a refusal repeated is said once)
+    due_in: float | None = None  # seconds until a running grace ends, as last observed
 
     def cycle(self, keeper: fencing.Keeper) -> bool:
         """Lease, values, snapshot, decision, action: one cycle. Whether to pause before
@@ -161,23 +189,30 @@ class Watch:
             spec = self.platform.spec()
             if self.on_refresh is not None:
                 self.on_refresh(spec)
-            observed = observe_cycle(spec, self.clock, now, rollouts(self.platform))
+            writes_to = writer.current(self.platform)
+            observed = observe_cycle(spec, self.clock, now, rollouts(self.platform), writes_to)
             decision = autopilot.decide(observed, self.grace)
+            self.due_in = autopilot.due_in(observed, self.grace)
         except GaleraError as e:
             log.error("cycle failed: %s", e)
             return True
         if pause is not None and decision.kind in ACTIONS:
             decision = _paused(decision, pause)
         elif pause is None:
-            self._route_writer()
+            self._route_writer(observed)
         self._announce(decision)
         return self._act(decision)
 
-    def _route_writer(self) -> None:
+    def _route_writer(self, observed: autopilot.Observed) -> None:
         """Keep the platform's writer route on the recorded writer (a replaced pod comes
-        back without the label the writer Service selects)."""
+        back without the label the writer Service selects), and clear the writer flag of
+        any other member (a writer whose agent could not be reached when its writes were
+        moved away comes back flagged)."""
         try:
-            self.platform.route_writer(writer.current(self.platform))
+            self.platform.route_writer(observed.writer)
+            stray = [n for n in observed.flagged if n != observed.writer]
+            if stray:
+                writer.clear_flags(self.platform, stray, self.emit)
         except GaleraError as e:
             log.warning("could not route writes to the recorded writer: %s", e)
 
@@ -217,6 +252,8 @@ class Watch:
             elif decision.kind is autopilot.Kind.REJOIN:
                 rejoin.run(self.platform, list(decision.members), self.emit)
                 self.clock.down_since = {}
+            elif decision.kind is autopilot.Kind.SWITCHOVER:
+                writer.switchover(self.platform, None, self.emit, failover=True)
             elif decision.kind is autopilot.Kind.ROLLOUT:
                 rollout = rolling.Options(members=decision.members, resume=decision.resume)
                 rolling.run(self.platform, rollout, lambda _order: True, self.emit)
@@ -239,7 +276,12 @@ class Watch:
         return True
 
 
-ACTIONS = (autopilot.Kind.BOOTSTRAP, autopilot.Kind.REJOIN, autopilot.Kind.ROLLOUT)
+ACTIONS = (
+    autopilot.Kind.BOOTSTRAP,
+    autopilot.Kind.REJOIN,
+    autopilot.Kind.ROLLOUT,
+    autopilot.Kind.SWITCHOVER,
+)
 
 
 def _paused(decision: autopilot.Decision, pause: dict[str, Any]) -> autopilot.Decision:
@@ -276,8 +318,9 @@ def run(watch: Watch, interval: float, cycles: int | None = None) -> None:
                 keeper = fencing.Keeper(watch.platform, fencing.lease_seconds(interval))
             with fence.acting(keeper):  # every change of the cycle confirms the lease first
                 pause = watch.cycle(keeper)
-            if pause:
-                time.sleep(interval)
+            if pause:  # a grace that ends sooner is acted on when it ends
+                time.sleep(min(interval, (watch.due_in or interval) + 0.05))
+                watch.due_in = None
     finally:
         if keeper is not None:
             keeper.stop()

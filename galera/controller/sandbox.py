@@ -9,10 +9,11 @@ from pathlib import Path
 from galera import poll, sql
 from galera.agent_client import AgentClient
 from galera.config import endpoints
-from galera.controller import bootstrap, members, waiting, writer
+from galera.controller import backup, bootstrap, members, waiting, writer
 from galera.domain import events
 from galera.domain.events import Kind
-from galera.errors import GaleraError
+from galera.domain.position import Position
+from galera.errors import GaleraError, InvalidInput
 from galera.platforms.containers import ContainerSandbox
 from galera.platforms.local import SandboxPlatform
 from galera.platforms.netns import Network
@@ -33,10 +34,13 @@ def up(
     tls: bool = True,
     proxy: bool = False,
     network: Network | None = None,
+    from_backup: Path | None = None,
 ) -> Sandbox:
     """Create and start a sandbox; returns once every member is Synced. The first member
     starts as a new cluster, the others join in parallel (``first_install``: see
-    :func:`_first_install`). A failure stops everything started (logs kept)."""
+    :func:`_first_install`; ``from_backup``: every member seeded from that prepared backup,
+    verified first). A failure stops everything started (logs kept)."""
+    restored = _restorable(from_backup) if from_backup is not None else None
     sandbox = Sandbox.prepare(
         root, nodes, netns, arbitrator, base_port, tls=tls, network=network, proxy=proxy
     )
@@ -49,10 +53,7 @@ def up(
             if arbitrator:
                 _start_arbitrator(sandbox, timeout, progress)
             return sandbox
-        progress("seeding galera-0 (one initialisation shared by all members)")
-        sandbox.seed()
-        progress(f"starting {first} as the first member of a new cluster")
-        sandbox.launch_agent(first, "new-cluster")
+        _form(sandbox, first, from_backup, restored, progress)
         waiting.wait_for(
             spec,
             [first],
@@ -78,6 +79,38 @@ def up(
         sandbox.down(purge=False)
         raise
     return sandbox
+
+
+def _form(
+    sandbox: Sandbox,
+    first: str,
+    from_backup: Path | None,
+    restored: Position | None,
+    progress: Callable[[str], None],
+) -> None:
+    """Seed the members (from a backup, or one initialisation shared by all) and start the
+    first as a new cluster."""
+    if from_backup is not None and restored is not None:
+        progress(f"seeding every member from the backup at {restored}")
+        sandbox.seed_from(from_backup, restored)
+        progress(f"starting {first} at the backup's position; this sandbox's accounts")
+        sandbox.launch_agent(first, "new-cluster")
+        sandbox.reset_accounts()
+        return
+    progress("seeding galera-0 (one initialisation shared by all members)")
+    sandbox.seed()
+    progress(f"starting {first} as the first member of a new cluster")
+    sandbox.launch_agent(first, "new-cluster")
+
+
+def _restorable(directory: Path) -> Position:
+    """A backup a sandbox may start from: verified (files and position) and prepared."""
+    if not backup.load(directory).get("prepared"):
+        raise InvalidInput(
+            f"{directory}: taken with --no-prepare: a sandbox starts only from a prepared "
+            "backup (take it again without --no-prepare)"
+        )
+    return Position.parse(str(backup.verify(directory)["position"]))
 
 
 def _ready_extras(

@@ -11,7 +11,7 @@ from galera.controller import observe
 from galera.domain import health
 from galera.domain.premises import Premise
 from galera.domain.snapshot import Observation, Snapshot
-from galera.errors import OperationFailed
+from galera.errors import AccessDenied, GaleraError, OperationFailed
 
 
 class Outrun(OperationFailed):
@@ -145,3 +145,32 @@ def clients_gone(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int
 
     poll.quietly(gone, timeout=limit, interval=0.25)
     return round(time.monotonic() - started, 2), left[0]
+
+
+def transactions_gone(spec: ClusterSpec, name: str, limit: float) -> tuple[float, int | None, str]:
+    """The member is no longer the writer: wait until it runs no client transaction (its
+    idle connections may stay), at most ``limit`` seconds. Without the PROCESS privilege
+    the transactions cannot be seen: then until its clients are gone. (seconds waited,
+    what is left, "transactions" or "connections")"""
+    from galera import sql  # the one SQL read here that is not the status read
+    from galera.config import endpoints
+
+    member = spec.member(name)
+    endpoint, credentials = endpoints.of_member(spec, member), spec.credentials()
+    started = time.monotonic()
+    left: list[int | None] = [None]
+
+    def idle() -> bool | None:
+        left[0] = sql.client_transactions(endpoint, credentials, name)
+        return True if left[0] == 0 else None
+
+    try:
+        idle()
+    except AccessDenied:
+        waited, connections = clients_gone(spec, name, limit)
+        return waited, connections, "connections"
+    except GaleraError:
+        pass  # unreachable now: it may answer again within the limit
+    if left[0] != 0:
+        poll.quietly(idle, timeout=limit, interval=0.1)
+    return round(time.monotonic() - started, 2), left[0], "transactions"

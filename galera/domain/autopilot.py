@@ -1,5 +1,6 @@
-"""The controller's decision for one cycle: wait, rejoin members, bootstrap, roll members
-that run an older configuration, or only alert.
+"""The controller's decision for one cycle: wait, move the writes off a writer that left
+the Primary component, rejoin members, bootstrap, roll members that run an older
+configuration, or only alert.
 
 Pure: it takes what one cycle observed plus how long each condition has lasted, and returns
 a :class:`Decision` with its reason. It never chooses ``bootstrap`` while any member is in
@@ -17,6 +18,7 @@ class Kind(str, enum.Enum):
     REJOIN = "rejoin"
     BOOTSTRAP = "bootstrap"
     ROLLOUT = "rollout"
+    SWITCHOVER = "switchover"
     ALERT = "alert"
 
 
@@ -35,12 +37,17 @@ class Observed:
     outdated: tuple[str, ...] | None = None
     rollout_in_flight: bool = False
     rollout_owner: str | None = None  # another live galeractl carrying the rollout out
+    writer: str | None = None  # the designated writer (galeractl switchover), if any
+    flagged: tuple[str, ...] = ()  # members whose agents answer as the writer
 
 
 @dataclass(frozen=True)
 class Grace:
     no_primary: float = 30.0
     member_down: float = 20.0
+    # The writer out of the Primary component this long: its writes move to another member
+    # (the proxy has had no writer since; a brief stall resolves itself before this).
+    writer_down: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,9 @@ def decide(observed: Observed, grace: Grace = Grace()) -> Decision:
             "must decide which side keeps its writes",
         )
     if observed.primary_members:
+        failover = _writer_failover(observed, grace)
+        if failover is not None:
+            return failover
         late = sorted(n for n, since in observed.down_for.items() if since >= grace.member_down)
         # A member whose agent does not answer cannot be started: it is left out, so that
         # it does not keep the others down with it.
@@ -120,4 +130,36 @@ def _rollout(observed: Observed) -> Decision | None:
         "run an older pod template: replacing them one at a time",
         observed.outdated,
         resume=observed.rollout_in_flight,
+    )
+
+
+def due_in(observed: Observed, grace: Grace) -> float | None:
+    """Seconds until the first grace still running ends (the next cycle is due then, not a
+    whole interval later), or None when none runs."""
+    left: list[float] = []
+    if observed.primary_members:
+        left += [grace.member_down - since for since in observed.down_for.values()]
+        if observed.writer is not None and observed.writer in observed.down_for:
+            left.append(grace.writer_down - observed.down_for[observed.writer])
+    else:
+        left.append(grace.no_primary - observed.no_primary_for)
+    ahead = [s for s in left if s > 0]
+    return min(ahead) if ahead else None
+
+
+def _writer_failover(observed: Observed, grace: Grace) -> Decision | None:
+    """The designated writer left the Primary component while it runs: no member takes
+    writes through the proxy until they move. Moved after ``writer_down`` seconds, before
+    the writer itself is rejoined (that takes longer, and may not succeed)."""
+    name = observed.writer
+    if name is None or name in observed.primary_members or name not in observed.members:
+        return None
+    down = observed.down_for.get(name, 0.0)
+    if down < grace.writer_down:
+        return None
+    return Decision(
+        Kind.SWITCHOVER,
+        f"{name}, the writer, out of the Primary component for {down:.0f}s: moving the "
+        "writes to the best member in it",
+        (name,),
     )

@@ -46,12 +46,16 @@ class Kind(str, enum.Enum):
     POD_REPLACED = "pod_replaced"
     IMAGE_PATCHED = "image_patched"
     SWITCHOVER = "switchover"  # the writer moved (galeractl switchover, a writer-first rollout)
+    WRITER_FLAG_CLEARED = "writer_flag_cleared"  # a member not the recorded writer answered as it
     # The controller
     DECISION = "decision"  # one cycle's decision (wait, rejoin, bootstrap, rollout, alert)
     ABANDONED = "abandoned"  # a step the cluster outran; deciding again at once
     STANDBY = "standby"  # another controller holds the Lease
     APPLIED = "applied"  # objects rendered from the values applied
     FAILED = "failed"  # an action failed; the next cycle decides again
+    # Backups
+    BACKUP_STARTED = "backup_started"  # the member chosen and why; it is desynchronised
+    BACKUP_TAKEN = "backup_taken"  # the position, the bytes streamed, the throughput
     # Certificates
     ISSUED = "issued"  # a member's new certificate written
     RELOADED = "reloaded"  # a member's mariadbd took its new certificate into use

@@ -24,6 +24,7 @@ from typing import Any
 from galera import tls
 from galera.agent_client import AgentClient
 from galera.config import certdir, clusterfile, token
+from galera.domain.position import Position
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms import processes, proxy, sandbox_files, seed
 from galera.platforms.local import STATE_FILE
@@ -244,6 +245,14 @@ class Sandbox:
     def seed(self) -> None:
         """Give every member the same initial history (see :mod:`galera.platforms.seed`)."""
         seed.seed(self)
+
+    def seed_from(self, backup: Path, position: Position) -> None:
+        """Give every member the same history from a prepared backup at ``position``."""
+        seed.seed_from(self, backup, position)
+
+    def reset_accounts(self) -> None:
+        """The restored first member, running: this sandbox's accounts."""
+        seed.reset_accounts(self, self.data_members[0])
 
     def create_network(self) -> None:
         if self.state["netns"]:

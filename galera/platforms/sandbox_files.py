@@ -113,11 +113,11 @@ def write_files(sb: Sandbox) -> None:
         sb.root / "seed.sql",
         "\n".join(
             [
-                f"CREATE USER 'galeractl'@'%' IDENTIFIED BY '{admin_pw}';",
+                f"CREATE OR REPLACE USER 'galeractl'@'%' IDENTIFIED BY '{admin_pw}';",
                 "GRANT ALL PRIVILEGES ON *.* TO 'galeractl'@'%' WITH GRANT OPTION;",
-                f"CREATE USER 'galeractl'@'localhost' IDENTIFIED BY '{admin_pw}';",
+                f"CREATE OR REPLACE USER 'galeractl'@'localhost' IDENTIFIED BY '{admin_pw}';",
                 "GRANT ALL PRIVILEGES ON *.* TO 'galeractl'@'localhost' WITH GRANT OPTION;",
-                f"CREATE USER 'sst'@'localhost' IDENTIFIED BY '{sst_pw}';",
+                f"CREATE OR REPLACE USER 'sst'@'localhost' IDENTIFIED BY '{sst_pw}';",
                 "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, REPLICA MONITOR "
                 "ON *.* TO 'sst'@'localhost';",
                 "",

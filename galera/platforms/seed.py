@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from galera import poll
 from galera.domain import grastate
+from galera.domain.position import Position
 from galera.errors import OperationFailed
 from galera.platforms.sandbox_files import (
     CLIENT,
@@ -120,3 +122,46 @@ def _run_seed_sql(sb: Sandbox, m: MemberPlan, proc: subprocess.Popen[bytes]) -> 
 
 
 # -- processes ----------------------------------------------------------------------
+
+
+def seed_from(sb: Sandbox, backup: Path, position: Position) -> None:
+    """Give every member the same history from a prepared backup (verified by the caller):
+    its files in every data directory, ``grastate.dat`` written from its Galera position,
+    safe to bootstrap on the first member only. The first then forms the cluster at that
+    position and the others join by IST (see :func:`reset_accounts`)."""
+    skip = shutil.ignore_patterns("galeractl-backup.json", "galera.cache", "gvwstate.dat")
+    for i, m in enumerate(sb.data_members):
+        if m.datadir.exists() and any(m.datadir.iterdir()):
+            raise OperationFailed(f"{m.datadir} holds data: not restoring over it", member=m.name)
+        shutil.copytree(backup, m.datadir, ignore=skip, dirs_exist_ok=True)
+        state = grastate.Grastate("2.1", position.uuid, position.seqno, i == 0)
+        (m.datadir / "grastate.dat").write_text(state.render())
+
+
+def reset_accounts(sb: Sandbox, m: MemberPlan) -> None:
+    """The first member of a restored sandbox, once it runs: this sandbox's accounts
+    (a backup holds its own cluster's), through the local socket as root. They replicate
+    to the joiners as ordinary write sets, by IST."""
+    sql = (sb.root / "seed.sql").read_text()
+    last = [""]
+
+    def done() -> bool | None:
+        result = subprocess.run(
+            [CLIENT, "--no-defaults", f"--socket={m.socket}", "-u", "root", "--batch"],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        last[0] = result.stderr.strip()[-200:]
+        return True if result.returncode == 0 else None
+
+    poll.until(
+        done,
+        timeout=SEED_TIMEOUT,
+        interval=0.3,
+        what="the restored first member's accounts",
+        seen=lambda: last[0],
+        member=m.name,
+    )
+    (sb.root / "seed.sql").unlink()

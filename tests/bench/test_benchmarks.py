@@ -21,13 +21,14 @@ BENCHMARKS = {
     "recovery": 25100,
     "rolling": 25200,
     "exporter": 25300,
+    "backup": 25600,
 }
 
 
-def quick_ratios(name: str, base_port: int) -> list[str]:
+def quick_ratios(name: str, base_port: int, *extra: str) -> list[str]:
     """Run ``bench/NAME.py --quick``; the lines in which it printed a ratio."""
     result = subprocess.run(
-        [sys.executable, f"bench/{name}.py", "--quick", "--base-port", str(base_port)],
+        [sys.executable, f"bench/{name}.py", "--quick", "--base-port", str(base_port), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,6 +43,11 @@ def quick_ratios(name: str, base_port: int) -> list[str]:
 @pytest.mark.parametrize(("name", "base_port"), BENCHMARKS.items(), ids=BENCHMARKS.keys())
 def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port: int) -> None:
     assert quick_ratios(name, base_port), f"bench/{name}.py printed no ratio"
+
+
+def test_rolling_through_the_proxy_runs_in_quick_mode_and_loses_nothing() -> None:
+    (line,) = quick_ratios("rolling", 25500, "--proxy")
+    assert line.startswith("rolling-proxy  members=3") and "acknowledged_lost=0" in line, line
 
 
 @pytest.mark.containers

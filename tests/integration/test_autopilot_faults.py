@@ -220,13 +220,28 @@ def test_paused_the_controller_only_watches_and_after_resume_it_recovers(
         galeractl("resume", "-c", cluster)  # the module's sandbox is never left paused
     check = handle.check(writer.stats.acked)
     assert check.ok, check.message
+    # Then a person moves the writes and restarts every member (writer-first): the history
+    # tells all of it, newest last, with who did what.
+    moved = galeractl("switchover", "--to", "galera-1", "-c", cluster)
+    assert moved.code == 0, moved.stderr
+    rolled = galeractl("rolling-restart", "--yes", "-c", cluster)
+    assert rolled.code == 0, rolled.stderr
     entries = galeractl("history", "-c", cluster, "-o", "json").json()
     kinds = [e["kind"] for e in entries]
-    assert (
-        kinds.index("pause")
-        < kinds.index("resume")
-        < len(kinds) - 1 - kinds[::-1].index("bootstrap")
-    ), kinds
+    tail = kinds[len(kinds) - 1 - kinds[::-1].index("pause") :]
+    assert [k for k in tail if k != "rejoin"] == [
+        "pause",
+        "resume",
+        "bootstrap",
+        "switchover",  # --to galera-1
+        "rollout",
+        "switchover",  # off galera-1 before its restart
+        "rollout_done",
+    ], kinds
     bootstrap = [e for e in entries if e["kind"] == "bootstrap"][-1]
     assert set(bootstrap["alternatives"]) == set(NAMES)
     assert bootstrap["by"] == f"{socket.gethostname()}-{controller.proc.pid}"
+    person = [e["by"] for e in entries[-4:]]
+    assert all(by.startswith("galeractl ") for by in person), person
+    text = galeractl("history", "-c", cluster)
+    assert text.code == 0 and text.stdout.count("\n") >= len(tail)

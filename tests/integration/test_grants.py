@@ -301,3 +301,15 @@ def test_two_accounts_monitoring_reads_and_the_admin_account_changes_state(
     assert result.code == 0, result.stderr
     assert result.json()["members"][0]["log_conflicts_enabled"] is True
     bootstrap._pc_bootstrap(spec, MEMBER)  # with the admin account (ignored on a Primary)
+
+
+def test_switchover_waits_for_transactions_with_process_and_for_connections_without(
+    accounts: Accounts, monitor: Path
+) -> None:
+    from galera.controller import waiting
+
+    full = waiting.transactions_gone(accounts.handle.spec, MEMBER, 2)
+    assert full[1:] == (0, "transactions")  # the sandbox's account has PROCESS
+    # The monitor account lacks PROCESS: only the old writer's connections can be counted.
+    limited = waiting.transactions_gone(clusterfile.load(monitor), MEMBER, 2)
+    assert limited[2] == "connections" and limited[1] is not None

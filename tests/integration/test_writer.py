@@ -17,6 +17,7 @@ from tests.helpers import events, galeractl, of, one_line_error
 from tests.integration.conftest import SandboxHandle, _up
 
 pytestmark = pytest.mark.cluster
+NAMES = ("galera-0", "galera-1", "galera-2")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,8 @@ def test_the_proxy_sends_writes_to_the_writer_only_and_a_switchover_moves_them(
         assert moved.code == 0, moved.stderr
         (event,) = of(events(moved), "switchover")
         assert event["previous"] == "galera-0" and event["member"] == "galera-2"
+        # It waited for galera-0's client transactions to end (the account has PROCESS).
+        assert event["waited_for"] == "transactions" and event["left"] == 0, event
         writer.wait_for_acks(len(writer.stats.acked) + 100)
         assert served_by(handle) == handle.spec.member("galera-2").port
         moved_back = galeractl("switchover", "-c", cluster, "-o", "json")  # the best one
@@ -130,3 +133,41 @@ def test_a_rolling_restart_moves_the_writer_first_and_loses_nothing(
     assert check.ok, check.message
     # One writer move, and the writer itself was never restarted while it took writes.
     assert writer.stats.longest_stall < 5, writer.stats
+
+
+def test_the_controller_moves_the_writes_off_a_writer_that_crashed(
+    sandbox_proxy: SandboxHandle,
+) -> None:
+    """The writer's mariadbd killed and held down: the proxy has no writer until the
+    controller moves the writes (after its writer grace, before it rejoins the member);
+    nothing acknowledged is lost and, once the old writer is back, one member alone
+    answers as the writer."""
+    from tests.integration.conftest import running_controller
+
+    handle = sandbox_proxy
+    cluster = str(handle.cluster_file)
+    old = next(n for n, r in roles(handle).items() if r == "writer")
+    grace = ("--interval", "1", "--writer-down-grace", "2", "--member-down-grace", "15")
+    with through_proxy(handle) as writer, running_controller(handle, *grace) as controller:
+        writer.wait_for_acks(100)
+        killed = galeractl("sandbox", "kill", old, "--signal", "KILL", "--dir", str(handle.root))
+        assert killed.code == 0, killed.stderr
+        moved = controller.wait_for("switchover", timeout=60)
+        assert moved["previous"] == old and moved["member"] != old, moved
+        assert moved["reason"].startswith(f"{old} left the Primary component; ")
+        acked = len(writer.stats.acked)
+        writer.wait_for_acks(acked + 100)  # writes flow again through the proxy
+        assert served_by(handle) == handle.spec.member(moved["member"]).port
+        handle.wait_synced(timeout=120)  # the controller rejoined the old writer
+        writer.wait_for_acks(len(writer.stats.acked) + 50)
+    decisions = [e["reason"] for e in controller.of("decision", "switchover")]
+    assert decisions and decisions[0].startswith(f"{old}, the writer, out of the Primary")
+    assert list(roles(handle).values()).count("writer") == 1
+    assert roles(handle)[moved["member"]] == "writer"
+    flags = {n: handle.sandbox.client(n).status()["writer"] for n in NAMES}
+    assert flags == {n: n == moved["member"] for n in NAMES}
+    check = handle.check(writer.stats.acked)
+    assert check.ok, check.message
+    history = galeractl("history", "-c", cluster, "-o", "json").json()
+    last = [e for e in history if e["kind"] == "switchover"][-1]
+    assert last["previous"] == old and last["by"].endswith(str(controller.proc.pid))

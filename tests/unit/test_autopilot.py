@@ -214,3 +214,68 @@ def test_never_bootstraps_while_an_agent_is_unreachable(
         no_primary_for=no_primary_for,
     )
     assert decide(cycle, GRACE).kind is not Kind.BOOTSTRAP
+
+
+# --- the designated writer ---------------------------------------------------------------
+
+
+def without_writer(down: float, **changes: Any) -> Observed:
+    """galera-0, the writer, out of the Primary component for ``down`` seconds."""
+    return observed(
+        primary_members=NAMES[1:], down_for={"galera-0": down}, writer="galera-0", **changes
+    )
+
+
+def test_a_writer_out_of_the_primary_component_past_its_grace_has_its_writes_moved() -> None:
+    decision = decide(without_writer(6.0), GRACE)
+    assert decision == Decision(
+        Kind.SWITCHOVER,
+        "galera-0, the writer, out of the Primary component for 6s: moving the writes to "
+        "the best member in it",
+        ("galera-0",),
+    )
+
+
+def test_the_writes_move_before_the_writer_itself_is_rejoined() -> None:
+    assert decide(without_writer(60.0), GRACE).kind is Kind.SWITCHOVER
+
+
+def test_within_the_writer_grace_the_controller_waits() -> None:
+    decision = decide(without_writer(4.0), GRACE)
+    assert decision.kind is Kind.WAIT and "galera-0 down" in decision.reason
+
+
+@pytest.mark.parametrize(
+    "cycle",
+    [
+        observed(writer="galera-0", down_for={"galera-1": 60.0}, primary_members=NAMES[::2]),
+        observed(writer="galera-9", down_for={}),  # a writer no longer in the cluster file
+        without_writer(60.0, split_brain=True),
+        no_primary(writer="galera-0", down_for={"galera-0": 60.0}, no_primary_for=5.0),
+    ],
+    ids=["another-member-down", "unknown-writer", "split-brain", "no-primary"],
+)
+def test_the_writes_are_not_moved_when_the_writer_is_not_the_one_out(cycle: Observed) -> None:
+    assert decide(cycle, GRACE).kind is not Kind.SWITCHOVER
+
+
+# --- when the next cycle is due -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cycle", "due"),
+    [
+        (observed(), None),
+        (no_primary(no_primary_for=12.0), 18.0),
+        (no_primary(no_primary_for=31.0), None),  # over: acted on now, not waited for
+        (observed(primary_members=NAMES[:2], down_for={"galera-2": 15.0}), 5.0),
+        (without_writer(3.5), 1.5),  # the writer's grace ends before its rejoin grace
+    ],
+    ids=["healthy", "no-primary", "no-primary-over", "member-down", "writer-down"],
+)
+def test_the_next_cycle_is_due_when_the_first_running_grace_ends(
+    cycle: Observed, due: float | None
+) -> None:
+    from galera.domain.autopilot import due_in
+
+    assert due_in(cycle, Grace(no_primary=30.0, member_down=20.0, writer_down=5.0)) == due

@@ -34,3 +34,20 @@ def test_the_same_failure_is_reported_once_and_a_new_one_again() -> None:
         "galera-0 is ahead of the Primary component by 30 transaction(s)",
         "another reason",
     ]
+
+
+def test_the_no_primary_grace_counts_from_when_the_last_member_stopped() -> None:
+    """Every data member down, each agent saying for how long: the outage began when the
+    last one stopped (at the latest), not when the controller first looked. One member
+    running, or an agent that did not see its member stop: unknown."""
+    from pathlib import Path
+
+    from galera.config.clusterfile import parse
+    from galera.controller.loop import _last_stop
+    from tests.unit.builders import cluster_yaml
+
+    spec = parse(cluster_yaml(), Path("prod.yaml"))  # db-0, db-1 and an arbitrator
+    down = {"db-0": {"stopped_for": 12.0}, "db-1": {"stopped_for": 7.5}}
+    assert _last_stop(spec, down, now=100.0) == 92.5
+    assert _last_stop(spec, {**down, "db-1": {"stopped_for": None}}, now=100.0) is None
+    assert _last_stop(spec, {**down, "db-1": None}, now=100.0) is None

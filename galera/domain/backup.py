@@ -1,0 +1,46 @@
+"""Which member a backup is taken from, and what a backup's manifest must say."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from galera.domain.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Donor:
+    member: str
+    reason: str
+
+
+def _synced(snapshot: Snapshot) -> list[str]:
+    """Members Synced in a Primary component, by name."""
+    return sorted(
+        o.name
+        for o in snapshot.data_members
+        if o.status is not None and o.status.primary and o.status.synced
+    )
+
+
+def choose(snapshot: Snapshot, writer: str | None, asked: str | None) -> Donor | str:
+    """The member to back up, or why none may be: the cluster must have a Primary component,
+    the member must be Synced in it, and desynchronising it must leave another Synced
+    member to serve (the writer is avoided when another member can serve)."""
+    synced = _synced(snapshot)
+    if not any(o.status is not None and o.status.primary for o in snapshot.data_members):
+        return "the cluster has no Primary component: no member holds a consistent position"
+    if asked is not None:
+        if asked not in synced:
+            return f"{asked} is not Synced in the Primary component"
+        if len(synced) < 2:
+            return f"desynchronising {asked} would leave no other Synced member"
+        return Donor(asked, f"{asked} was asked for")
+    if len(synced) < 2:
+        return (
+            "desynchronising a member would leave no other Synced member "
+            f"(Synced: {', '.join(synced) or 'none'})"
+        )
+    others = [name for name in synced if name != writer]
+    name = others[-1] if others else synced[-1]
+    why = "Synced, not the writer" if writer in synced and name != writer else "Synced"
+    return Donor(name, f"{name}: {why}; {len(synced) - 1} other Synced member(s) keep serving")
