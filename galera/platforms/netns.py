@@ -96,9 +96,9 @@ class Network:
         _run(["ip", "-n", ns, "addr", "add", f"{self.address(index)}/{prefixlen}", "dev", inner])
         _run(["ip", "-n", ns, "link", "set", inner, "up"])
         _run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        _run(["ip", "netns", "exec", ns, "iptables", "-N", CHAIN])
-        _run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", "-j", CHAIN])
-        _run(["ip", "netns", "exec", ns, "iptables", "-I", "OUTPUT", "-j", CHAIN])
+        _run(["ip", "netns", "exec", ns, "iptables", "-w", "-N", CHAIN])
+        _run(["ip", "netns", "exec", ns, "iptables", "-w", "-I", "INPUT", "-j", CHAIN])
+        _run(["ip", "netns", "exec", ns, "iptables", "-w", "-I", "OUTPUT", "-j", CHAIN])
         return self.address(index)
 
     def detach(self, name: str, index: int) -> None:
@@ -112,8 +112,8 @@ class Network:
     def _accept_forwarding(self) -> None:
         """Let the members reach each other whatever the host's FORWARD policy: Docker sets
         it to DROP, and with bridge netfilter on, traffic across our bridge passes FORWARD."""
-        if _run(["iptables", "-C", *self._forward_rule()], check=False).returncode != 0:
-            _run(["iptables", "-I", *self._forward_rule()])
+        if _run(["iptables", "-w", "-C", *self._forward_rule()], check=False).returncode != 0:
+            _run(["iptables", "-w", "-I", *self._forward_rule()])
 
     def _host_end(self, index: int) -> str:
         return f"gv{index}{self.bridge[-2:]}"
@@ -127,7 +127,7 @@ class Network:
         for index, member in enumerate(members):
             self.detach(member, index)
         _run(["ip", "link", "del", self.bridge], check=False)
-        while _run(["iptables", "-D", *self._forward_rule()], check=False).returncode == 0:
+        while _run(["iptables", "-w", "-D", *self._forward_rule()], check=False).returncode == 0:
             pass  # every copy (a crashed run may have left one)
 
     def partition(self, side: Sequence[str], addresses: dict[str, str]) -> None:
@@ -148,16 +148,16 @@ class Network:
     def _drop(self, member: str, peer_address: str) -> None:
         prefix = self.exec_prefix(member)
         for flag in ("-s", "-d"):
-            _run([*prefix, "iptables", "-A", CHAIN, flag, peer_address, "-j", "DROP"])
+            _run([*prefix, "iptables", "-w", "-A", CHAIN, flag, peer_address, "-j", "DROP"])
 
     def heal(self, members: Iterable[str]) -> None:
         """Remove every partition rule."""
         for member in members:
-            _run([*self.exec_prefix(member), "iptables", "-F", CHAIN], check=False)
+            _run([*self.exec_prefix(member), "iptables", "-w", "-F", CHAIN], check=False)
 
     def partitioned(self, member: str) -> list[str]:
         """Peer addresses that ``member`` currently drops."""
-        out = _run([*self.exec_prefix(member), "iptables", "-S", CHAIN], check=False).stdout
+        out = _run([*self.exec_prefix(member), "iptables", "-w", "-S", CHAIN], check=False).stdout
         peers = []
         for line in out.splitlines():
             parts = line.split()

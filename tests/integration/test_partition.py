@@ -91,7 +91,9 @@ def test_members_reach_each_other_under_a_forward_drop_policy(
 
 
 def _iptables(*args: str) -> str:
-    return subprocess.run(["iptables", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["iptables", "-w", *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 @contextlib.contextmanager
