@@ -40,9 +40,18 @@ RSS_GOAL_MB = 60.0
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range (see tests.helpers.free_port)."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(30000, 32700)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit("no free port from 30000 to 32700")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -82,3 +83,20 @@ def kill_after(kind: str, *args: str) -> dict[str, Any]:
     finally:
         proc.kill()
         proc.wait()
+
+
+def free_port() -> int:
+    """A free port below the kernel's ephemeral range (32768 and up) and above every
+    sandbox's fixed ports: an ephemeral port freed here could be handed to another process
+    before our server binds it (the suite's two halves run side by side)."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(30000, 32700)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port from 30000 to 32700")

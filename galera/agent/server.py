@@ -10,6 +10,7 @@ the caller runs on the same host.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -121,7 +122,7 @@ class Agent:
             "writer": self.role.writer,
         }
 
-    def ready(self) -> tuple[int, dict[str, Any]]:
+    def ready(self, policy: health.HealthPolicy | None = None) -> tuple[int, dict[str, Any]]:
         """Readiness, with clustercheck semantics.
 
         200 when mariadbd runs and the member is in a Primary component, ``wsrep_ready=ON``,
@@ -137,12 +138,15 @@ class Agent:
             status = sql.fetch_status(self.endpoint(), self.credentials(), self.config.name)
         except GaleraError as e:
             return 503, {"ready": False, "reason": e.message}
-        ok, reason = health.check_status(status, self.config.health)
+        ok, reason = health.check_status(status, policy or self.config.health)
         return (200 if ok else 503), {"ready": ok, "reason": reason}
 
     def writer(self) -> tuple[int, dict[str, Any]]:
-        """For a proxy's write pool: ready (as ``/health/ready``) and the designated writer."""
-        code, body = self.ready()
+        """For a proxy's write pool: ready (as ``/health/ready``, a Donor too: serving an
+        IST or SST leaves its data current, and a writer taken out of the pool for that
+        would stall every client when a restarted member rejoins) and the designated
+        writer."""
+        code, body = self.ready(dataclasses.replace(self.config.health, donor_ok=True))
         if code == 200 and not self.role.writer:
             return 503, {"ready": True, "writer": False, "reason": "not the writer"}
         return code, {**body, "writer": self.role.writer}

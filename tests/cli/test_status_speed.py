@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from galera.cli import main
-from tests.helpers import ROOT, galeractl
+from tests.helpers import ROOT, free_port, galeractl
 
 HEAVY = [
     "kubernetes",
@@ -61,9 +61,7 @@ def cluster_file(tmp_path: Path, members: list[tuple[int, str]], read_timeout: i
 
 def refused_port() -> int:
     """A loopback port nothing listens on (connections to it are refused at once)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 # Runs galeractl as its entry point does, and prints every module it imported at exit.

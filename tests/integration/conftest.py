@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ from galera.controller import waiting
 from galera.domain.snapshot import Observation
 from galera.platforms.sandbox import Sandbox
 from galera.testing import workload
-from tests.helpers import ROOT, galeractl
+from tests.helpers import ROOT, free_port, galeractl
 
 HAVE_GALERA = all(
     Path(p).exists() for p in ("/usr/sbin/mariadbd", "/usr/lib/galera/libgalera_smm.so")
@@ -47,12 +46,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -81,12 +74,15 @@ def running_exporter(cluster_file: Path, *args: str) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 20
         while True:
+            assert proc.poll() is None, f"the exporter exited ({proc.returncode})"
             try:
-                urllib.request.urlopen(url, timeout=5).read()
-                break
+                page = urllib.request.urlopen(url, timeout=5).read()
+                if b"galera_exporter_scrape_duration_seconds" in page:  # ours, not another's
+                    break
             except OSError:
-                assert time.monotonic() < deadline, "exporter did not start"
-                time.sleep(0.2)
+                pass
+            assert time.monotonic() < deadline, "exporter did not start"
+            time.sleep(0.2)
         yield url
     finally:
         proc.terminate()

@@ -22,7 +22,7 @@ import yaml
 from galera import tls
 from galera.controller import waiting
 from galera.domain import grastate
-from tests.helpers import galeractl, one_line_error
+from tests.helpers import free_port, galeractl, one_line_error
 from tests.integration.conftest import SandboxHandle
 
 pytestmark = pytest.mark.cluster
@@ -230,13 +230,11 @@ def test_wrong_password_is_one_line_and_exit_2(sandbox3: SandboxHandle, tmp_path
 def test_unreachable_member_is_reported_while_the_rest_is_read(
     sandbox3: SandboxHandle, tmp_path: Path
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free_port = s.getsockname()[1]
+    nobody = free_port()  # nothing listens there (an ephemeral one could be taken meanwhile)
     data = yaml.safe_load(sandbox3.cluster_file.read_text())
     data["credentials"]["file"] = str(sandbox3.root / "client.cnf")
     data["tls"]["ca"] = str(sandbox3.root / "tls" / "ca.pem")
-    data["members"].append({"name": "galera-9", "host": "127.0.0.1", "port": free_port})
+    data["members"].append({"name": "galera-9", "host": "127.0.0.1", "port": nobody})
     (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(data))
     result = galeractl("status", "-c", str(tmp_path / "cluster.yaml"), "-o", "json")
     assert result.code == 1
