@@ -121,8 +121,10 @@ class AgentClient:
         code, body = self._request("GET", "/health/live", accept=(200, 503))
         return code == 200, body
 
-    def start(self, mode: str = "join") -> dict[str, Any]:
-        return self._request("POST", "/v1/start", {"mode": mode}, timeout=60, change=True)[1]
+    def start(self, mode: str = "join", donors: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Start mariadbd; a join takes its state transfer from ``donors`` first."""
+        body: dict[str, Any] = {"mode": mode, **({"donors": list(donors)} if donors else {})}
+        return self._request("POST", "/v1/start", body, timeout=60, change=True)[1]
 
     def stop(self, timeout: float | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {} if timeout is None else {"timeout": timeout}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from galera import sql, tls
-from galera.agent import guard
+from galera.agent import guard, starts
 from galera.agent.backup import Backups, respond
 from galera.agent.lease import LEASE_FILE, Leases
 from galera.agent.role import ROLE_FILE, Role
@@ -191,8 +191,9 @@ class Agent:
         mode = str(body.get("mode", "join"))
         if mode not in ("join", "bootstrap", "initialize"):
             raise InvalidInput(f"mode {mode!r} is not one of join, bootstrap, initialize")
+        donors = starts.donors(body.get("donors", []))
         log.warning("start requested in %s mode", mode)
-        return 200, {"process": self.supervisor.start(mode)}
+        return 200, {"process": self.supervisor.start(mode, donors)}
 
     def recover(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         started = time.monotonic()

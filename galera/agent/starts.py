@@ -11,6 +11,7 @@ a full state transfer.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -111,3 +112,22 @@ def answering(addresses: Sequence[tuple[str, int]], timeout: float = 1.0) -> lis
         for (host, port), ok in zip(addresses, found, strict=True)
         if ok
     ]
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def donors(names: object) -> tuple[str, ...]:
+    """The preferred donors a join was asked for, checked (member names, at most 16)."""
+    if not isinstance(names, (list, tuple)) or len(names) > 16:
+        raise InvalidInput("donors: must be a list of at most 16 member names")
+    for name in names:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidInput(f"donors: {str(name)[:70]!r} is not a member name")
+    return tuple(names)
+
+
+def donor_option(names: tuple[str, ...]) -> list[str]:
+    """``wsrep_sst_donor`` for a join: those members first, then (the trailing comma) any
+    other that can serve, so that a preference never keeps a member from joining."""
+    return [f"--wsrep-sst-donor={','.join(names)},"] if names else []

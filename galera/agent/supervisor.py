@@ -76,11 +76,10 @@ class Supervisor:
         self._recovered: Position | None = None
         self._join: JoinWatch | None = None
         self._restart_asked: float | None = None  # when a Galera-requested restart began
+        self._donors: tuple[str, ...] = ()  # preferred state-transfer donors of joins
         self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
         self.heartbeat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
-
-    # -- lifecycle of the supervisor itself ---------------------------------------------
 
     def run_in_background(self) -> None:
         self._thread.start()
@@ -92,14 +91,15 @@ class Supervisor:
 
     # -- commands ---------------------------------------------------------------------
 
-    def start(self, mode: str = "join") -> dict[str, object]:
+    def start(self, mode: str = "join", donors: tuple[str, ...] = ()) -> dict[str, object]:
         """Start mariadbd; refused if already running.
 
-        ``join`` joins the existing cluster. ``bootstrap`` forms a new cluster and needs the
-        one-shot mark that ``galeractl bootstrap`` sets, for the member's confirmed position
-        (it is consumed here). ``initialize`` forms a brand-new cluster from an empty data
-        directory. ``new-cluster`` forms one without a mark, only where that cannot split a
-        history (:func:`galera.domain.newcluster.verdict`). A refused start changes nothing.
+        ``join`` joins the existing cluster (a state transfer from ``donors`` first).
+        ``bootstrap`` forms a new cluster and needs the one-shot mark ``galeractl bootstrap``
+        sets for the member's confirmed position (consumed here). ``initialize`` forms a
+        brand-new cluster from an empty data directory. ``new-cluster`` forms one without a
+        mark where that cannot split a history (:mod:`galera.domain.newcluster`). A refused
+        start changes nothing.
         """
         if mode not in RUN_MODES:
             raise InvalidInput(f"mode {mode!r} is not one of {', '.join(RUN_MODES)}")
@@ -114,6 +114,7 @@ class Supervisor:
                 )
             self._check_grastate()
             arguments = starts.prepare(mode, self.config, self.data, self._recovered)
+            self._donors = starts.donors(donors)
             self._want_running = True
             self._restarts = 0
             self._backoff = 1.0
@@ -322,8 +323,7 @@ class Supervisor:
         self.data.grastate()
 
     def _spawn(self, mode: str, arguments: list[str] | None = None) -> None:
-        """Start mariadbd: ``arguments`` a start that forms a cluster prepared (it never
-        recovers a position here), None for a join (its position recovered first)."""
+        """Start mariadbd: ``arguments`` of a start that forms a cluster, None for a join."""
         self._check_grastate()
         for removed in self.data.clean_stale_sst():
             log.warning("removed stale %s", removed)
@@ -334,6 +334,7 @@ class Supervisor:
                 cmd.append(f"--init-file={self.config.init_file}")
             cmd.append("--wsrep-new-cluster")
         cmd += self._start_position() if arguments is None else arguments
+        cmd += starts.donor_option(self._donors) if mode == "join" else []
         if not self._want_running:
             raise UnsafeOperation(
                 "a stop came while the position was recovered: not started",

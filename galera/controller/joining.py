@@ -45,9 +45,14 @@ def start_joiners(
         if not snapshot.get(n).reachable
         and (clients[n].status().get("process") or {}).get("state") != "running"
     ]
+    # Donors: the members Synced before any of these joins. A member that has just joined
+    # can serve an IST short of what its own transfer brought it ("IST didn't contain all
+    # write sets ... node restart required": seen when joiners of a bootstrap served each
+    # other), so the joiners take their transfers from those first.
+    donors = tuple(o.name for o in snapshot.data_members if waiting.synced(o))
     for index, name in enumerate(todo):
         anchor, size = _component(observe.snapshot(spec)) if index < len(todo) - 1 else (None, 0)
-        clients[name].start("join")
+        clients[name].start("join", donors)
         emit(events.of(Kind.STARTED, member=name, mode="join"))
         if anchor is None:
             continue
