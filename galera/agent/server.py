@@ -313,7 +313,8 @@ def _writes(agent: Agent) -> dict[str, Any]:
     }
 
 
-# Changes an actor makes under the lease; the agent refuses them for a holder not its own.
+# Changes an actor makes under the lease; the agent refuses them for a holder not its own
+# (the writer flag too: a stale actor must not move the writes).
 # (``kill`` is fault injection and ``log`` a read: neither is fenced.)
 FENCED = frozenset(
     f"/{API_VERSION}/{name}"
@@ -327,6 +328,7 @@ FENCED = frozenset(
         "config",
         "start",
         "stop",
+        "role",
     )
 )
 

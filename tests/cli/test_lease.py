@@ -145,6 +145,10 @@ def test_a_stale_holder_is_fenced_by_the_agents(agents: Agents) -> None:
     stale_change = pytest.raises(UnsafeOperation, match="fenced: controller-1 does not hold")
     with stale_change, fence.acting(_Unchecked("controller-1")):
         agents.client("a").unmark()
+    stale_move = pytest.raises(UnsafeOperation, match="fenced: controller-1 does not hold")
+    with stale_move, fence.acting(_Unchecked("controller-1")):
+        agents.client("a").set_role(True)  # nor may it move the writes
+    assert agents.client("a").status()["writer"] is False
     agents.client("a").unmark()  # a request naming nobody (a person's curl) is not fenced
 
 
