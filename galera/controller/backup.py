@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -220,3 +221,24 @@ def recover(directory: Path, mariadbd: str = MARIADBD) -> Position:
             "user = root\n"
         )
         return DataDir(data, Path(scratch), "backup").recover(mariadbd, config)
+
+
+def series(version: str) -> str:
+    """The release series of a server version (``10.11.19-MariaDB-0+deb12u1`` → ``10.11``)."""
+    match = re.search(r"(\d+)\.(\d+)\.", version)
+    return f"{match.group(1)}.{match.group(2)}" if match else ""
+
+
+def check_server(directory: Path, manifest: dict[str, Any], mariadbd: str = MARIADBD) -> None:
+    """Refuse a restore with a server of another release series than the backup's (InnoDB's
+    files and the system tables differ between series; an upgrade runs on a started server,
+    never on a restore)."""
+    result = subprocess.run([mariadbd, "--version"], capture_output=True, text=True, check=False)
+    here, there = series(result.stdout), series(str(manifest.get("server_version") or ""))
+    if not there:
+        raise InvalidInput(f"{directory}: the manifest names no server version")
+    if here != there:
+        raise InvalidInput(
+            f"{directory}: taken from MariaDB {there}, and {mariadbd} here is "
+            f"{here or 'of an unknown version'}: restore it with a {there} server"
+        )

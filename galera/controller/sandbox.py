@@ -105,7 +105,9 @@ def _form(
 
 def _restorable(directory: Path) -> Position:
     """A backup a sandbox may start from: verified (files and position) and prepared."""
-    if not backup.load(directory).get("prepared"):
+    manifest = backup.load(directory)
+    backup.check_server(directory, manifest)
+    if not manifest.get("prepared"):
         raise InvalidInput(
             f"{directory}: taken with --no-prepare: a sandbox starts only from a prepared "
             "backup (take it again without --no-prepare)"

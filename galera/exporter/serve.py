@@ -25,12 +25,16 @@ def address(listen: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
-def start_server(listen: str) -> Any:
-    """An HTTP server for /metrics of an (empty) registry, in a background thread."""
+def start_server(listen: str, collector: Any = None) -> Any:
+    """An HTTP server for /metrics of a registry (holding ``collector`` from its first
+    answer: a page served before it was registered would be empty), in a background
+    thread."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     host, port = address(listen)
     registry = CollectorRegistry()
+    if collector is not None:
+        registry.register(collector)
     try:
         start_http_server(port, addr=host, registry=registry)
     except OSError as e:
@@ -56,9 +60,9 @@ def serve(
     spec: ClusterSpec, listen: str, const: dict[str, str], conflict_interval: float = 30.0
 ) -> GaleraCollector:
     """Start serving /metrics for ``spec`` in background threads; the collector."""
-    registry = start_server(listen)
+    address(listen)  # a bad address is bad input before any watcher starts
     collector = collector_for(spec, const, conflict_interval)
-    registry.register(collector)
+    start_server(listen, collector)
     return collector
 
 

@@ -101,6 +101,16 @@ def test_a_backup_under_the_writer_carries_its_position_and_verifies(
         assert refused.code == 2, refused.stderr
         assert one_line_error(refused).startswith(f"galeractl: {copy}: {victim} differs from")
     assert not (tmp_path / "never" / "members").exists()  # nothing was set up
+    # A backup of another server release series: a restore refuses it, naming both.
+    older = tmp_path / "older"
+    shutil.copytree(taken.target, older)
+    (older / backups.MANIFEST).write_text(
+        json.dumps({**manifest, "server_version": "10.6.18-MariaDB-log"})
+    )
+    refused = galeractl("sandbox", "up", "--dir", str(tmp_path / "never"), *_restore(older))
+    assert refused.code == 2
+    assert one_line_error(refused).startswith(f"galeractl: {older}: taken from MariaDB 10.6, and")
+    assert not (tmp_path / "never" / "members").exists()
 
 
 def _restore(backup: Path) -> tuple[str, ...]:

@@ -204,13 +204,17 @@ def exporter(cluster_file: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 20
         while True:
+            assert proc.poll() is None, "the exporter exited"
             try:
-                urllib.request.urlopen(url, timeout=5).read()
-                break
+                if (
+                    b"galera_exporter_scrape_duration_seconds"
+                    in urllib.request.urlopen(url, timeout=5).read()
+                ):
+                    break
             except OSError:
-                assert proc.poll() is None, "the exporter exited"
-                assert time.monotonic() < deadline, "the exporter did not start"
-                time.sleep(0.2)
+                pass
+            assert time.monotonic() < deadline, "the exporter did not start"
+            time.sleep(0.2)
         yield url
     finally:
         proc.terminate()

@@ -95,3 +95,16 @@ def test_a_directory_that_is_no_backup_is_named(tmp_path: Path) -> None:
     (tmp_path / "xtrabackup_galera_info").write_text("garbage")
     with pytest.raises(InvalidInput, match=r"not a Galera position: 'garbage'"):
         backups.galera_position(tmp_path)
+
+
+def test_a_restore_needs_a_server_of_the_backups_release_series(tmp_path: Path) -> None:
+    assert backups.series("10.11.19-MariaDB-0+deb12u1-log") == "10.11"
+    assert backups.series("garbage") == ""
+    fake = tmp_path / "mariadbd"
+    fake.write_text("#!/bin/sh\necho 'mariadbd  Ver 10.11.19-MariaDB for debian-linux-gnu'\n")
+    fake.chmod(0o755)
+    backups.check_server(tmp_path, {"server_version": "10.11.6-MariaDB"}, str(fake))
+    with pytest.raises(InvalidInput, match=r"taken from MariaDB 10.6, and .* here is 10.11"):
+        backups.check_server(tmp_path, {"server_version": "10.6.18-MariaDB"}, str(fake))
+    with pytest.raises(InvalidInput, match="the manifest names no server version"):
+        backups.check_server(tmp_path, {}, str(fake))
