@@ -153,6 +153,10 @@ class AgentClient:
         """The stopped member's position discarded: its next join is a full SST."""
         return self._request("POST", "/v1/discard", {}, change=True)[1]
 
+    def reinit(self) -> dict[str, Any]:
+        """The stopped member's data emptied: its next join is a full SST."""
+        return self._request("POST", "/v1/reinit", {"member": self.member}, change=True)[1]
+
     def undrain(self) -> dict[str, Any]:
         return self._request("POST", "/v1/undrain", {}, change=True)[1]
 

@@ -74,6 +74,11 @@ class Backups:
         self.marker = rundir / MARKER
         self._lock = threading.Lock()
 
+    @property
+    def busy(self) -> bool:
+        """A backup of this member is running."""
+        return self._lock.locked()
+
     def _desync(self, on: bool) -> None:
         endpoint = sql.Endpoint(unix_socket=self.socket, connect_timeout=2.0, read_timeout=30.0)
         value = "ON" if on else "OFF"

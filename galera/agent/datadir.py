@@ -9,8 +9,10 @@ cluster because of an old mark.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from galera.domain import grastate
 from galera.domain.position import ZERO_UUID, Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.proc import alive
+
+log = logging.getLogger("galera.agent")
 
 MARK_FILE = "bootstrap.mark"
 _RECOVERED_RE = re.compile(r"WSREP: Recovered position:\s*([0-9a-f-]{36}:-?\d+)")
@@ -113,6 +117,50 @@ class DataDir:
         kept.write_text(self.grastate_path.read_text())
         os.replace(tmp, self.grastate_path)
         return state.position
+
+    def reinit(self, keep: frozenset[Path]) -> dict[str, object]:
+        """Empty the data directory (see :meth:`empty`) and drop the bootstrap mark with it:
+        the entries and bytes removed and the position the member held, if known."""
+        try:
+            position = self.position(None)
+        except GaleraError:
+            position = None  # a corrupt grastate.dat is one reason to reinit
+        try:
+            entries, size = self.empty(keep)
+        except OSError as e:
+            raise OperationFailed(
+                f"emptying {self.datadir} failed part-way: {e}; it joins by a full SST, "
+                "which replaces what is left",
+                member=self.member,
+            ) from None
+        self.clear_mark()
+        log.warning(
+            "data directory emptied (%d entries, %d bytes; position was %s): the next join "
+            "is a full SST",
+            entries,
+            size,
+            position,
+        )
+        return {"entries": entries, "bytes": size, "position": str(position) if position else None}
+
+    def empty(self, keep: frozenset[Path] = frozenset()) -> tuple[int, int]:
+        """Remove everything in the data directory but ``keep`` (and a file system's
+        ``lost+found``): the member joins next by a full SST. The directory itself stays (it
+        may be a mount point). The entries and bytes removed."""
+        entries = size = 0
+        # grastate.dat first: a directory emptied part-way then still joins by SST.
+        ordered = sorted(self.datadir.iterdir(), key=lambda p: (p != self.grastate_path, p))
+        for path in ordered:
+            if path in keep or path.name == "lost+found":
+                continue
+            entries += 1
+            if path.is_dir() and not path.is_symlink():
+                size += sum(f.lstat().st_size for f in path.rglob("*") if f.is_file())
+                shutil.rmtree(path)
+            else:
+                size += path.lstat().st_size
+                path.unlink()
+        return entries, size
 
     def restore_after_join(self, position: Position) -> None:
         """After a join attempt that received nothing: ``grastate.dat`` back at ``position``

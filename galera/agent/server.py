@@ -225,6 +225,18 @@ class Agent:
         position = self.supervisor.discard()
         return 200, {"discarded": str(position) if position else None}
 
+    def reinit(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Empty the stopped member's data (``galeractl reinit``). The request names the
+        member, so that an address that reaches another member's agent empties nothing."""
+        named = body.get("member")
+        if named != self.config.name:
+            raise InvalidInput(
+                f"this agent serves {self.config.name}, not {named!r}: nothing was emptied"
+            )
+        if self.backups.busy:  # (it needs the server running; this, stopped)
+            raise UnsafeOperation("a backup of this member is running", member=named)
+        return 200, {"emptied": self.supervisor.reinit()}
+
     def undrain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.supervisor.undrain()
         log.info("drain released: readiness follows the server again")
@@ -302,6 +314,7 @@ def _writes(agent: Agent) -> dict[str, Any]:
         f"/{API_VERSION}/drain": agent.drain,
         f"/{API_VERSION}/undrain": agent.undrain,
         f"/{API_VERSION}/discard": agent.discard,
+        f"/{API_VERSION}/reinit": agent.reinit,
         f"/{API_VERSION}/log": agent.log,
         f"/{API_VERSION}/config": agent.configure,
         f"/{API_VERSION}/start": agent.start,
@@ -325,6 +338,7 @@ FENCED = frozenset(
         "drain",
         "undrain",
         "discard",
+        "reinit",
         "config",
         "start",
         "stop",

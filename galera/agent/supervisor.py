@@ -53,6 +53,10 @@ class _Exit:
     at: float
     expected: bool
 
+    def summary(self) -> dict[str, object]:
+        ago = round(time.monotonic() - self.at, 1)
+        return {"code": self.code, "expected": self.expected, "ago_s": ago}
+
 
 class Supervisor:
     """Owns one ``mariadbd`` child. Thread-safe; a background thread applies the policy."""
@@ -131,11 +135,7 @@ class Supervisor:
         refused decision) never holds a crashed member down.
         """
         with self._lock:
-            self._notice_exit()
-            if self._alive() or self._recovering:
-                raise UnsafeOperation(
-                    "mariadbd is running; recovery needs it stopped", member=self.config.name
-                )
+            self._stopped_for("recovery needs it stopped")
             self._check_grastate()
             self._recovering = True
             mariadbd.write_config(self.config, self.server_config())
@@ -152,16 +152,24 @@ class Supervisor:
         """Mark the data as replaceable (see ``DataDir.discard_position``): only while the
         server is stopped, on a person's word (``rejoin --discard``, a forced bootstrap)."""
         with self._lock:
-            self._notice_exit()
-            if self._alive() or self._recovering:
-                raise UnsafeOperation(
-                    "mariadbd is running; only a stopped member's data can be discarded",
-                    member=self.config.name,
-                )
+            self._stopped_for("only a stopped member's data can be discarded")
             position = self.data.discard_position()
             self._recovered = None
         log.warning("position %s discarded: the next join is a full SST", position)
         return position
+
+    def reinit(self) -> dict[str, object]:
+        """Empty the data directory: the next join is a full SST (``galeractl reinit``)."""
+        with self._lock:
+            self._stopped_for("only a stopped member's data can be emptied")
+            emptied = self.data.reinit(frozenset({Path(self.config.server.log_error)}))
+            self._recovered = None
+        return emptied
+
+    def _stopped_for(self, what: str) -> None:  # the caller holds the lock
+        self._notice_exit()
+        if self._alive() or self._recovering:
+            raise UnsafeOperation(f"mariadbd is running; {what}", member=self.config.name)
 
     def _current_position(self) -> Position | None:
         return self.data.position(self._recovered)
@@ -231,13 +239,6 @@ class Supervisor:
             if alive and self._mode == "join" and self._join is not None:
                 joining = self._join.untouched_at()
                 touched = self._join.received
-            exit_info = None
-            if self._last_exit is not None:
-                exit_info = {
-                    "code": self._last_exit.code,
-                    "expected": self._last_exit.expected,
-                    "ago_s": round(time.monotonic() - self._last_exit.at, 1),
-                }
             return {
                 "state": state.value,
                 "pid": child.pid if alive and child else None,
@@ -246,7 +247,7 @@ class Supervisor:
                 "restart_policy": self.config.restart,
                 "restarts": self._restarts,
                 "uptime_s": round(time.monotonic() - self._started_at, 1) if alive else None,
-                "last_exit": exit_info,
+                "last_exit": self._last_exit.summary() if self._last_exit else None,
                 "recovered": str(self._recovered) if self._recovered else None,
                 "bootstrap_mark": self.data.mark(),
                 "sst_interrupted": self.data.sst_interrupted,

@@ -29,6 +29,7 @@ COMMANDS = {
     "list": "galera.cli.status:list_members",
     "pause": "galera.cli.maintenance:pause",
     "quorum": "galera.cli.status:quorum",
+    "reinit": "galera.cli.recovery:reinit",
     "rejoin": "galera.cli.recovery:rejoin",
     "resume": "galera.cli.maintenance:resume",
     "render": "galera.cli.render:render",

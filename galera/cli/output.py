@@ -78,6 +78,8 @@ def line(event: Event) -> str:
     if event.kind is Kind.SUMMARY:
         if said.get("dry_run"):
             return "dry run: nothing changed"
+        if "bytes_removed" in said:
+            return f"done: {event.member} Synced again, from {said['donor']} ({said['seconds']} s)"
         if "restarted" in said:
             return f"done: restarted {', '.join(said['restarted'])}"
         reason = f" ({said['reason']})" if said.get("reason") else ""

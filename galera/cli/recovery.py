@@ -135,6 +135,57 @@ def rejoin(
 
 
 @click.command()
+@click.argument("member")
+@cluster_option
+@output.option
+@click.option(
+    "--donor",
+    metavar="NAME",
+    default=None,
+    help="The Synced member to take the full state from (default: one that is not the writer).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    help="Seconds to wait for MEMBER to be Synced after its transfer.",
+)
+@take_lease_option
+def reinit(
+    member: str,
+    cluster: str | None,
+    fmt: str,
+    donor: str | None,
+    yes: bool,
+    timeout: float,
+    take_lease: bool,
+) -> None:
+    """Empty MEMBER's data and let it rejoin by a full SST from a Synced donor.
+
+    For a member whose data is suspect (diverged, corrupt, of another history). Refused,
+    changing nothing, when quorum would break without MEMBER, when no other member is
+    Synced to give the state, when MEMBER holds transactions the Primary component lacks,
+    or while it serves a transfer or a backup. A writer's writes move first; a running
+    member is drained and stopped gracefully; its agent empties the data directory.
+    """
+    from galera.controller import reinit as workflow
+
+    if timeout <= 0:
+        raise InvalidInput(f"--timeout {timeout}: must be seconds above 0")
+    platform, emit = platform_for(cluster), output.events(fmt)
+
+    def confirm(plan: Any) -> bool:
+        return confirmed(
+            yes, f"Empty {plan.member}'s data and rejoin it by a full SST from {plan.donor}?"
+        )
+
+    with acting(platform, "reinit", take_lease, emit):
+        workflow.run(platform, member, donor, confirm, emit, timeout=timeout)
+
+
+@click.command()
 @cluster_option
 @output.option
 @click.option(

@@ -80,10 +80,10 @@ def overwrites(
     """What starting the stopped members among ``names`` would lose: a member ahead of the
     Primary component in ``snapshot`` (Galera aborts it, "Reversing history") or holding
     another history (Galera replaces it by SST without a word)."""
-    primary = _primary_position(snapshot)
+    primary = primary_position(snapshot)
     if primary is None or not names:
         return []
-    reports = members.gather(spec, clients, recover=True, emit=emit)
+    reports = members.gather(spec, clients, recover=True, emit=emit, only=names)
     down = [r for r in reports if r.name in names and not r.running]
     return overwrite.losses(down, primary)
 
@@ -95,7 +95,7 @@ def discard(clients: dict[str, AgentClient], losses: list[overwrite.Loss], emit:
         emit(events.of(Kind.DISCARDED, member=loss.member, reason=loss.reason))
 
 
-def _primary_position(snapshot: Snapshot) -> Position | None:
+def primary_position(snapshot: Snapshot) -> Position | None:
     """Where the Primary component is: its history and the highest committed seqno."""
     primary = [o.status for o in snapshot.data_members if o.status is not None and o.status.primary]
     if not primary:

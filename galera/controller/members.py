@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -127,15 +128,54 @@ def _grastate(g: dict[str, Any]) -> Grastate | None:
     )
 
 
+def _needs_recovery(report: MemberReport) -> bool:
+    return (
+        report.error is None
+        and not report.running
+        and report.grastate is not None
+        and report.grastate.needs_recovery
+        and report.recovered is None
+    )
+
+
+def _recovered(
+    member: MemberSpec, body: dict[str, Any] | None, client: AgentClient, emit: Emit
+) -> MemberReport:
+    """The report of a member that crashed, with the position ``--wsrep-recover`` found."""
+    emit(events.of(Kind.RECOVERING, member=member.name))
+    try:
+        answer = client.recover()
+    except GaleraError as e:
+        emit(events.of(Kind.RECOVERY_FAILED, member=member.name, error=e.message))
+        return MemberReport(member.name, error=f"--wsrep-recover failed: {e.message}")
+    position = Position.parse(str(answer["position"]))
+    emit(
+        events.of(
+            Kind.RECOVERED,
+            member=member.name,
+            position=str(position),
+            seconds=answer.get("seconds"),
+        )
+    )
+    return report_of(member, body, None, recovered=position)
+
+
 def gather(
-    spec: ClusterSpec, clients: dict[str, AgentClient], recover: bool, emit: Emit
+    spec: ClusterSpec,
+    clients: dict[str, AgentClient],
+    recover: bool,
+    emit: Emit,
+    only: Collection[str] | None = None,
 ) -> list[MemberReport]:
-    """Every data member's report, in cluster-file order, read in parallel.
+    """Every data member's report (or those named in ``only``), in cluster-file order,
+    read in parallel.
 
     With ``recover``, members that are down with an unknown seqno (a crash) run
     ``--wsrep-recover`` through their agents, in parallel.
     """
-    members = [m for m in spec.members if not m.arbitrator]
+    members = [m for m in spec.members if not m.arbitrator and (only is None or m.name in only)]
+    if not members:
+        return []
 
     def status(member: MemberSpec) -> tuple[dict[str, Any] | None, str | None]:
         try:
@@ -149,35 +189,11 @@ def gather(
     if not recover:
         return reports
 
-    def needs(report: MemberReport) -> bool:
-        return (
-            report.error is None
-            and not report.running
-            and report.grastate is not None
-            and report.grastate.needs_recovery
-            and report.recovered is None
-        )
-
     def run(index: int) -> MemberReport:
         member, (body, _e) = members[index], bodies[index]
-        emit(events.of(Kind.RECOVERING, member=member.name))
-        try:
-            answer = clients[member.name].recover()
-        except GaleraError as e:
-            emit(events.of(Kind.RECOVERY_FAILED, member=member.name, error=e.message))
-            return MemberReport(member.name, error=f"--wsrep-recover failed: {e.message}")
-        position = Position.parse(str(answer["position"]))
-        emit(
-            events.of(
-                Kind.RECOVERED,
-                member=member.name,
-                position=str(position),
-                seconds=answer.get("seconds"),
-            )
-        )
-        return report_of(member, body, None, recovered=position)
+        return _recovered(member, body, clients[member.name], emit)
 
-    todo = [i for i, r in enumerate(reports) if needs(r)]
+    todo = [i for i, r in enumerate(reports) if _needs_recovery(r)]
     if todo:
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             for i, report in zip(todo, pool.map(run, todo), strict=True):

@@ -56,6 +56,9 @@ class Kind(str, enum.Enum):
     # Backups
     BACKUP_STARTED = "backup_started"  # the member chosen and why; it is desynchronised
     BACKUP_TAKEN = "backup_taken"  # the position, the bytes streamed, the throughput
+    # Reinit
+    EMPTIED = "emptied"  # a member's data directory emptied (reinit): it joins by full SST
+    TRANSFER = "transfer"  # a joiner's state transfer under way: its state, seconds so far
     # Certificates
     ISSUED = "issued"  # a member's new certificate written
     RELOADED = "reloaded"  # a member's mariadbd took its new certificate into use

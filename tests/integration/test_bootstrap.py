@@ -376,6 +376,12 @@ def test_rejoin_never_overwrites_a_member_ahead_of_the_primary_without_discard(
     assert "galera-0 is ahead of the Primary component by" in line
     assert "--discard galera-0" in line
     assert sandbox.mariadbd_pid("galera-0") is None  # nothing was started
+    # reinit too refuses to empty a member that holds writes the Primary component lacks.
+    reinit = galeractl("reinit", "-c", str(sandbox_recovery.cluster_file), "galera-0", "--yes")
+    assert reinit.code == 1
+    assert "galera-0 is ahead of the Primary component by" in one_line_error(reinit)
+    assert "galeractl rejoin --discard galera-0" in reinit.stderr
+    assert (sandbox_recovery.root / "members" / "galera-0" / "data" / "mysql").is_dir()
     assert_the_controller_holds_it_down_and_alerts(sandbox_recovery, "galera-0")
     # galera-1 too was not joined by the bootstrap (galera-0's agent was away when it joined
     # the others): it is ahead as well, and named.

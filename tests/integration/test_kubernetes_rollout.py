@@ -190,6 +190,23 @@ def test_killed_mid_rollout_then_resumed_never_replaces_a_pod_twice(
     assert [e["member"] for e in skipped_or_resumed] == [first["member"]]
 
 
+def test_reinit_empties_a_member_through_its_agent_never_by_deleting_a_pod_or_volume(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet]
+) -> None:
+    emu, url, _kubelet = cluster
+    ssts = sandbox_kube.sandbox.full_ssts()
+    result = galeractl(
+        "reinit", "galera-1", "--kube", "--kube-api", url, "-n", NAMESPACE, "--yes", "-o", "json"
+    )
+    assert result.code == 0, result.stderr + result.stdout
+    (emptied,) = of(events(result), "emptied")
+    assert emptied["member"] == "galera-1" and emptied["bytes"] > 0
+    assert sandbox_kube.sandbox.full_ssts() == ssts + 1
+    deletes = [r for r in emu if r.method == "DELETE"]
+    assert not deletes, [(r.method, r.name) for r in deletes]  # no pod, no volume claim
+    sandbox_kube.wait_synced()
+
+
 def test_initialize_is_refused_on_a_member_that_holds_data(sandbox_kube: SandboxHandle) -> None:
     """The first-installation path can never re-form a cluster that has data."""
     from galera.errors import UnsafeOperation
