@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from galera import fence
@@ -17,6 +17,8 @@ from galera.errors import (
 )
 
 LEASE_HEADER = "X-Galera-Lease"  # the holder a change is made for
+POSITION_HEADER = "X-Galera-Position"  # a restore's position
+MEMBER_HEADER = "X-Galera-Member"  # the member a restore is meant for
 STREAM_CHUNK = 256 * 1024
 
 
@@ -46,6 +48,8 @@ class AgentClient:
         accept: tuple[int, ...] = (200,),
         change: bool = False,
         sink: Callable[[bytes], object] | None = None,
+        upload: Iterable[bytes] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """One request. A ``change`` is made only while this process still holds the
         lease it acts under, and names that holder (the agent refuses any other)."""
@@ -53,9 +57,13 @@ class AgentClient:
         import urllib.error
         import urllib.request
 
-        data = json.dumps(body).encode() if body is not None else None
+        data: Any = json.dumps(body).encode() if body is not None else upload
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        if upload is not None:  # a body of unknown length: chunked
+            request.add_header("Transfer-Encoding", "chunked")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         if change:
@@ -105,6 +113,16 @@ class AgentClient:
         """This member's physical backup (an xbstream), handed to ``sink`` chunk by chunk;
         raises when the agent refuses it or the stream breaks off (then discard it)."""
         self._request("POST", "/v1/backup", {}, timeout=timeout, sink=sink)
+
+    def restore(
+        self, position: str, chunks: Iterable[bytes], timeout: float = 3600.0
+    ) -> dict[str, Any]:
+        """Send a backup (a tar stream, ``chunks``) into this stopped member's empty data
+        directory at ``position``; what the agent wrote."""
+        headers = {POSITION_HEADER: position, MEMBER_HEADER: self.member or ""}
+        return self._request(
+            "POST", "/v1/restore", None, timeout, change=True, upload=chunks, headers=headers
+        )[1]
 
     def status(self) -> dict[str, Any]:
         return self._request("GET", "/v1/status")[1]

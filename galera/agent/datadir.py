@@ -26,6 +26,7 @@ from galera.proc import alive
 log = logging.getLogger("galera.agent")
 
 MARK_FILE = "bootstrap.mark"
+RESTORE_MARKER = "galeractl-restore-in-progress"  # see galera.agent.restore
 _RECOVERED_RE = re.compile(r"WSREP: Recovered position:\s*([0-9a-f-]{36}:-?\d+)")
 
 
@@ -65,6 +66,12 @@ class DataDir:
         never reached a cluster leaves behind (Galera creates it before connecting): it holds
         no history and counts as absent. An empty file beside data is corruption.
         """
+        if (self.datadir / RESTORE_MARKER).exists():
+            raise InvalidInput(
+                "a restore into this data directory is under way or was interrupted: its "
+                "data is incomplete (restore again, or empty it: galeractl reinit)",
+                member=self.member,
+            )
         try:
             text = self.grastate_path.read_text(errors="replace")
         except FileNotFoundError:

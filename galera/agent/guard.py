@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import io
 import logging
 import os
 import socket
@@ -24,9 +25,9 @@ import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from galera.errors import GaleraError
+from galera.errors import GaleraError, OperationFailed
 
 log = logging.getLogger("galera.agent")
 
@@ -198,6 +199,49 @@ class Deadline:
     def met(self) -> None:
         """The request was read in time."""
         self._timer.cancel()
+
+
+CHUNKED_BUFFER = 1024 * 1024  # read-ahead of a chunked request body (a restore's stream)
+
+
+class Chunked(io.RawIOBase):
+    """A request body sent with ``Transfer-Encoding: chunked``, decoded. Memory stays
+    bounded whatever the chunk sizes; a size line that is not one, or a body that breaks
+    off before its last (empty) chunk, is an :class:`OperationFailed`."""
+
+    def __init__(self, raw: io.BufferedIOBase | BinaryIO) -> None:
+        self.raw = raw
+        self.left = 0  # bytes of the current chunk not read yet
+        self.ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.ended:
+            return 0
+        if self.left == 0:
+            self.left = self._size()
+            if self.left == 0:
+                while self.raw.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers, up to the empty line
+                self.ended = True
+                return 0
+        data = self.raw.read(min(len(buffer), self.left))
+        if not data:
+            raise OperationFailed("the request body broke off in a chunk")
+        buffer[: len(data)] = data
+        self.left -= len(data)
+        if self.left == 0 and self.raw.readline(3).strip():
+            raise OperationFailed("the request body's chunk does not end with CRLF")
+        return len(data)
+
+    def _size(self) -> int:
+        line = self.raw.readline(80)
+        try:
+            return int(line.split(b";")[0].strip(), 16)
+        except ValueError:
+            raise OperationFailed("the request body is not well-formed chunks") from None
 
 
 def tail(path: Path, lines: int, window: int = 64 * 1024) -> list[str]:

@@ -8,7 +8,8 @@ import threading
 
 from galera import proc
 from galera.agent import guard
-from galera.agent.server import Agent, make_handler
+from galera.agent.api import make_handler
+from galera.agent.server import Agent
 from galera.agent.supervisor import Supervisor
 from galera.agent.tlswatch import TlsWatch
 from galera.config.agent import AgentConfig

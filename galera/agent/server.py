@@ -9,29 +9,27 @@ the caller runs on the same host.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import logging
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from galera import sql, tls
-from galera.agent import guard, starts
-from galera.agent.backup import Backups, respond
+from galera import sql
+from galera.agent import starts
+from galera.agent.backup import Backups
+from galera.agent.datadir import RESTORE_MARKER
 from galera.agent.lease import LEASE_FILE, Leases
+from galera.agent.restore import Restores
 from galera.agent.role import ROLE_FILE, Role
 from galera.agent.supervisor import DRAIN_SECONDS, Supervisor
 from galera.agent.tlswatch import TlsWatch
-from galera.agent_client import LEASE_HEADER
 from galera.config.agent import AgentConfig
 from galera.config.optionfile import read_option_file
 from galera.domain import health
 from galera.domain.credentials import Credentials
 from galera.domain.position import Position
-from galera.errors import AccessDenied, GaleraError, InvalidInput, UnsafeOperation
+from galera.errors import GaleraError, InvalidInput, UnsafeOperation
 
 log = logging.getLogger("galera.agent")
 API_VERSION = "v1"
@@ -53,6 +51,11 @@ class Agent:
             config.server.secrets_file,
             self.admin_credentials,
             lambda: supervisor.running,
+        )
+        self.restores = Restores(
+            supervisor.data,
+            lambda: supervisor.running or supervisor.recovering,
+            frozenset({Path(config.server.log_error)}),
         )
 
     # -- reads ------------------------------------------------------------------------
@@ -80,7 +83,8 @@ class Agent:
         try:
             state = self.supervisor.data.grastate()
         except GaleraError as e:
-            return {"present": True, "error": e.message}
+            interrupted = (self.supervisor.data.datadir / RESTORE_MARKER).exists()
+            return {"present": True, "error": e.message, "restore_interrupted": interrupted}
         if state is None:
             return {"present": False, "error": None, "pristine": self.supervisor.data.pristine()}
         return {
@@ -237,6 +241,15 @@ class Agent:
             raise UnsafeOperation("a backup of this member is running", member=named)
         return 200, {"emptied": self.supervisor.reinit()}
 
+    def restore(self, named: str | None, position: str, stream: IO[bytes]) -> tuple[int, Any]:
+        """Receive a backup into the stopped member's empty data directory (``galeractl
+        restore``); the request names the member, as for ``reinit``."""
+        if named != self.config.name:
+            raise InvalidInput(
+                f"this agent serves {self.config.name}, not {named!r}: nothing was restored"
+            )
+        return 200, {"restored": self.restores.receive(Position.parse(position), stream)}
+
     def undrain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.supervisor.undrain()
         log.info("drain released: readiness follows the server again")
@@ -301,197 +314,3 @@ class Agent:
         """Carry out a change, only for the lease's holder when the request names one."""
         self.leases.admit(holder)
         return func(body)
-
-
-_ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
-
-
-def _writes(agent: Agent) -> dict[str, Any]:
-    return {
-        f"/{API_VERSION}/recover": agent.recover,
-        f"/{API_VERSION}/mark": agent.mark,
-        f"/{API_VERSION}/unmark": agent.unmark,
-        f"/{API_VERSION}/drain": agent.drain,
-        f"/{API_VERSION}/undrain": agent.undrain,
-        f"/{API_VERSION}/discard": agent.discard,
-        f"/{API_VERSION}/reinit": agent.reinit,
-        f"/{API_VERSION}/log": agent.log,
-        f"/{API_VERSION}/config": agent.configure,
-        f"/{API_VERSION}/start": agent.start,
-        f"/{API_VERSION}/stop": agent.stop,
-        f"/{API_VERSION}/kill": agent.kill,
-        f"/{API_VERSION}/role": agent.set_role,
-        f"/{API_VERSION}/lease": agent.lease,
-        f"/{API_VERSION}/lease/release": agent.release_lease,
-    }
-
-
-# Changes an actor makes under the lease; the agent refuses them for a holder not its own
-# (the writer flag too: a stale actor must not move the writes).
-# (``kill`` is fault injection and ``log`` a read: neither is fenced.)
-FENCED = frozenset(
-    f"/{API_VERSION}/{name}"
-    for name in (
-        "recover",
-        "mark",
-        "unmark",
-        "drain",
-        "undrain",
-        "discard",
-        "reinit",
-        "config",
-        "start",
-        "stop",
-        "role",
-    )
-)
-
-
-def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHandler]:
-    reads = {
-        "/health/live": agent.live,
-        "/health/ready": agent.ready,
-        "/health/writer": agent.writer,
-        "/health/reader": agent.reader,
-    }
-    writes = _writes(agent)
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "galeractl-agent"
-        protocol_version = "HTTP/1.1"
-        timeout = guard.REQUEST_TIMEOUT  # a slow or silent client holds a worker this long
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("%s " + format, self.address_string(), *args)
-
-        def _send(self, code: int, body: dict[str, Any], close: bool = True) -> None:
-            # One request per connection (``close`` is always true): the request deadline
-            # then covers everything a client sends, and a body left unread is never
-            # taken for the next request.
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
-            self.close_connection = close
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _refuse(self, code: int, body: dict[str, Any], unread: int) -> None:
-            """Answer a request whose body is not wanted, then read that body (at most
-            MAX_BODY bytes, within the request's deadline) and drop it: closing a socket
-            with unread bytes resets the connection, and the client may lose the answer
-            (over TLS it does, the body arriving in the same record)."""
-            self._send(code, body)
-            if unread:
-                with contextlib.suppress(OSError, ValueError):
-                    self.rfile.read(unread)
-
-        def setup(self) -> None:
-            self.deadline = guard.Deadline(self.request)
-            if agent.config.tls is not None:
-                # The handshake runs in this worker, under the request's deadline; the
-                # context follows the files (a rotated certificate from the next request).
-                self.request.settimeout(guard.REQUEST_TIMEOUT)
-                try:
-                    context = tls.server_context(agent.config.tls)
-                    self.request = context.wrap_socket(self.request, server_side=True)
-                except (OSError, GaleraError):
-                    self.deadline.met()
-                    raise
-            super().setup()
-
-        def finish(self) -> None:
-            self.deadline.met()
-            super().finish()
-
-        def _run(self, func: Any, *args: Any) -> None:
-            self.deadline.met()  # the request is read: processing is not limited
-            try:
-                code, body = func(*args)
-            except GaleraError as e:
-                code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
-                body = {"error": str(e)}
-            except Exception as e:  # never a connection dropped without an answer
-                log.exception("request failed")
-                code, body = 500, {"error": f"internal error: {e.__class__.__name__}"}
-            self._send(code, body)
-
-        def _backup(self) -> None:
-            self.deadline.met()  # the request is read: a backup takes as long as it takes
-
-            def begin() -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.send_header("Connection", "close")
-                self.end_headers()
-
-            def refuse(e: GaleraError) -> None:
-                code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
-                self._send(code, {"error": str(e)})
-
-            self.close_connection = True
-            respond(agent.backups, begin, self.wfile.write, refuse)
-
-        def _refuse_body(self) -> str | None:
-            """Why the request's body framing is refused (chunked, or conflicting lengths)."""
-            if self.headers.get("Transfer-Encoding"):
-                return "chunked bodies are not accepted: send a Content-Length"
-            lengths = set(self.headers.get_all("Content-Length") or [])
-            if len(lengths) > 1:
-                return "conflicting Content-Length headers"
-            return None
-
-        def _authorized(self) -> bool:
-            return tokens.accepts(self.headers.get("Authorization", ""))
-
-        def do_GET(self) -> None:
-            if self._refuse_body() or self.headers.get("Content-Length", "0") not in ("", "0"):
-                self._send(400, {"error": "a GET carries no body"}, close=True)
-                return
-            path = self.path.split("?")[0]
-            if path == f"/{API_VERSION}/status":
-                self._run(agent.status, self._authorized())
-                return
-            func = reads.get(path)
-            if func is None:
-                self._send(404, {"error": f"no such endpoint {self.path}"})
-                return
-            self._run(func)
-
-        def do_POST(self) -> None:
-            framing = self._refuse_body()
-            if framing:
-                self._send(411 if "chunked" in framing else 400, {"error": framing}, close=True)
-                return
-            length = guard.content_length(self.headers.get("Content-Length"))
-            if isinstance(length, str):
-                code = 413 if "at most" in length else 400
-                self._send(code, {"error": length}, close=True)
-                return
-            func = writes.get(self.path)
-            if self.path == f"/{API_VERSION}/backup" and self._authorized():
-                self.rfile.read(length)  # no options yet: the body is read and dropped
-                self._backup()
-                return
-            if func is None:
-                self._refuse(404, {"error": f"no such endpoint {self.path}"}, length)
-                return
-            if not self._authorized():  # before reading a byte of the body
-                self._refuse(401, {"error": "a valid bearer token is required"}, length)
-                return
-            try:
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else {}
-                if not isinstance(body, dict):
-                    raise ValueError
-            except (ValueError, RecursionError):
-                self._send(400, {"error": "request body must be a JSON object"})
-                return
-            if self.path in FENCED:
-                self._run(agent.change, func, self.headers.get(LEASE_HEADER), body)
-                return
-            self._run(func, body)
-
-    return Handler

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from galera.cli import output
-from galera.cli.common import cluster_option, platform_for
+from galera.cli.common import (
+    EXIT_UNHEALTHY,
+    acting,
+    cluster_option,
+    confirmed,
+    platform_for,
+    take_lease_option,
+)
+from galera.domain import events
+from galera.domain.events import Kind
+from galera.errors import InvalidInput
 
 
 @click.group(invoke_without_command=True)
@@ -22,6 +33,19 @@ from galera.cli.common import cluster_option, platform_for
 )
 @click.option("--to", "target", metavar="DIR", default=None, help="An absent or empty directory.")
 @click.option(
+    "--into",
+    "series",
+    metavar="DIR",
+    default=None,
+    help="A series: the backup goes to DIR/backup-<UTC time>; only the newest --keep stay.",
+)
+@click.option(
+    "--keep",
+    type=int,
+    default=None,
+    help="With --into: how many complete backups to keep (default 7).",
+)
+@click.option(
     "--no-prepare",
     is_flag=True,
     help="Keep the backup as streamed (prepare it before restoring: mariabackup --prepare).",
@@ -33,6 +57,8 @@ def backup(
     fmt: str,
     member: str | None,
     target: str | None,
+    series: str | None,
+    keep: int | None,
     no_prepare: bool,
 ) -> None:
     """Back the cluster up: a mariabackup stream from one member through its agent, with the
@@ -47,11 +73,28 @@ def backup(
     from galera.controller import backup as backups
     from galera.errors import InvalidInput
 
-    if target is None:
-        raise InvalidInput("backup needs --to DIR (or: galeractl backup verify DIR)")
+    if (target is None) == (series is None):
+        raise InvalidInput("backup needs one of --to DIR or --into DIR (or: backup verify DIR)")
+    if keep is not None and series is None:
+        raise InvalidInput("--keep goes with --into DIR")
     platform = platform_for(cluster)
     emit = output.events(fmt)
-    manifest = backups.take(platform, member, Path(target), not no_prepare, emit)
+    if series is not None:
+        from galera.controller import backup_series
+
+        manifest, where, removed = backup_series.take(
+            platform, member, Path(series), 7 if keep is None else keep, not no_prepare, emit
+        )
+        target = str(where)
+        if removed:
+            emit(
+                events.of(
+                    Kind.BACKUPS_REMOVED, reason=f"more than --keep in {series}", removed=removed
+                )
+            )
+    else:
+        assert target is not None
+        manifest = backups.take(platform, member, Path(target), not no_prepare, emit)
     if fmt == "text":
         click.echo(_described(manifest, target))
 
@@ -79,3 +122,56 @@ def verify(fmt: str, directory: str) -> None:
         fmt,
         lambda _doc: "verified: " + _described(manifest, directory),
     )
+
+
+@click.command()
+@click.argument("directory", metavar="DIR")
+@cluster_option
+@output.option
+@click.option(
+    "--new-cluster",
+    is_flag=True,
+    help="Required: form a new cluster from the backup (every member seeded from it).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for each stage (Primary, all Synced).",
+)
+@take_lease_option
+def restore(
+    directory: str,
+    cluster: str | None,
+    fmt: str,
+    new_cluster: bool,
+    yes: bool,
+    timeout: float,
+    take_lease: bool,
+) -> None:
+    """Form a new cluster from a backup: every member's empty data directory receives it
+    through its agent, with grastate.dat at the backup's position; one member forms the
+    cluster there and the others join by IST, never by a full SST.
+
+    Refused, changing nothing, when the backup does not verify, was not prepared or comes
+    from another MariaDB release series, and when any member holds data or runs in a
+    Primary component."""
+    from galera.controller import restore as workflow
+
+    if not new_cluster:
+        raise InvalidInput("restore needs --new-cluster (the only kind of restore there is)")
+    if timeout <= 0:
+        raise InvalidInput(f"--timeout {timeout}: must be seconds above 0")
+    platform, emit = platform_for(cluster), output.events(fmt)
+
+    def confirm(position: Any, names: list[str]) -> bool:
+        return confirmed(
+            yes, f"Restore {directory} ({position}) into {', '.join(names)} as a new cluster?"
+        )
+
+    with acting(platform, "restore", take_lease, emit):
+        summary = workflow.run(platform, Path(directory), confirm, emit, timeout=timeout)
+    if summary.details.get("verdict") != "healthy":
+        sys.exit(EXIT_UNHEALTHY)

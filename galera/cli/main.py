@@ -31,6 +31,7 @@ COMMANDS = {
     "quorum": "galera.cli.status:quorum",
     "reinit": "galera.cli.recovery:reinit",
     "rejoin": "galera.cli.recovery:rejoin",
+    "restore": "galera.cli.backup:restore",
     "resume": "galera.cli.maintenance:resume",
     "render": "galera.cli.render:render",
     "rolling-restart": "galera.cli.rolling:rolling_restart",

@@ -107,6 +107,11 @@ class ClusterSpec:
         """Read the SQL credentials from where the file says they are."""
         if self.secret_credentials is not None:
             return self.secret_credentials
+        if self.credentials_file is None and self.user is None:
+            raise InvalidInput(
+                "no SQL account: this command reads the members' SQL, and the cluster's "
+                "secrets give no client.cnf"
+            )
         return Account("credentials", self.credentials_file, self.user, self.password_env).read()
 
     def admin_credentials(self) -> Credentials:

@@ -49,7 +49,7 @@ def take(
     spec = platform.spec()
     if member is not None:
         spec.member(member)  # an unknown name is bad input
-    snapshot = observe.confirmed_snapshot(spec)
+    snapshot = observe.through_agents(spec)  # the agents' token is all a backup needs
     donor = backup.choose(snapshot, writer.current(platform), member)
     if isinstance(donor, str):
         raise UnsafeOperation(f"backup refused: {donor}; nothing was changed")
@@ -242,3 +242,16 @@ def check_server(directory: Path, manifest: dict[str, Any], mariadbd: str = MARI
             f"{directory}: taken from MariaDB {there}, and {mariadbd} here is "
             f"{here or 'of an unknown version'}: restore it with a {there} server"
         )
+
+
+def restorable(directory: Path) -> Position:
+    """A backup a cluster may start from: verified (files and position), prepared, of the
+    MariaDB release series here; its position."""
+    manifest = load(directory)
+    check_server(directory, manifest)
+    if not manifest.get("prepared"):
+        raise InvalidInput(
+            f"{directory}: taken with --no-prepare: a cluster starts only from a prepared "
+            "backup (take it again without --no-prepare)"
+        )
+    return Position.parse(str(verify(directory)["position"]))

@@ -3,11 +3,16 @@ refused when every member that answered refused the credentials."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 from galera import observe
-from galera.config.clusterfile import ClusterSpec
+from galera.config.clusterfile import ClusterSpec, MemberSpec
+from galera.controller import members
+from galera.domain import quorum, status
 from galera.domain.credentials import Credentials
-from galera.domain.snapshot import Snapshot
-from galera.errors import AccessDenied
+from galera.domain.snapshot import Observation, Snapshot
+from galera.errors import AccessDenied, GaleraError
 
 
 class AllDenied(AccessDenied):
@@ -50,3 +55,38 @@ def confirmed_snapshot(
     :func:`galera.observe.confirmed`)."""
     credentials = credentials or spec.credentials()
     return observe.confirmed(lambda: _read(spec, credentials), settle).snapshot
+
+
+def through_agents(spec: ClusterSpec) -> Snapshot:
+    """A snapshot read through the members' agents only (their token, no SQL account): what
+    a decision needs from each member's status as its agent reads it. A split brain, if
+    reported, is read again to be confirmed."""
+    first = _agents_once(spec)
+    if not quorum.split_brain(first).detected:
+        return first
+    time.sleep(1.0)
+    return _agents_once(spec)
+
+
+def _agents_once(spec: ClusterSpec) -> Snapshot:
+    clients = members.agents(spec)
+
+    def seen(member: MemberSpec) -> Observation:
+        expected, host, port = member.expected, member.host, member.port
+        if member.arbitrator:
+            return Observation(expected, host=host)
+        try:
+            body = clients[member.name].status()
+        except GaleraError as e:
+            return Observation(
+                expected, error=e.message, error_kind="AgentError", host=host, port=port
+            )
+        wsrep = body.get("wsrep")
+        if not wsrep:
+            why = str(body.get("wsrep_error") or "its agent reads no wsrep status")
+            return Observation(expected, error=why, error_kind="NotRunning", host=host, port=port)
+        return Observation(expected, status=status.from_summary(wsrep), host=host, port=port)
+
+    with ThreadPoolExecutor(max_workers=min(len(spec.members), 16)) as pool:
+        observations = tuple(pool.map(seen, spec.members))
+    return Snapshot(observations, taken_at=time.time(), cluster_name=spec.name)

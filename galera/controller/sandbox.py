@@ -13,7 +13,7 @@ from galera.controller import backup, bootstrap, members, waiting, writer
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.domain.position import Position
-from galera.errors import GaleraError, InvalidInput
+from galera.errors import GaleraError
 from galera.platforms.containers import ContainerSandbox
 from galera.platforms.local import SandboxPlatform
 from galera.platforms.netns import Network
@@ -40,7 +40,7 @@ def up(
     starts as a new cluster, the others join in parallel (``first_install``: see
     :func:`_first_install`; ``from_backup``: every member seeded from that prepared backup,
     verified first). A failure stops everything started (logs kept)."""
-    restored = _restorable(from_backup) if from_backup is not None else None
+    restored = backup.restorable(from_backup) if from_backup is not None else None
     sandbox = Sandbox.prepare(
         root, nodes, netns, arbitrator, base_port, tls=tls, network=network, proxy=proxy
     )
@@ -101,18 +101,6 @@ def _form(
     sandbox.seed()
     progress(f"starting {first} as the first member of a new cluster")
     sandbox.launch_agent(first, "new-cluster")
-
-
-def _restorable(directory: Path) -> Position:
-    """A backup a sandbox may start from: verified (files and position) and prepared."""
-    manifest = backup.load(directory)
-    backup.check_server(directory, manifest)
-    if not manifest.get("prepared"):
-        raise InvalidInput(
-            f"{directory}: taken with --no-prepare: a sandbox starts only from a prepared "
-            "backup (take it again without --no-prepare)"
-        )
-    return Position.parse(str(backup.verify(directory)["position"]))
 
 
 def _ready_extras(

@@ -56,6 +56,8 @@ class Kind(str, enum.Enum):
     # Backups
     BACKUP_STARTED = "backup_started"  # the member chosen and why; it is desynchronised
     BACKUP_TAKEN = "backup_taken"  # the position, the bytes streamed, the throughput
+    RESTORED = "restored"  # a member's data directory received the backup (restore)
+    BACKUPS_REMOVED = "backups_removed"  # a series' oldest backups (beyond --keep) removed
     # Reinit
     EMPTIED = "emptied"  # a member's data directory emptied (reinit): it joins by full SST
     TRANSFER = "transfer"  # a joiner's state transfer under way: its state, seconds so far

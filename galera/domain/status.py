@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from galera.errors import InvalidInput
 
@@ -185,11 +186,61 @@ class MemberStatus:
             "recv_queue": self.recv_queue,
             "send_queue": self.send_queue,
             "desync_count": self.desync_count,
+            "desync": self.desync,
             "evs_delayed": list(self.evs_delayed),
             "evs_evict_list": list(self.evs_evict_list),
             "read_only": self.read_only,
             "members": list(self.members),
+            "server_version": self.server_version,
+            "provider_version": self.provider_version,
         }
+
+
+def from_summary(d: Mapping[str, Any]) -> MemberStatus:
+    """A status an agent served (:meth:`MemberStatus.summary`) read back: what a decision
+    made through the agents needs (state, component, position, weight, queues); the
+    counters a summary does not carry are zero."""
+    try:
+        local_state = LocalState(int(d.get("local_state", 0)))
+    except ValueError:
+        local_state = LocalState.INITIALIZED
+    conf_id = d.get("cluster_conf_id")
+    return MemberStatus(
+        node_name=str(d.get("node_name", "")),
+        cluster_status=ClusterStatus.parse(str(d.get("cluster_status", ""))),
+        local_state=local_state,
+        local_state_comment=str(d.get("local_state_comment", local_state.label)),
+        ready=bool(d.get("ready")),
+        connected=bool(d.get("connected")),
+        cluster_size=int(d.get("cluster_size", 0)),
+        conf_id=None if conf_id is None else int(conf_id),
+        state_uuid=str(d.get("cluster_state_uuid", "")),
+        local_state_uuid=str(d.get("local_state_uuid", "")),
+        last_committed=int(d.get("last_committed", -1)),
+        cluster_weight=int(d.get("cluster_weight", 0)),
+        weight=int(d.get("weight", 1)),
+        flow_control_paused=float(d.get("flow_control_paused", 0.0)),
+        flow_control_sent=0,
+        flow_control_recv=0,
+        flow_control_active=False,
+        cert_failures=int(d.get("cert_failures", 0)),
+        bf_aborts=int(d.get("bf_aborts", 0)),
+        recv_queue=int(d.get("recv_queue", 0)),
+        recv_queue_avg=0.0,
+        send_queue=int(d.get("send_queue", 0)),
+        send_queue_avg=0.0,
+        desync_count=int(d.get("desync_count", 0)),
+        desync=bool(d.get("desync")),
+        evs_state="",
+        evs_delayed=tuple(d.get("evs_delayed") or ()),
+        evs_evict_list=tuple(d.get("evs_evict_list") or ()),
+        gcomm_uuid="",
+        incoming_addresses=(),
+        read_only=bool(d.get("read_only")),
+        provider_version=str(d.get("provider_version", "")),
+        server_version=str(d.get("server_version", "")),
+        members=tuple(d.get("members") or ()),
+    )
 
 
 def parse(

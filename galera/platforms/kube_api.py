@@ -66,6 +66,48 @@ class Api:
         self.coordination = client.CoordinationV1Api(self.api)
         self.namespace = target.namespace or _default_namespace(target)
 
+    def apply_calls(self) -> dict[str, tuple[Callable[..., Any], Callable[..., Any]]]:
+        """Per kind of a rendered object: (patch, create) in the namespace. Any other kind
+        is a custom resource (the Prometheus operator's, cert-manager's)."""
+        from kubernetes import client
+
+        policy = client.PolicyV1Api(self.api)
+        networking = client.NetworkingV1Api(self.api)
+        batch = client.BatchV1Api(self.api)
+        rbac = client.RbacAuthorizationV1Api(self.api)
+        core, apps = self.core, self.apps
+        return {
+            "ConfigMap": (core.patch_namespaced_config_map, core.create_namespaced_config_map),
+            "Service": (core.patch_namespaced_service, core.create_namespaced_service),
+            "ServiceAccount": (
+                core.patch_namespaced_service_account,
+                core.create_namespaced_service_account,
+            ),
+            "PersistentVolumeClaim": (
+                core.patch_namespaced_persistent_volume_claim,
+                core.create_namespaced_persistent_volume_claim,
+            ),
+            "StatefulSet": (
+                apps.patch_namespaced_stateful_set,
+                apps.create_namespaced_stateful_set,
+            ),
+            "Deployment": (apps.patch_namespaced_deployment, apps.create_namespaced_deployment),
+            "PodDisruptionBudget": (
+                policy.patch_namespaced_pod_disruption_budget,
+                policy.create_namespaced_pod_disruption_budget,
+            ),
+            "NetworkPolicy": (
+                networking.patch_namespaced_network_policy,
+                networking.create_namespaced_network_policy,
+            ),
+            "CronJob": (batch.patch_namespaced_cron_job, batch.create_namespaced_cron_job),
+            "Role": (rbac.patch_namespaced_role, rbac.create_namespaced_role),
+            "RoleBinding": (
+                rbac.patch_namespaced_role_binding,
+                rbac.create_namespaced_role_binding,
+            ),
+        }
+
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """One API call; failures become one-line errors that name what was attempted."""
         from kubernetes.client.exceptions import ApiException

@@ -32,7 +32,7 @@ CA = TLS_KEYS["ca"]
 class Secrets:
     """What one read of the Secrets gives the cluster's spec (no secret in ``repr``)."""
 
-    credentials: Credentials = field(repr=False)
+    credentials: Credentials | None = field(repr=False)
     admin: Credentials | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     ca: Path | None = None  # None: the pods serve no TLS
@@ -101,8 +101,9 @@ def _from_directory(directory: Path, sts: str, tls: str | None) -> Secrets:
             f"StatefulSet {sts} serves TLS (Secret {tls}) but {directory} has no {CA}: "
             f"mount the TLS Secret's {CA} there too (docs/kubernetes.md)"
         )
+    client = directory / CLIENT  # absent: a job that talks to the agents only (a backup)
     return Secrets(
-        read_option_file(directory / CLIENT),
+        read_option_file(client) if client.exists() else None,
         read_option_file(admin_path) if admin_path.exists() else None,
         token_path.read_text().strip() if token_path.exists() else None,
         ca if tls is not None else None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -344,9 +343,8 @@ class Kubernetes(Api):
         those applied. A StatefulSet is ``OnDelete``: applying it restarts nothing."""
         from kubernetes import client
 
-        policy = client.PolicyV1Api(self.api)
-        networking = client.NetworkingV1Api(self.api)
         custom = client.CustomObjectsApi(self.api)
+        calls = self.apply_calls()
         applied = []
         for obj in objects:
             meta = obj["metadata"]
@@ -363,32 +361,6 @@ class Kubernetes(Api):
                 "field_manager": "galeractl",
                 "force": True,
                 "_content_type": "application/apply-patch+yaml",
-            }
-            calls: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-                "ConfigMap": (
-                    self.core.patch_namespaced_config_map,
-                    self.core.create_namespaced_config_map,
-                ),
-                "Service": (
-                    self.core.patch_namespaced_service,
-                    self.core.create_namespaced_service,
-                ),
-                "StatefulSet": (
-                    self.apps.patch_namespaced_stateful_set,
-                    self.apps.create_namespaced_stateful_set,
-                ),
-                "Deployment": (
-                    self.apps.patch_namespaced_deployment,
-                    self.apps.create_namespaced_deployment,
-                ),
-                "PodDisruptionBudget": (
-                    policy.patch_namespaced_pod_disruption_budget,
-                    policy.create_namespaced_pod_disruption_budget,
-                ),
-                "NetworkPolicy": (
-                    networking.patch_namespaced_network_policy,
-                    networking.create_namespaced_network_policy,
-                ),
             }
             what = f"apply {kind} {name}"
             # Any other kind is a custom resource (the Prometheus operator's): plural "<kind>s".

@@ -35,6 +35,7 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 DATA_COMPONENT = "database"
 ARBITRATOR_COMPONENT = "arbitrator"
 EXPORTER_COMPONENT = "controller"
+BACKUP_COMPONENT = "backup"
 SECRETS_DIR = "/etc/galeractl/secrets"
 TLS_DIR = "/etc/galeractl/tls"
 # The pod template's volume of the TLS Secret: how the platform tells a TLS cluster.
@@ -325,6 +326,9 @@ def _context(v: dict[str, Any]) -> dict[str, Any]:
         "tls_dir": TLS_DIR,
         "tls_files": tls_files(),
         "exporter_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: EXPORTER_COMPONENT},
+        "backup_name": f"{v['name']}-backup",
+        "backup_labels": {**labels, COMPONENT_LABEL: BACKUP_COMPONENT},
+        "backup_selector": {CLUSTER_LABEL: v["name"], COMPONENT_LABEL: BACKUP_COMPONENT},
         "monitoring_labels": monitoring_labels,
     }
 
@@ -354,6 +358,8 @@ def objects(values: dict[str, Any], source: str = "values") -> list[dict[str, An
         out += _render(env, "statefulset.yaml.j2", {**context, "group": group})
     if arbitrator_enabled(v):
         out += _render(env, "arbitrator.yaml.j2", context)
+    if v["backup"]["enabled"]:
+        out += _render(env, "backup.yaml.j2", context)
     if v["monitoring"]["serviceMonitor"]["enabled"]:
         out += _render(env, "servicemonitor.yaml.j2", context)
     if v["monitoring"]["prometheusRule"]["enabled"]:

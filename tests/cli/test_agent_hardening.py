@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from galera.agent import guard
-from galera.agent.server import Agent, make_handler
+from galera.agent.api import make_handler
+from galera.agent.server import Agent
 from galera.agent.supervisor import Supervisor
 from galera.config.agent import parse
 from tests.unit.builders import agent_data

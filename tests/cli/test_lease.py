@@ -17,7 +17,8 @@ import pytest
 
 from galera import fence, poll
 from galera.agent import guard
-from galera.agent.server import Agent, make_handler
+from galera.agent.api import make_handler
+from galera.agent.server import Agent
 from galera.agent.supervisor import Supervisor
 from galera.agent_client import AgentClient
 from galera.config.agent import parse

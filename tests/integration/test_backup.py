@@ -19,6 +19,7 @@ import pytest
 from galera import poll, sql
 from galera.config import endpoints
 from galera.controller import backup as backups
+from galera.controller import members
 from galera.domain.position import Position
 from galera.testing import workload
 from tests.helpers import ROOT, Result, events, galeractl, of, one_line_error
@@ -182,3 +183,50 @@ def test_bad_input_changes_nothing(sandbox3: SandboxHandle, tmp_path: Path) -> N
     )
     assert galeractl("backup", "verify", str(tmp_path / "full")).code == 2
     assert all(variable(sandbox3, n, "wsrep_desync") == "0" for n in ("galera-0", "galera-1"))
+
+
+def test_restore_as_a_new_cluster_through_the_agents(sandbox3: SandboxHandle, taken: Taken) -> None:
+    """`galeractl restore DIR --new-cluster` on the cluster-file platform (VMs): refused while
+    the members hold data; once their data directories are empty (stopped and emptied
+    through their agents), every member receives the backup and the cluster forms at its
+    position, the others joining by IST. Last in the module: the sandbox ends restored."""
+    cluster = str(sandbox3.cluster_file)
+    refused = galeractl("restore", str(taken.target), "-c", cluster, "--new-cluster", "--yes")
+    assert refused.code == 1
+    assert "holds data" in one_line_error(refused) and "nothing was changed" in refused.stderr
+    assert galeractl("status", "-c", cluster).code == 0  # untouched
+    unasked = galeractl("restore", str(taken.target), "-c", cluster, "--yes")
+    assert unasked.code == 2 and "--new-cluster" in one_line_error(unasked)
+    clients = members.agents(sandbox3.spec)
+    for client in clients.values():
+        client.stop()
+    for client in clients.values():
+        client.reinit()
+    ssts = sandbox3.sandbox.full_ssts()
+    result = galeractl(
+        "restore",
+        str(taken.target),
+        "-c",
+        cluster,
+        "--new-cluster",
+        "--yes",
+        "-o",
+        "json",
+        timeout=600,
+    )
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    restored = of(evts, "restored")
+    manifest = json.loads((taken.target / backups.MANIFEST).read_text())
+    assert sorted(e["member"] for e in restored) == ["galera-0", "galera-1", "galera-2"]
+    assert {e["position"] for e in restored} == {manifest["position"]}
+    assert of(evts, "summary")[-1]["verdict"] == "healthy"
+    assert sandbox3.sandbox.full_ssts() == ssts  # the joiners took no full SST
+    spec = sandbox3.spec
+    check = sandbox3.check(taken.before)
+    assert check.ok, check.message
+    endpoints_ = [endpoints.of_member(spec, m) for m in spec.members]
+    sums = workload.checksums(endpoints_, spec.credentials())
+    assert len(set(sums.values())) == 1, sums
+    lacking = workload.absent(endpoints_, spec.credentials(), taken.after)
+    assert taken.after and len(lacking) == 3 and all(v == taken.after for v in lacking.values())

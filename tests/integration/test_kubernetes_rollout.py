@@ -6,6 +6,7 @@ rendered StatefulSet's agent does). The tests assert the requests galeractl made
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,32 @@ def test_reinit_empties_a_member_through_its_agent_never_by_deleting_a_pod_or_vo
     deletes = [r for r in emu if r.method == "DELETE"]
     assert not deletes, [(r.method, r.name) for r in deletes]  # no pod, no volume claim
     sandbox_kube.wait_synced()
+
+
+def test_a_scheduled_backup_needs_the_agent_token_only_and_keeps_the_newest(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet], tmp_path: Path
+) -> None:
+    """What the rendered CronJob runs: `backup --into DIR --keep N` with a secrets directory
+    that holds the agent token and no database account."""
+    _emu, url, _kubelet = cluster
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "agent-token").write_text(sandbox_kube.spec.agent_token() or "")
+    series = tmp_path / "backups"
+    args = ("backup", "--kube", "--kube-api", url, "-n", NAMESPACE, "--secrets-dir", str(secrets))
+    for _ in range(3):
+        result = galeractl(*args, "--into", str(series), "--keep", "2", "-o", "json", timeout=300)
+        assert result.code == 0, result.stderr
+        assert of(events(result), "backup_taken")
+        time.sleep(1.1)  # one backup directory per second
+    kept = sorted(p.name for p in series.iterdir() if p.name.startswith("backup-"))
+    assert len(kept) == 2
+    assert all((series / name / "galeractl-backup.json").is_file() for name in kept)
+    assert galeractl("backup", "verify", str(series / kept[-1])).code == 0
+    # Without a database account a command that reads SQL says so in one line.
+    status = galeractl("status", *args[1:], "-o", "json")
+    assert status.code == 2
+    assert "no SQL account" in status.stderr
 
 
 def test_initialize_is_refused_on_a_member_that_holds_data(sandbox_kube: SandboxHandle) -> None:

@@ -57,6 +57,11 @@ RENDERED_PERMISSIONS = {
     ("monitoring.coreos.com", "servicemonitors"): {"get", "create", "patch"},
     ("monitoring.coreos.com", "prometheusrules"): {"get", "create", "patch"},
     ("networking.k8s.io", "networkpolicies"): {"get", "create", "patch"},
+    ("batch", "cronjobs"): {"get", "create", "patch"},
+    ("", "persistentvolumeclaims"): {"get", "create", "patch"},
+    ("", "serviceaccounts"): {"get", "create", "patch"},
+    ("rbac.authorization.k8s.io", "roles"): {"get", "create", "patch"},
+    ("rbac.authorization.k8s.io", "rolebindings"): {"get", "create", "patch"},
 }
 
 
@@ -173,6 +178,18 @@ RBAC_CASES = [
     ("default", "galera.monitoring.serviceMonitor.enabled=true", {"servicemonitors", POLICIES}),
     ("default", "galera.monitoring.prometheusRule.enabled=true", {"prometheusrules", POLICIES}),
     ("default", "galera.networkPolicy.enabled=false", set()),
+    (
+        "default",
+        "galera.backup.enabled=true",
+        {
+            "cronjobs",
+            "persistentvolumeclaims",
+            "serviceaccounts",
+            "roles",
+            "rolebindings",
+            POLICIES,
+        },
+    ),
     ("default", "galera.tls.certManager.issuer=db-ca", {"certificates", POLICIES}),
     (
         "default",

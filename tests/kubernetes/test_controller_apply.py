@@ -87,6 +87,31 @@ def test_applied_objects_are_exactly_what_render_produces(
     assert of(events(result), "applied")
 
 
+def test_scheduled_backups_are_applied_through_their_own_apis(
+    api: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    """The CronJob, its volume claim, ServiceAccount, Role and RoleBinding go to their own
+    API groups (batch, core, rbac), exactly as rendered."""
+    emu, url = api
+    values = tmp_path / "values.yaml"
+    values.write_text((HERE / "values" / "backup.yaml").read_text())
+    result = controller(url, values)
+    assert result.code == 0, result.stderr
+    rendered = list(yaml.safe_load_all(galeractl("render", "-f", str(values)).stdout))
+    sent = applied(emu)
+    for obj in rendered:
+        assert sent[obj["kind"], obj["metadata"]["name"]] == obj
+    for resource in (
+        "batch/v1/cronjobs",
+        "v1/persistentvolumeclaims",
+        "v1/serviceaccounts",
+        "rbac.authorization.k8s.io/v1/roles",
+        "rbac.authorization.k8s.io/v1/rolebindings",
+    ):
+        patches = [r for r in emu if r.method == "PATCH" and r.resource == resource]
+        assert [r.name for r in patches] == ["galera-backup"], resource
+
+
 def test_unchanged_values_are_not_applied_again(api: tuple[Emulator, str], tmp_path: Path) -> None:
     emu, url = api
     values = tmp_path / "values.yaml"

@@ -20,6 +20,7 @@ from tests.helpers import galeractl, one_line_error
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
 VALUES = {
+    "backup": HERE / "values" / "backup.yaml",
     "default": None,
     "multisite": HERE / "values" / "multisite.yaml",
     "plaintext": HERE / "values" / "plaintext.yaml",
@@ -401,3 +402,49 @@ def test_missing_values_file_is_named(tmp_path: Path) -> None:
     result = galeractl("render", "-f", str(tmp_path / "nope.yaml"))
     assert result.code == 2
     assert "nope.yaml" in one_line_error(result)
+
+
+def test_scheduled_backups_need_the_agent_token_and_no_database_account() -> None:
+    assert not of_kind(rendered("default"), "CronJob")  # off unless asked for
+    objs = rendered("backup")
+    (cron,) = of_kind(objs, "CronJob")
+    spec = cron["spec"]
+    assert (spec["schedule"], spec["concurrencyPolicy"]) == ("30 2 * * *", "Forbid")
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    command = container["command"]
+    assert command[:3] == ["galeractl", "backup", "--kube"]
+    assert command[command.index("--into") + 1] == "/backups"
+    assert command[command.index("--keep") + 1] == "3"
+    assert command[command.index("--member") + 1] == "galera-2"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["backups"]["persistentVolumeClaim"]["claimName"] == "galera-backup"
+    files = [
+        (source["secret"]["name"], item["key"])
+        for source in volumes["secrets"]["projected"]["sources"]
+        for item in source["secret"]["items"]
+    ]
+    assert files == [("galera-secrets", "agent-token"), ("galera-tls", "ca.crt")]
+    assert pod["serviceAccountName"] == "galera-backup"
+    (role,) = of_kind(objs, "Role")
+    verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
+    assert verbs == {"get", "list"}
+    assert all("secrets" not in rule["resources"] for rule in role["rules"])
+    (claim,) = of_kind(objs, "PersistentVolumeClaim")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
+    assert claim["spec"]["storageClassName"] == "gp3"
+    # The members' NetworkPolicy lets the Job's pods reach the agents, nothing else.
+    policy = next(p for p in of_kind(objs, "NetworkPolicy") if p["metadata"]["name"] == "galera")
+    agent_rule = next(
+        rule
+        for rule in policy["spec"]["ingress"]
+        if {"protocol": "TCP", "port": 8008} in rule["ports"]
+    )
+    job_labels = pod_labels = spec["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    selectors = [peer["podSelector"]["matchLabels"] for peer in agent_rule["from"]]
+    assert any(all(pod_labels.get(k) == v for k, v in s.items()) for s in selectors), job_labels
+    other = [r for r in policy["spec"]["ingress"] if r is not agent_rule]
+    for rule in other:
+        for peer in rule["from"]:
+            labels = peer.get("podSelector", {}).get("matchLabels", {})
+            assert labels.get("app.kubernetes.io/component") != "backup"

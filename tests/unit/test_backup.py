@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from galera.controller import backup as backups
+from galera.controller import backup_series
 from galera.domain.backup import Donor, choose
-from galera.errors import InvalidInput
+from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 from tests.unit.builders import NAMES3, healthy, non_primary, one_crashed, seen, snapshot
 
 
@@ -108,3 +110,77 @@ def test_a_restore_needs_a_server_of_the_backups_release_series(tmp_path: Path) 
         backups.check_server(tmp_path, {"server_version": "10.6.18-MariaDB"}, str(fake))
     with pytest.raises(InvalidInput, match="the manifest names no server version"):
         backups.check_server(tmp_path, {}, str(fake))
+
+
+def fake_take(fail: bool = False) -> Any:
+    """Stands in for a real backup in the series' bookkeeping: a directory with a manifest
+    (the real one is tested against a cluster in tests/integration/test_backup.py)."""
+
+    def take(_platform: Any, _member: Any, target: Path, _prepare: bool, _emit: Any) -> dict:
+        target.mkdir()
+        (target / "ibdata1").write_bytes(b"\0")
+        if fail:
+            raise OperationFailed("mariabackup failed")
+        (target / backups.MANIFEST).write_text("{}")
+        return {}
+
+    return take
+
+
+def test_a_series_keeps_the_newest_and_removes_what_unfinished_runs_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = tmp_path / "series"
+    parent.mkdir()
+    for stamp in ("20261101T030000Z", "20261102T030000Z", "20261103T030000Z"):
+        (parent / f"backup-{stamp}").mkdir()
+        (parent / f"backup-{stamp}" / backups.MANIFEST).write_text("{}")
+    (parent / "backup-20261104T030000Z").mkdir()  # a run that was killed: no manifest
+    (parent / "notes.txt").write_text("not ours")
+    (parent / "backup-manual").mkdir()  # not named like the series': left alone
+    monkeypatch.setattr(backups, "take", fake_take())
+    _manifest, target, removed = backup_series.take(None, None, parent, 2, True, print)  # type: ignore[arg-type]
+    assert removed == [
+        "backup-20261104T030000Z",
+        "backup-20261101T030000Z",
+        "backup-20261102T030000Z",
+    ]
+    assert sorted(p.name for p in parent.iterdir()) == sorted(
+        [
+            ".galeractl-backup.lock",
+            "backup-20261103T030000Z",
+            target.name,
+            "notes.txt",
+            "backup-manual",
+        ]
+    )
+
+
+def test_a_failed_run_leaves_nothing_and_removes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = tmp_path / "series"
+    (parent / "backup-20261101T030000Z").mkdir(parents=True)
+    (parent / "backup-20261101T030000Z" / backups.MANIFEST).write_text("{}")
+    monkeypatch.setattr(backups, "take", fake_take(fail=True))
+    with pytest.raises(OperationFailed):
+        backup_series.take(None, None, parent, 1, True, print)  # type: ignore[arg-type]
+    assert sorted(p.name for p in parent.iterdir()) == [
+        ".galeractl-backup.lock",
+        "backup-20261101T030000Z",
+    ]
+
+
+def test_one_run_at_a_time_per_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    parent = tmp_path / "series"
+    parent.mkdir()
+    monkeypatch.setattr(backups, "take", fake_take())
+    with open(parent / backup_series.LOCK, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(UnsafeOperation, match=r"another backup into .* is running"):
+            backup_series.take(None, None, parent, 1, True, print)  # type: ignore[arg-type]
+    assert sorted(p.name for p in parent.iterdir()) == [backup_series.LOCK]
+    with pytest.raises(InvalidInput, match="--keep 0: must be at least 1"):
+        backup_series.take(None, None, parent, 0, True, print)  # type: ignore[arg-type]
