@@ -6,11 +6,17 @@
              xbstream over its API, mbstream -x, a sha256 of every file, the manifest)
 Both back up the same member of a 3-member sandbox loaded with ``--rows`` rows of ~250
 bytes, alternating, ``--rounds`` times; the medians are compared. Printed: the ratio of
-the throughputs' times galeractl/plain (goal <= 1.10).
+the times galeractl/plain (goal <= 1.10).
 
-Restoring 3 members from one backup against restoring one and letting the others SST is
-not measured yet (``sandbox up --from-backup`` restores all three; a restore of one member
-with SST joiners is not offered to compare with).
+Then restores of that sandbox from one prepared backup, every member stopped and emptied
+first, until every member is Synced:
+
+  all three: galeractl restore DIR --new-cluster (every member receives the backup through
+             its agent; one bootstraps at its position, the others join by IST)
+  one + SST: the backup into galera-0 only (the same agent endpoint), galeractl bootstrap;
+             the two empty members join by full SST (mariabackup) from it
+Printed: the ratio of the times all-three/one+SST (goal < 1.00), and the full SSTs each
+took (0 and 2).
 
 Usage: python bench/backup.py [--base-port 24400] [--rows 400000] [--rounds 3] [--quick]
 (--quick: 40000 rows, one round).
@@ -31,6 +37,8 @@ from common import endpoints, galeractl, sandbox
 
 from galera import sql
 from galera.agent.backup import sst_credentials
+from galera.controller import backup as backups
+from galera.controller import members, restore
 from galera.platforms.sandbox import Sandbox
 
 MEMBER = "galera-1"
@@ -82,6 +90,42 @@ def ours(box: Sandbox, into: Path) -> float:
     return took
 
 
+def emptied(box: Sandbox) -> None:
+    """Every member stopped and its data directory emptied (through the agents)."""
+    clients = members.agents(box.spec())
+    for client in clients.values():
+        client.stop()
+    for client in clients.values():
+        client.reinit()
+
+
+def restore_all(box: Sandbox, backup: Path) -> tuple[float, int]:
+    emptied(box)
+    ssts = box.full_ssts()
+    start = time.perf_counter()
+    result = galeractl(
+        "restore", str(backup), "-c", str(box.cluster_file), "--new-cluster", "--yes"
+    )
+    took = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"galeractl restore failed: {result.stderr}")
+    return took, box.full_ssts() - ssts
+
+
+def restore_one(box: Sandbox, backup: Path) -> tuple[float, int]:
+    emptied(box)
+    ssts = box.full_ssts()
+    position = str(backups.galera_position(backup))
+    client = members.agents(box.spec())["galera-0"]
+    start = time.perf_counter()
+    client.restore(position, "bench", restore._tar_chunks(backup))
+    result = galeractl("bootstrap", "-c", str(box.cluster_file), "--yes", "--timeout", "600")
+    took = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"galeractl bootstrap of the one restored member failed: {result.stderr}")
+    return took, box.full_ssts() - ssts
+
+
 def size(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
 
@@ -109,6 +153,15 @@ def main() -> None:
                 volume = size(scratch / f"ours{i}")
                 shutil.rmtree(scratch / f"plain{i}")
                 shutil.rmtree(scratch / f"ours{i}")
+            prepared = scratch / "prepared"
+            taken = galeractl("backup", "-c", str(box.cluster_file), "--to", str(prepared))
+            if taken.returncode != 0:
+                raise SystemExit(f"galeractl backup failed: {taken.stderr}")
+            r_all, r_one = [], []
+            for i in range(args.rounds):
+                order = (restore_all, restore_one) if i % 2 == 0 else (restore_one, restore_all)
+                for how in order:
+                    (r_all if how is restore_all else r_one).append(how(box, prepared))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     m_plain, m_ours = statistics.median(t_plain), statistics.median(t_ours)
@@ -120,7 +173,16 @@ def main() -> None:
         f"plain={m_plain:.2f}s ({volume / 1048576 / m_plain:.0f} MiB/s) (medians)  "
         f"ratio={m_ours / m_plain:.2f} (goal <= 1.10)"
     )
-    print("backup  restore of 3 members against 1 restored + 2 SSTs: not measured yet")
+    m_all = statistics.median(t for t, _ in r_all)
+    m_one = statistics.median(t for t, _ in r_one)
+    print(f"  restore all three:  {', '.join(f'{t:.2f}s ({n} SST)' for t, n in r_all)}")
+    print(f"  restore one + SST:  {', '.join(f'{t:.2f}s ({n} SST)' for t, n in r_one)}")
+    print(
+        f"restore  members=3  size={volume / 1048576:.0f}MiB  all-three={m_all:.2f}s "
+        f"(full SSTs {max(n for _, n in r_all)})  one+SST={m_one:.2f}s "
+        f"(full SSTs {min(n for _, n in r_one)}) (medians)  ratio={m_all / m_one:.2f} "
+        "(goal < 1.00)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from galera.errors import (
 LEASE_HEADER = "X-Galera-Lease"  # the holder a change is made for
 POSITION_HEADER = "X-Galera-Position"  # a restore's position
 MEMBER_HEADER = "X-Galera-Member"  # the member a restore is meant for
+BACKUP_HEADER = "X-Galera-Backup"  # which backup a restore is (its manifest's digest)
+CHECK_HEADER = "X-Galera-Check"  # "yes": a restore only checked, nothing written
 STREAM_CHUNK = 256 * 1024
 
 
@@ -115,13 +117,25 @@ class AgentClient:
         self._request("POST", "/v1/backup", {}, timeout=timeout, sink=sink)
 
     def restore(
-        self, position: str, chunks: Iterable[bytes], timeout: float = 3600.0
+        self,
+        position: str,
+        backup: str,
+        chunks: Iterable[bytes] = (),
+        check: bool = False,
+        timeout: float = 3600.0,
     ) -> dict[str, Any]:
-        """Send a backup (a tar stream, ``chunks``) into this stopped member's empty data
-        directory at ``position``; what the agent wrote."""
-        headers = {POSITION_HEADER: position, MEMBER_HEADER: self.member or ""}
+        """Send a backup (a tar stream, ``chunks``; ``backup`` names it) into this stopped
+        member's empty data directory at ``position``; what the agent wrote. ``check``:
+        only whether the agent would take it (an empty body; nothing is written)."""
+        headers = {
+            POSITION_HEADER: position,
+            MEMBER_HEADER: self.member or "",
+            BACKUP_HEADER: backup,
+            CHECK_HEADER: "yes" if check else "no",
+        }
+        upload = iter(()) if check else iter(chunks)
         return self._request(
-            "POST", "/v1/restore", None, timeout, change=True, upload=chunks, headers=headers
+            "POST", "/v1/restore", None, timeout, change=True, upload=upload, headers=headers
         )[1]
 
     def status(self) -> dict[str, Any]:

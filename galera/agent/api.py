@@ -20,10 +20,18 @@ from galera import tls
 from galera.agent import guard
 from galera.agent.backup import respond
 from galera.agent.server import API_VERSION, Agent
-from galera.agent_client import LEASE_HEADER, MEMBER_HEADER, POSITION_HEADER
+from galera.agent_client import (
+    BACKUP_HEADER,
+    CHECK_HEADER,
+    LEASE_HEADER,
+    MEMBER_HEADER,
+    POSITION_HEADER,
+)
 from galera.errors import AccessDenied, GaleraError, InvalidInput, UnsafeOperation
 
 log = logging.getLogger("galera.agent")
+RESTORE_IDLE = 300.0  # seconds a restore's sender may pause
+RESTORE_HEADERS = {"position": POSITION_HEADER, "backup": BACKUP_HEADER, "check": CHECK_HEADER}
 
 _ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
 
@@ -69,7 +77,11 @@ FENCED = frozenset(
 )
 
 
-def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    agent: Agent, tokens: guard.Tokens, backup_tokens: guard.Tokens | None = None
+) -> type[BaseHTTPRequestHandler]:
+    """The request handler. ``backup_tokens``: tokens accepted for ``POST /v1/backup`` only
+    (a scheduled backup's), beside the agent's own that allow everything."""
     reads = {
         "/health/live": agent.live,
         "/health/ready": agent.ready,
@@ -191,15 +203,21 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
             if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
                 self._send(411, {"error": "a restore is sent as a chunked body"})
                 return
-            self.deadline.met()  # a restore takes as long as it takes
+            self.deadline.met()  # a restore takes as long as it takes; a sender that
+            self.connection.settimeout(RESTORE_IDLE)  # pauses this long has gone away
             stream = io.BufferedReader(guard.Chunked(self.rfile), guard.CHUNKED_BUFFER)
-            named, position = self.headers.get(MEMBER_HEADER), self.headers.get(POSITION_HEADER)
+            named = self.headers.get(MEMBER_HEADER)
+            headers = {key: self.headers.get(name, "") for key, name in RESTORE_HEADERS.items()}
             self._run(
                 agent.change,
-                lambda _body: agent.restore(named, position or "", stream),
+                lambda _body: agent.restore(named, headers, stream),
                 self.headers.get(LEASE_HEADER),
                 {},
             )
+            with contextlib.suppress(OSError, GaleraError):  # a refused body's rest, so that
+                for _ in range(16):  # the sender reads the answer (at most 16 MiB; else cut)
+                    if not stream.read(guard.CHUNKED_BUFFER):
+                        break
 
         def do_POST(self) -> None:
             if self.path == f"/{API_VERSION}/restore":
@@ -215,7 +233,11 @@ def make_handler(agent: Agent, tokens: guard.Tokens) -> type[BaseHTTPRequestHand
                 self._send(code, {"error": length}, close=True)
                 return
             func = writes.get(self.path)
-            if self.path == f"/{API_VERSION}/backup" and self._authorized():
+            may_back_up = self._authorized() or (
+                backup_tokens is not None
+                and backup_tokens.accepts(self.headers.get("Authorization", ""))
+            )
+            if self.path == f"/{API_VERSION}/backup" and may_back_up:
                 self.rfile.read(length)  # no options yet: the body is read and dropped
                 self._backup()
                 return

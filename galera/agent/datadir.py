@@ -17,11 +17,16 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from galera.domain import grastate
+from galera.domain.grastate import Grastate
 from galera.domain.position import ZERO_UUID, Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.proc import alive
+
+if TYPE_CHECKING:
+    from galera.config.agent import AgentConfig
 
 log = logging.getLogger("galera.agent")
 
@@ -106,10 +111,20 @@ class DataDir:
         state = self.grastate()
         if state is None or state.safe_to_bootstrap:
             return
-        updated = grastate.Grastate(state.version, state.uuid, state.seqno, True)
+        self.write_grastate(grastate.Grastate(state.version, state.uuid, state.seqno, True))
+
+    def write_grastate(self, state: Grastate, sync: bool = False) -> None:
+        """Replace ``grastate.dat`` atomically; with ``sync``, durably (after the data it
+        describes: a restore's)."""
         tmp = self.grastate_path.with_suffix(".tmp")
-        tmp.write_text(updated.render())
+        with open(tmp, "w") as f:
+            f.write(state.render())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, self.grastate_path)
+        if sync:
+            sync_directory(self.datadir)
 
     def discard_position(self) -> Position | None:
         """A person accepted losing this member's own transactions: its ``grastate.dat``
@@ -118,11 +133,9 @@ class DataDir:
         state = self.grastate()
         if state is None:
             return None
-        tmp = self.grastate_path.with_suffix(".tmp")
-        tmp.write_text(grastate.Grastate("2.1", ZERO_UUID, -1, False).render())
         kept = self.grastate_path.with_name("grastate.dat.discarded")
         kept.write_text(self.grastate_path.read_text())
-        os.replace(tmp, self.grastate_path)
+        self.write_grastate(grastate.Grastate("2.1", ZERO_UUID, -1, False))
         return state.position
 
     def reinit(self, keep: frozenset[Path]) -> dict[str, object]:
@@ -155,11 +168,14 @@ class DataDir:
         ``lost+found``): the member joins next by a full SST. The directory itself stays (it
         may be a mount point). The entries and bytes removed."""
         entries = size = 0
+        kept = {k.resolve() for k in keep}
         # grastate.dat first: a directory emptied part-way then still joins by SST.
         ordered = sorted(self.datadir.iterdir(), key=lambda p: (p != self.grastate_path, p))
         for path in ordered:
-            if path in keep or path.name == "lost+found":
+            if path.name == "lost+found" or path.resolve() in kept:
                 continue
+            if any(k.is_relative_to(path.resolve()) for k in kept):
+                continue  # a directory holding the agent's own files (never expected)
             entries += 1
             if path.is_dir() and not path.is_symlink():
                 size += sum(f.lstat().st_size for f in path.rglob("*") if f.is_file())
@@ -172,10 +188,7 @@ class DataDir:
     def restore_after_join(self, position: Position) -> None:
         """After a join attempt that received nothing: ``grastate.dat`` back at ``position``
         and no ``sst_in_progress`` marker (the data never changed)."""
-        restored = grastate.Grastate("2.1", position.uuid, position.seqno, False)
-        tmp = self.grastate_path.with_suffix(".tmp")
-        tmp.write_text(restored.render())
-        os.replace(tmp, self.grastate_path)
+        self.write_grastate(grastate.Grastate("2.1", position.uuid, position.seqno, False))
         (self.datadir / "sst_in_progress").unlink(missing_ok=True)
         self.clean_stale_sst()
 
@@ -327,3 +340,29 @@ class DataDir:
                 f"--wsrep-recover failed (exit {result.returncode}): {tail}", member=self.member
             )
         return Position.parse(found[-1])
+
+
+def sync_directory(path: Path) -> None:
+    """Make the entries of ``path`` durable (after files were written or renamed in it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def own_paths(config: AgentConfig) -> frozenset[Path]:
+    """The agent's and the server's own files: emptying a data directory never removes one
+    of them, should the configuration put it there."""
+    files = [
+        config.server.log_error,
+        config.server.secrets_file,
+        config.rundir,
+        config.config_file,
+        config.token_file,
+        config.credentials_file,
+        config.admin_credentials_file,
+        config.init_file,
+        *((config.tls.ca, config.tls.cert, config.tls.key) if config.tls else ()),
+    ]
+    return frozenset(Path(f) for f in files if f)

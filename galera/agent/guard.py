@@ -220,6 +220,13 @@ class Chunked(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self.ended:
             return 0
+        try:
+            return self._readinto(buffer)
+        except BaseException:
+            self.ended = True  # a broken body is not read on
+            raise
+
+    def _readinto(self, buffer: Any) -> int:
         if self.left == 0:
             self.left = self._size()
             if self.left == 0:
@@ -237,11 +244,10 @@ class Chunked(io.RawIOBase):
         return len(data)
 
     def _size(self) -> int:
-        line = self.raw.readline(80)
-        try:
-            return int(line.split(b";")[0].strip(), 16)
-        except ValueError:
-            raise OperationFailed("the request body is not well-formed chunks") from None
+        size = self.raw.readline(80).split(b";")[0].strip()
+        if not size or len(size) > 15 or size.strip(b"0123456789abcdefABCDEF"):
+            raise OperationFailed("the request body is not well-formed chunks")
+        return int(size, 16)
 
 
 def tail(path: Path, lines: int, window: int = 64 * 1024) -> list[str]:

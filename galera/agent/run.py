@@ -20,6 +20,7 @@ log = logging.getLogger("galera.agent")
 def serve(config: AgentConfig, start_mode: str | None = None) -> int:
     """Run the agent in the foreground until SIGTERM/SIGINT; usable as a container's PID 1."""
     tokens = guard.Tokens(config.token, config.token_source())
+    backup_tokens = guard.Tokens(config.backup_token, config.backup_token_file)
     if not tokens.current:
         log.warning("no agent token configured: mutating endpoints will refuse every request")
     supervisor = Supervisor(config)
@@ -34,7 +35,7 @@ def serve(config: AgentConfig, start_mode: str | None = None) -> int:
         )
         agent.tls_watch.start()
     server = guard.BoundedServer(
-        (config.listen_host, config.listen_port), make_handler(agent, tokens)
+        (config.listen_host, config.listen_port), make_handler(agent, tokens, backup_tokens)
     )
 
     def on_stop(signum: int) -> None:  # in the signal-watching thread, not in a handler

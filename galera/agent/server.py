@@ -18,7 +18,7 @@ from typing import IO, Any
 from galera import sql
 from galera.agent import starts
 from galera.agent.backup import Backups
-from galera.agent.datadir import RESTORE_MARKER
+from galera.agent.datadir import RESTORE_MARKER, own_paths
 from galera.agent.lease import LEASE_FILE, Leases
 from galera.agent.restore import Restores
 from galera.agent.role import ROLE_FILE, Role
@@ -52,11 +52,7 @@ class Agent:
             self.admin_credentials,
             lambda: supervisor.running,
         )
-        self.restores = Restores(
-            supervisor.data,
-            lambda: supervisor.running or supervisor.recovering,
-            frozenset({Path(config.server.log_error)}),
-        )
+        self.restores = Restores(supervisor.data, supervisor.while_stopped, own_paths(config))
 
     # -- reads ------------------------------------------------------------------------
 
@@ -80,13 +76,18 @@ class Agent:
         )
 
     def grastate(self) -> dict[str, Any]:
+        """The member's ``grastate.dat``, whether its data directory counts as empty for a
+        restore (``restorable``: what a restore may replace), and the restore it holds."""
+        data = self.supervisor.data
+        refusal = self.restores.refusal(backup="")
+        common = {"restorable": refusal is None, "restored": self.restores.stamp()}
         try:
-            state = self.supervisor.data.grastate()
+            state = data.grastate()
         except GaleraError as e:
-            interrupted = (self.supervisor.data.datadir / RESTORE_MARKER).exists()
+            interrupted = (data.datadir / RESTORE_MARKER).exists()
             return {"present": True, "error": e.message, "restore_interrupted": interrupted}
         if state is None:
-            return {"present": False, "error": None, "pristine": self.supervisor.data.pristine()}
+            return {"present": False, "error": None, "pristine": data.pristine(), **common}
         return {
             "present": True,
             "error": None,
@@ -94,6 +95,8 @@ class Agent:
             "seqno": state.seqno,
             "safe_to_bootstrap": state.safe_to_bootstrap,
             "version": state.version,
+            "pristine": data.pristine(),
+            **common,
         }
 
     def wsrep(self) -> tuple[dict[str, Any] | None, str | None]:
@@ -230,25 +233,31 @@ class Agent:
         return 200, {"discarded": str(position) if position else None}
 
     def reinit(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Empty the stopped member's data (``galeractl reinit``). The request names the
-        member, so that an address that reaches another member's agent empties nothing."""
-        named = body.get("member")
-        if named != self.config.name:
-            raise InvalidInput(
-                f"this agent serves {self.config.name}, not {named!r}: nothing was emptied"
-            )
-        if self.backups.busy:  # (it needs the server running; this, stopped)
-            raise UnsafeOperation("a backup of this member is running", member=named)
-        return 200, {"emptied": self.supervisor.reinit()}
+        """Empty the stopped member's data (``galeractl reinit``)."""
+        self._named(body.get("member"), "nothing was emptied")
+        if self.backups.busy or self.restores.busy:
+            raise UnsafeOperation("a backup of or a restore into this member is running")
+        why = "only a stopped member's data can be emptied"
+        data = self.supervisor.data
+        emptied = self.supervisor.while_stopped(why, lambda: data.reinit(own_paths(self.config)))
+        return 200, {"emptied": emptied}
 
-    def restore(self, named: str | None, position: str, stream: IO[bytes]) -> tuple[int, Any]:
+    def restore(
+        self, named: str | None, headers: dict[str, str], stream: IO[bytes]
+    ) -> tuple[int, Any]:
         """Receive a backup into the stopped member's empty data directory (``galeractl
-        restore``); the request names the member, as for ``reinit``."""
+        restore``); with ``check``, only whether it would be accepted."""
+        self._named(named, "nothing was restored")
+        position = Position.parse(headers.get("position", ""))
+        check = headers.get("check") == "yes"
+        answer = self.restores.receive(position, headers.get("backup", ""), stream, check)
+        return 200, {"restored": answer}
+
+    def _named(self, named: object, nothing: str) -> None:
+        """A request that changes the data names its member: an address that reaches
+        another member's agent changes nothing."""
         if named != self.config.name:
-            raise InvalidInput(
-                f"this agent serves {self.config.name}, not {named!r}: nothing was restored"
-            )
-        return 200, {"restored": self.restores.receive(Position.parse(position), stream)}
+            raise InvalidInput(f"this agent serves {self.config.name}, not {named!r}: {nothing}")
 
     def undrain(self, _body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.supervisor.undrain()

@@ -16,8 +16,10 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from galera import proc
 from galera.agent import mariadbd, starts
@@ -30,6 +32,7 @@ from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOper
 from galera.render import MemberConfig
 
 log = logging.getLogger("galera.agent")
+T = TypeVar("T")
 
 FAILED_JOIN_STOP = 10.0  # seconds a joiner Galera asked to restart gets to exit by itself
 # How long a drain holds when nothing follows it up (a rollout stops or restarts the member
@@ -128,12 +131,9 @@ class Supervisor:
             return self.state()
 
     def recover(self) -> Position:
-        """Run ``mariadbd --wsrep-recover`` and return the recovered position.
-
-        Refused while mariadbd runs. The restart policy waits while it runs; what the member
-        was asked to be (running or stopped) is left as it was, so that looking (a dry run, a
-        refused decision) never holds a crashed member down.
-        """
+        """Run ``mariadbd --wsrep-recover``; the recovered position. Refused while mariadbd
+        runs; the restart policy waits meanwhile, and what the member was asked to be stays as
+        it was: looking (a dry run, a refused decision) never holds a crashed member down."""
         with self._lock:
             self._stopped_for("recovery needs it stopped")
             self._check_grastate()
@@ -151,20 +151,18 @@ class Supervisor:
     def discard(self) -> Position | None:
         """Mark the data as replaceable (see ``DataDir.discard_position``): only while the
         server is stopped, on a person's word (``rejoin --discard``, a forced bootstrap)."""
-        with self._lock:
-            self._stopped_for("only a stopped member's data can be discarded")
-            position = self.data.discard_position()
-            self._recovered = None
+        why = "only a stopped member's data can be discarded"
+        position = self.while_stopped(why, self.data.discard_position)
         log.warning("position %s discarded: the next join is a full SST", position)
         return position
 
-    def reinit(self) -> dict[str, object]:
-        """Empty the data directory: the next join is a full SST (``galeractl reinit``)."""
+    def while_stopped(self, what: str, action: Callable[[], T]) -> T:
+        """``action`` (a change of the data) under the lock, refused while the server runs
+        or recovers (``what``: why it must be stopped); a recovered position is void after."""
         with self._lock:
-            self._stopped_for("only a stopped member's data can be emptied")
-            emptied = self.data.reinit(frozenset({Path(self.config.server.log_error)}))
+            self._stopped_for(what)
             self._recovered = None
-        return emptied
+            return action()
 
     def _stopped_for(self, what: str) -> None:  # the caller holds the lock
         self._notice_exit()

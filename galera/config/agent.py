@@ -32,6 +32,9 @@ class AgentConfig:
     server: MemberConfig
     token_file: Path | None = None
     token_env: str | None = None
+    # A second token, accepted only to take a backup (POST /v1/backup): what a scheduled
+    # backup holds instead of the token that allows every change. Absent file: none.
+    backup_token_file: Path | None = None
     credentials_file: Path | None = None
     # The account that reloads TLS files (FLUSH SSL needs RELOAD, socket.ssl_reload SUPER),
     # so that credentials_file can stay a monitoring account. Optional: a missing file
@@ -51,6 +54,13 @@ class AgentConfig:
     def token(self) -> str | None:
         """The bearer token mutating requests must carry, or None if none is configured."""
         return token.resolve(self.token_env, self.token_file, "token_file")
+
+    def backup_token(self) -> str | None:
+        """The backup-only token, or None (no file configured, or not there)."""
+        path = self.backup_token_file
+        if path is None or not path.exists():
+            return None
+        return token.read_file(path, "backup_token_file")
 
     def token_source(self) -> Path | None:
         """The file the token comes from (watched for rotation), or None when it comes
@@ -131,6 +141,7 @@ def parse(data: Any, path: Path) -> AgentConfig:
         server=server,
         token_file=opt_path("token_file"),
         token_env=data.get("token_env"),
+        backup_token_file=opt_path("backup_token_file"),
         credentials_file=opt_path("credentials_file"),
         admin_credentials_file=opt_path("admin_credentials_file"),
         init_file=opt_path("init_file"),

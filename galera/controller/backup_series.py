@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from galera.controller import backup
-from galera.errors import InvalidInput, UnsafeOperation
+from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms.base import Emit, Platform
 
 LOCK = ".galeractl-backup.lock"
@@ -34,23 +34,33 @@ def take(
         raise InvalidInput(f"--keep {keep}: must be at least 1")
     if parent.exists() and not parent.is_dir():
         raise InvalidInput(f"--into {parent}: not a directory; nothing was written")
-    parent.mkdir(parents=True, exist_ok=True)
-    with _locked(parent):
-        leftovers = [p for p in _ours(parent) if not (p / backup.MANIFEST).is_file()]
-        for path in leftovers:
-            shutil.rmtree(path)
-        target = parent / time.strftime("backup-%Y%m%dT%H%M%SZ", time.gmtime())
-        if target.exists():  # two runs within a second
-            raise UnsafeOperation(f"{target} exists already; nothing was written")
-        try:
-            manifest = backup.take(platform, member, target, prepare, emit)
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)  # never mistaken for a backup
-            raise
-        complete = [p for p in _ours(parent) if (p / backup.MANIFEST).is_file()]
-        removed = complete[:-keep]
-        for path in removed:
-            shutil.rmtree(path)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with _locked(parent):
+            return _take(platform, member, parent, keep, prepare, emit)
+    except OSError as e:
+        raise OperationFailed(f"--into {parent}: {e}") from None
+
+
+def _take(
+    platform: Platform, member: str | None, parent: Path, keep: int, prepare: bool, emit: Emit
+) -> tuple[dict[str, Any], Path, list[str]]:
+    """One run, under the directory's lock."""
+    leftovers = [p for p in _ours(parent) if not (p / backup.MANIFEST).is_file()]
+    for path in leftovers:
+        shutil.rmtree(path)
+    target = parent / time.strftime("backup-%Y%m%dT%H%M%SZ", time.gmtime())
+    if target.exists():  # two runs within a second
+        raise UnsafeOperation(f"{target} exists already; nothing was written")
+    try:
+        manifest = backup.take(platform, member, target, prepare, emit)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # never mistaken for a backup
+        raise
+    complete = [p for p in _ours(parent) if (p / backup.MANIFEST).is_file()]
+    removed = [p for p in complete[:-keep] if p != target]  # (a clock that stepped back)
+    for path in removed:
+        shutil.rmtree(path)
     return manifest, target, [p.name for p in leftovers + removed]
 
 

@@ -69,6 +69,8 @@ def run(
             spare = [n for n in backup.synced(snapshot) if n not in (member, plan.donor)]
             writer.switchover(platform, None, emit, drain_seconds, prefer=spare)
         _stop(platform, spec, client, member, plan, drain_seconds, emit)
+    else:  # not answering SQL, but its agent may still mean to restart it: no longer
+        client.stop()
     emptied = client.reinit()["emptied"]
     emit(events.of(Kind.EMPTIED, member=member, donor=plan.donor, **emptied))
     _rejoin(spec, client, plan, timeout, emit)

@@ -13,6 +13,7 @@ there (the one-shot mark on one member) and the others join by IST, never by a f
 
 from __future__ import annotations
 
+import hashlib
 import tarfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +22,14 @@ from typing import Any
 
 from galera.agent_client import AgentClient
 from galera.controller import backup, bootstrap, members, records
+from galera.domain import backup as backups
 from galera.domain import events
 from galera.domain.events import Kind
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, UnsafeOperation
 from galera.platforms.base import Emit, Platform
 
-SKIP = {backup.MANIFEST, "galera.cache", "gvwstate.dat", "grastate.dat"}
+SKIP = frozenset(backups.NOT_RESTORED)
 CHUNK = 1024 * 1024
 
 
@@ -40,19 +42,22 @@ def run(
 ) -> events.Event:
     """Restore ``directory`` as a new cluster; the bootstrap's summary."""
     position = backup.restorable(directory)
+    digest = hashlib.sha256((directory / backup.MANIFEST).read_bytes()).hexdigest()[:16]
     spec = platform.spec()
     clients = members.agents(spec)
     names = [m.name for m in spec.members if not m.arbitrator]
-    joining = _check_empty(clients, names)
+    running = _check_empty(clients, names, digest)
     if not confirm(position, names):
         raise UnsafeOperation("not confirmed; nothing was changed (pass --yes to confirm)")
-    records.append(platform, "restore", position=str(position), backup=str(directory))
-    for name in joining:  # a fresh member's join attempt: it holds nothing
+    for name in running:  # a fresh member's join attempt (or its restarts): it holds nothing
         clients[name].stop()
         emit(events.of(Kind.STOPPED, member=name, reason="a join attempt that held nothing"))
+    for name in names:  # every agent would take it (token, lease, emptiness): else none
+        clients[name].restore(str(position), digest, check=True)
+    records.append(platform, "restore", position=str(position), backup=str(directory))
 
     def send(name: str) -> dict[str, Any]:
-        return clients[name].restore(str(position), _tar_chunks(directory))
+        return clients[name].restore(str(position), digest, _tar_chunks(directory))
 
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         for name, answer in zip(names, pool.map(send, names), strict=True):
@@ -61,10 +66,12 @@ def run(
     return bootstrap.run(platform, options, lambda _plan: True, emit)
 
 
-def _check_empty(clients: dict[str, AgentClient], names: list[str]) -> list[str]:
-    """Refuse, changing nothing, unless every member's data directory is empty; the members
-    whose server runs a join attempt that holds nothing (they are stopped first)."""
-    joining = []
+def _check_empty(clients: dict[str, AgentClient], names: list[str], digest: str) -> list[str]:
+    """Refuse, changing nothing, unless every member's data directory may receive the
+    backup ``digest`` names (empty, or what an interrupted restore or this one left: the
+    agent says); the members whose server runs or is to run again (a join attempt that
+    holds nothing)."""
+    running = []
     for name in names:
         try:
             status = clients[name].status()
@@ -73,27 +80,34 @@ def _check_empty(clients: dict[str, AgentClient], names: list[str]) -> list[str]
         state = status.get("grastate") or {}
         process = status.get("process") or {}
         wsrep = status.get("wsrep") or {}
-        if state.get("restore_interrupted"):
-            continue  # the agent empties what a restore that broke off left
-        if state.get("error"):
+        if state.get("error") and not state.get("restore_interrupted"):
             raise UnsafeOperation(f"restore refused: {name}: {state['error']}; nothing was changed")
-        if state.get("present") or not state.get("pristine", False):
+        same = (state.get("restored") or {}).get("backup") == digest
+        if not (same or state.get("restorable", state.get("restore_interrupted", False))):
             raise UnsafeOperation(
                 f"restore refused: {name} holds data (a restore never overwrites; empty it "
                 "first or restore elsewhere); nothing was changed"
             )
-        if process.get("state") in ("running", "stopping", "recovering"):
-            if str(wsrep.get("cluster_status", "")).lower() == "primary":
-                raise UnsafeOperation(
-                    f"restore refused: {name} runs in a Primary component; nothing was changed"
-                )
-            joining.append(name)
-    return joining
+        if str(wsrep.get("cluster_status", "")).lower() == "primary":
+            raise UnsafeOperation(
+                f"restore refused: {name} runs in a Primary component; nothing was changed"
+            )
+        if process.get("desired") == "running" or process.get("state") != "stopped":
+            running.append(name)
+    return running
 
 
 def _tar_chunks(directory: Path) -> Iterator[bytes]:
     """The backup's files (not its manifest, nor Galera's state files) as a tar stream, read
     a chunk at a time: memory stays bounded whatever the files' sizes."""
+    try:
+        yield from _tar_entries(directory)
+    except OSError as e:
+        raise InvalidInput(f"{directory}: reading it failed: {e}") from None
+    yield tarfile.NUL * (2 * tarfile.BLOCKSIZE)
+
+
+def _tar_entries(directory: Path) -> Iterator[bytes]:
     for path in sorted(directory.rglob("*")):
         name = path.relative_to(directory).as_posix()
         if name in SKIP:
@@ -117,4 +131,3 @@ def _tar_chunks(directory: Path) -> Iterator[bytes]:
             raise InvalidInput(f"{directory}: {name} changed while it was sent")
         if info.size % tarfile.BLOCKSIZE:
             yield tarfile.NUL * (tarfile.BLOCKSIZE - info.size % tarfile.BLOCKSIZE)
-    yield tarfile.NUL * (2 * tarfile.BLOCKSIZE)

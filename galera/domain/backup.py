@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from galera.domain.snapshot import Snapshot
 
+# What a restore does not copy from a backup: its manifest, and Galera's own state (the
+# restore writes grastate.dat at the backup's position; a cache or a view of another
+# cluster's means nothing here).
+NOT_RESTORED = ("galeractl-backup.json", "galera.cache", "gvwstate.dat", "grastate.dat")
+
 
 @dataclass(frozen=True)
 class Donor:

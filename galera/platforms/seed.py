@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from galera import poll
 from galera.domain import grastate
+from galera.domain.backup import NOT_RESTORED
 from galera.domain.position import Position
 from galera.errors import OperationFailed
 from galera.platforms.sandbox_files import (
@@ -91,15 +93,27 @@ def seed(sb: Sandbox) -> None:
 
 
 def _run_seed_sql(sb: Sandbox, m: MemberPlan, proc: subprocess.Popen[bytes]) -> None:
-    sql = (sb.root / "seed.sql").read_text()
-    last = [""]
-
-    def seeded() -> bool | None:
+    def alive() -> None:
         if proc.poll() is not None:
             raise OperationFailed(
                 f"seed server exited with code {proc.returncode}; see {m.home / 'mariadbd.err'}",
                 member=m.name,
             )
+
+    _seed_sql_as_root(sb, m, "the seed server", alive)
+
+
+def _seed_sql_as_root(
+    sb: Sandbox, m: MemberPlan, what: str, alive: Callable[[], None] = lambda: None
+) -> None:
+    """Run the sandbox's ``seed.sql`` (accounts, grants) through ``m``'s local socket as
+    root once the server answers (``alive`` raises when it died); the file is removed
+    afterwards: it holds passwords."""
+    sql = (sb.root / "seed.sql").read_text()
+    last = [""]
+
+    def done() -> bool | None:
+        alive()
         result = subprocess.run(
             [CLIENT, "--no-defaults", f"--socket={m.socket}", "-u", "root", "--batch"],
             input=sql,
@@ -111,12 +125,7 @@ def _run_seed_sql(sb: Sandbox, m: MemberPlan, proc: subprocess.Popen[bytes]) -> 
         return True if result.returncode == 0 else None
 
     poll.until(
-        seeded,
-        timeout=SEED_TIMEOUT,
-        interval=0.3,
-        what="the seed server",
-        seen=lambda: last[0],
-        member=m.name,
+        done, timeout=SEED_TIMEOUT, interval=0.3, what=what, seen=lambda: last[0], member=m.name
     )
     (sb.root / "seed.sql").unlink()
 
@@ -129,7 +138,7 @@ def seed_from(sb: Sandbox, backup: Path, position: Position) -> None:
     its files in every data directory, ``grastate.dat`` written from its Galera position,
     safe to bootstrap on the first member only. The first then forms the cluster at that
     position and the others join by IST (see :func:`reset_accounts`)."""
-    skip = shutil.ignore_patterns("galeractl-backup.json", "galera.cache", "gvwstate.dat")
+    skip = shutil.ignore_patterns(*NOT_RESTORED)
     for i, m in enumerate(sb.data_members):
         if m.datadir.exists() and any(m.datadir.iterdir()):
             raise OperationFailed(f"{m.datadir} holds data: not restoring over it", member=m.name)
@@ -142,26 +151,4 @@ def reset_accounts(sb: Sandbox, m: MemberPlan) -> None:
     """The first member of a restored sandbox, once it runs: this sandbox's accounts
     (a backup holds its own cluster's), through the local socket as root. They replicate
     to the joiners as ordinary write sets, by IST."""
-    sql = (sb.root / "seed.sql").read_text()
-    last = [""]
-
-    def done() -> bool | None:
-        result = subprocess.run(
-            [CLIENT, "--no-defaults", f"--socket={m.socket}", "-u", "root", "--batch"],
-            input=sql,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        last[0] = result.stderr.strip()[-200:]
-        return True if result.returncode == 0 else None
-
-    poll.until(
-        done,
-        timeout=SEED_TIMEOUT,
-        interval=0.3,
-        what="the restored first member's accounts",
-        seen=lambda: last[0],
-        member=m.name,
-    )
-    (sb.root / "seed.sql").unlink()
+    _seed_sql_as_root(sb, m, "the restored first member's accounts")

@@ -226,6 +226,7 @@ def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
         "name": "${POD_NAME}",
         "listen": f"0.0.0.0:{v['agent']['port']}",
         "token_file": f"{SECRETS_DIR}/agent-token",
+        "backup_token_file": f"{SECRETS_DIR}/backup-token",
         "credentials_file": f"{SECRETS_DIR}/client.cnf",
         "init_file": f"{SECRETS_DIR}/init.sql",
         "mariadbd": "/usr/sbin/mariadbd",

@@ -21,7 +21,6 @@ BENCHMARKS = {
     "recovery": 25100,
     "rolling": 25200,
     "exporter": 25300,
-    "backup": 25600,
 }
 
 
@@ -45,6 +44,15 @@ def test_benchmark_runs_in_quick_mode_and_prints_its_ratio(name: str, base_port:
     assert quick_ratios(name, base_port), f"bench/{name}.py printed no ratio"
 
 
+def test_backup_benchmark_restores_three_members_without_a_full_sst() -> None:
+    """Its restore comparison: the three restored members took no full SST, the one
+    restored member's two joiners took two."""
+    backup, restored = quick_ratios("backup", 25600)
+    assert backup.startswith("backup  member=galera-1"), backup
+    assert restored.startswith("restore  members=3"), restored
+    assert "(full SSTs 0)  one+SST=" in restored and "(full SSTs 2) (medians)" in restored
+
+
 def test_rolling_through_the_proxy_runs_in_quick_mode_and_loses_nothing() -> None:
     (line,) = quick_ratios("rolling", 25500, "--proxy")
     assert line.startswith("rolling-proxy  members=3") and "acknowledged_lost=0" in line, line
@@ -61,6 +69,6 @@ RUN_ELSEWHERE = {"nemesis": "tests/nemesis"}  # its --quick run is a test of its
 
 def test_every_benchmark_is_run_here() -> None:
     scripts = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"common"}
-    assert scripts == set(BENCHMARKS) | set(RUN_ELSEWHERE) | {"containers"}
+    assert scripts == set(BENCHMARKS) | set(RUN_ELSEWHERE) | {"containers", "backup"}
     for place in RUN_ELSEWHERE.values():
         assert (ROOT / place).is_dir()

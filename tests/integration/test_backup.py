@@ -6,11 +6,13 @@ The module's sandbox is left healthy after every test.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +21,9 @@ import pytest
 from galera import poll, sql
 from galera.config import endpoints
 from galera.controller import backup as backups
-from galera.controller import members
+from galera.controller import members, restore
 from galera.domain.position import Position
+from galera.errors import GaleraError
 from galera.testing import workload
 from tests.helpers import ROOT, Result, events, galeractl, of, one_line_error
 from tests.integration.conftest import SandboxHandle, _up
@@ -202,6 +205,21 @@ def test_restore_as_a_new_cluster_through_the_agents(sandbox3: SandboxHandle, ta
         client.stop()
     for client in clients.values():
         client.reinit()
+    # An earlier run broke off: galera-1 received all of the backup, galera-2 half of it.
+    manifest_bytes = (taken.target / backups.MANIFEST).read_bytes()
+    digest = hashlib.sha256(manifest_bytes).hexdigest()[:16]
+    position = json.loads(manifest_bytes)["position"]
+    clients["galera-1"].restore(position, digest, restore._tar_chunks(taken.target))
+
+    def half() -> Iterator[bytes]:
+        chunks = restore._tar_chunks(taken.target)
+        yield next(chunks)
+        yield next(chunks)
+        raise OSError("the sender went away")
+
+    with pytest.raises((GaleraError, OSError)):
+        clients["galera-2"].restore(position, digest, half())
+    assert clients["galera-2"].status()["grastate"]["restore_interrupted"]
     ssts = sandbox3.sandbox.full_ssts()
     result = galeractl(
         "restore",

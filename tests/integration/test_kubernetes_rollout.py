@@ -339,3 +339,34 @@ def test_from_outside_the_cluster_members_are_reached_through_port_forwards(
     pods = [next(a for a in line if a.startswith("pod/")) for line in forwarded[3:]]
     # One forward per pod at the start of the rollout, and one more per replaced pod.
     assert sorted(pods) == sorted([f"pod/{n}" for n in NAMES] * 2)
+
+
+def test_a_new_cluster_is_restored_from_a_backup_through_the_agents(
+    sandbox_kube: SandboxHandle, cluster: tuple[Emulator, str, Kubelet], tmp_path: Path
+) -> None:
+    """`galeractl restore DIR --new-cluster --kube`: the pods' data directories emptied
+    (through their agents, never by deleting a pod or a volume claim), every member receives
+    the backup and the cluster forms at its position without a full SST."""
+    emu, url, _kubelet = cluster
+    args = ("--kube", "--kube-api", url, "-n", NAMESPACE)
+    backup = tmp_path / "backup"
+    taken = galeractl("backup", *args, "--to", str(backup), timeout=300)
+    assert taken.code == 0, taken.stderr
+    refused = galeractl("restore", str(backup), *args, "--new-cluster", "--yes")
+    assert refused.code == 1 and "holds data" in refused.stderr
+    clients = members.agents(sandbox_kube.spec)
+    for client in clients.values():
+        client.stop()
+    for client in clients.values():
+        client.reinit()
+    ssts = sandbox_kube.sandbox.full_ssts()
+    result = galeractl(
+        "restore", str(backup), *args, "--new-cluster", "--yes", "-o", "json", timeout=600
+    )
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    assert sorted(e["member"] for e in of(evts, "restored")) == NAMES
+    assert of(evts, "summary")[-1]["verdict"] == "healthy"
+    assert sandbox_kube.sandbox.full_ssts() == ssts
+    assert not deleted_pods(emu)
+    assert not [r for r in emu if r.method == "DELETE"]

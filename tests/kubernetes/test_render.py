@@ -404,7 +404,7 @@ def test_missing_values_file_is_named(tmp_path: Path) -> None:
     assert "nope.yaml" in one_line_error(result)
 
 
-def test_scheduled_backups_need_the_agent_token_and_no_database_account() -> None:
+def test_scheduled_backups_need_the_backup_token_only() -> None:
     assert not of_kind(rendered("default"), "CronJob")  # off unless asked for
     objs = rendered("backup")
     (cron,) = of_kind(objs, "CronJob")
@@ -424,7 +424,13 @@ def test_scheduled_backups_need_the_agent_token_and_no_database_account() -> Non
         for source in volumes["secrets"]["projected"]["sources"]
         for item in source["secret"]["items"]
     ]
-    assert files == [("galera-secrets", "agent-token"), ("galera-tls", "ca.crt")]
+    assert files == [("galera-secrets", "backup-token"), ("galera-tls", "ca.crt")]
+    projected = [
+        item["path"]
+        for source in volumes["secrets"]["projected"]["sources"]
+        for item in source["secret"]["items"]
+    ]
+    assert projected == ["agent-token", "ca.crt"]  # what galeractl --secrets-dir reads
     assert pod["serviceAccountName"] == "galera-backup"
     (role,) = of_kind(objs, "Role")
     verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,8 @@ from galera.agent import guard
 from galera.agent.datadir import RESTORE_MARKER, DataDir
 from galera.agent.restore import Restores, extract
 from galera.controller.restore import _tar_chunks
-from galera.domain.position import Position
+from galera.domain.grastate import Grastate
+from galera.domain.position import ZERO_UUID, Position
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
 
 POSITION = Position("6c2b4d3e-0000-11ef-8000-000000000001", 1234)
@@ -78,52 +80,110 @@ def test_links_are_refused(tmp_path: Path) -> None:
         extract(io.BytesIO(buffer.getvalue()), tmp_path)
 
 
-def test_a_restore_goes_only_into_an_empty_directory_of_a_stopped_server(tmp_path: Path) -> None:
+def stopped(_what: str, action: Any) -> Any:
+    return action()
+
+
+def running(what: str, _action: Any) -> Any:
+    raise UnsafeOperation(f"mariadbd is running; {what}")
+
+
+def restores_of(tmp_path: Path, while_stopped: Any = stopped) -> Restores:
     data = DataDir(tmp_path / "data", tmp_path / "run", "galera-0")
+    return Restores(data, while_stopped, frozenset({tmp_path / "data" / "mariadbd.err"}))
+
+
+def test_a_restore_goes_only_into_an_empty_directory_of_a_stopped_server(tmp_path: Path) -> None:
     body = chunked(list(_tar_chunks(backup_dir(tmp_path))))
-    running = Restores(data, lambda: True, frozenset())
     with pytest.raises(UnsafeOperation, match="mariadbd is running"):
-        running.receive(POSITION, decoded(body))
-    assert not (data.datadir / RESTORE_MARKER).exists()
-    restores = Restores(data, lambda: False, frozenset())
-    answer = restores.receive(POSITION, decoded(body))
+        restores_of(tmp_path, running).receive(POSITION, "b1", decoded(body))
+    restores = restores_of(tmp_path)
+    data = restores.data
+    assert not data.datadir.exists() or not (data.datadir / RESTORE_MARKER).exists()
+    answer = restores.receive(POSITION, "b1", decoded(body))
     assert answer["files"] == 3 and answer["position"] == str(POSITION)
     state = data.grastate()
     assert state is not None and state.position == POSITION and not state.safe_to_bootstrap
+    assert restores.stamp() == {"position": str(POSITION), "backup": "b1"}
+    with pytest.raises(UnsafeOperation, match="holds data"):  # another backup
+        restores.receive(POSITION, "b2", decoded(body))
+    again = restores.receive(POSITION, "b1", decoded(body))  # the same one, untouched: again
+    assert again["files"] == 3
+    data.write_grastate(Grastate("2.1", POSITION.uuid, POSITION.seqno + 5, False))
+    assert restores.stamp() is None  # it ran and wrote since: its own data now
     with pytest.raises(UnsafeOperation, match="holds data"):
-        restores.receive(POSITION, decoded(body))
+        restores.receive(POSITION, "b1", decoded(body))
+
+
+def test_what_a_failed_first_join_leaves_counts_as_empty_anything_else_does_not(
+    tmp_path: Path,
+) -> None:
+    restores = restores_of(tmp_path)
+    datadir = restores.data.datadir
+    datadir.mkdir()
+    (datadir / "grastate.dat").write_text(
+        f"# GALERA saved state\nversion: 2.1\nuuid: {ZERO_UUID}\nseqno: -1\nsafe_to_bootstrap: 0\n"
+    )
+    (datadir / "gvwstate.dat").write_text("x")
+    (datadir / "mariadbd.err").write_text("the error log stays")
+    assert restores.refusal("b1") is None
+    (datadir / "orders").mkdir()  # somebody's data (or a data directory set wrong)
+    refusal = restores.refusal("b1")
+    assert refusal is not None and refusal.startswith("the data directory holds data (orders)")
+    (datadir / "orders").rmdir()
+    body = chunked(list(_tar_chunks(backup_dir(tmp_path))))
+    restores.receive(POSITION, "b1", decoded(body))
+    assert (datadir / "mariadbd.err").read_text() == "the error log stays"
 
 
 def test_an_interrupted_restore_blocks_every_start_until_restored_again(tmp_path: Path) -> None:
-    data = DataDir(tmp_path / "data", tmp_path / "run", "galera-0")
+    restores = restores_of(tmp_path)
+    data = restores.data
     body = chunked(list(_tar_chunks(backup_dir(tmp_path))))
-    restores = Restores(data, lambda: False, frozenset())
     with pytest.raises(OperationFailed):
-        restores.receive(POSITION, decoded(body[: len(body) // 2]))
+        restores.receive(POSITION, "b1", decoded(body[: len(body) // 2]))
     with pytest.raises(InvalidInput, match="a restore into this data directory is under way"):
         data.grastate()  # what every start, recovery and bootstrap reads first
     assert not data.pristine()
-    restores.receive(POSITION, decoded(body))  # again, from an empty directory
+    restores.receive(POSITION, "b1", decoded(body))  # again, from an empty directory
     assert not (data.datadir / RESTORE_MARKER).exists()
     state = data.grastate()
     assert state is not None and state.position == POSITION
 
 
+def test_a_check_writes_nothing(tmp_path: Path) -> None:
+    restores = restores_of(tmp_path)
+    answer = restores.receive(POSITION, "b1", decoded(chunked([])), check=True)
+    assert answer == {"position": str(POSITION), "accepted": True}
+    assert not restores.data.datadir.exists()
+
+
+def test_chunk_sizes_must_be_hexadecimal() -> None:
+    for size in (b"-1", b"+5", b"", b"1" * 16):
+        with pytest.raises(OperationFailed, match="not well-formed chunks"):
+            decoded(size + b"\r\nabc\r\n0\r\n\r\n").read()
+
+
 class Answers:
     """An agent's /v1/status answer (the restore's checks read nothing else)."""
 
-    def __init__(self, grastate: dict, process: str = "stopped", primary: bool = False) -> None:
+    def __init__(
+        self, grastate: dict[str, Any], process: str = "stopped", primary: bool = False
+    ) -> None:
         self.body = {
             "grastate": grastate,
-            "process": {"state": process},
+            "process": {
+                "state": process,
+                "desired": "running" if process != "stopped" else "stopped",
+            },
             "wsrep": {"cluster_status": "Primary" if primary else "non-Primary"},
         }
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         return self.body
 
 
-EMPTY = {"present": False, "error": None, "pristine": True}
+EMPTY = {"present": False, "error": None, "pristine": True, "restorable": True}
 
 
 def test_a_restore_goes_only_into_members_that_hold_nothing() -> None:
@@ -133,19 +193,18 @@ def test_a_restore_goes_only_into_members_that_hold_nothing() -> None:
     broke_off = {"present": True, "error": "a restore ... under way", "restore_interrupted": True}
     fine = {
         "galera-0": Answers(EMPTY),
-        "galera-1": Answers(EMPTY, process="running"),  # a fresh pod's join attempt
+        "galera-1": Answers(EMPTY, process="backoff"),  # a fresh pod's join attempts
         "galera-2": Answers(broke_off),  # emptied again by its agent
     }
-    assert _check_empty(fine, names) == ["galera-1"]  # type: ignore[arg-type]
-    held = {**fine, "galera-2": Answers({"present": True, "error": None, "seqno": 5})}
+    assert _check_empty(fine, names, "d1") == ["galera-1"]  # type: ignore[arg-type]
+    same = {"present": True, "error": None, "restorable": False, "restored": {"backup": "d1"}}
+    assert _check_empty({**fine, "galera-2": Answers(same)}, names, "d1") == ["galera-1"]  # type: ignore[arg-type]
+    held = {**fine, "galera-2": Answers({"present": True, "error": None, "restorable": False})}
     with pytest.raises(UnsafeOperation, match="galera-2 holds data"):
-        _check_empty(held, names)  # type: ignore[arg-type]
-    tables = {**fine, "galera-0": Answers({"present": False, "error": None, "pristine": False})}
-    with pytest.raises(UnsafeOperation, match="galera-0 holds data"):
-        _check_empty(tables, names)  # type: ignore[arg-type]
+        _check_empty(held, names, "d1")  # type: ignore[arg-type]
     primary = {**fine, "galera-1": Answers(EMPTY, process="running", primary=True)}
     with pytest.raises(UnsafeOperation, match="galera-1 runs in a Primary component"):
-        _check_empty(primary, names)  # type: ignore[arg-type]
+        _check_empty(primary, names, "d1")  # type: ignore[arg-type]
     corrupt = {**fine, "galera-0": Answers({"present": True, "error": "line 3: bad seqno"})}
     with pytest.raises(UnsafeOperation, match="galera-0: line 3: bad seqno"):
-        _check_empty(corrupt, names)  # type: ignore[arg-type]
+        _check_empty(corrupt, names, "d1")  # type: ignore[arg-type]
