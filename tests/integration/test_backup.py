@@ -100,7 +100,9 @@ def test_a_backup_under_the_writer_carries_its_position_and_verifies(
     data[len(data) // 2] ^= 0x01
     (copy / victim).write_bytes(bytes(data))
     never = ("sandbox", "up", "--dir", str(tmp_path / "never"), *_restore(copy))
-    for args in (("backup", "verify", str(copy)), never):
+    cluster = str(sandbox3.cluster_file)
+    restore = ("restore", str(copy), "-c", cluster, "--new-cluster", "--yes")
+    for args in (("backup", "verify", str(copy)), never, restore):
         refused = galeractl(*args)
         assert refused.code == 2, refused.stderr
         assert one_line_error(refused).startswith(f"galeractl: {copy}: {victim} differs from")

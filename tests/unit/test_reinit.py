@@ -126,3 +126,18 @@ def test_emptying_keeps_the_directory_the_error_log_and_lost_and_found(tmp_path:
     assert (entries, size) == (3, 1100 + len("# GALERA saved state\n"))
     assert sorted(p.name for p in data.datadir.iterdir()) == ["lost+found", "mariadbd.err"]
     assert data.pristine()
+
+
+def test_the_transfer_is_reported_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from galera.controller import reinit as workflow
+
+    said: list[dict[str, object]] = []
+    monkeypatch.setattr(workflow, "PROGRESS_EVERY", 0.0)
+    report = workflow._progress("galera-2", "galera-1", lambda e: said.append(e.as_dict()))
+    report(one_crashed())  # galera-2's server prepares: no SQL yet
+    joiner = primary("galera-2", NAMES3, wsrep_local_state="1", wsrep_local_state_comment="Joiner")
+    report(snapshot(*one_crashed().observations[:2], seen(joiner)))
+    assert [(e["event"], e["member"], e["state"], e["donor"]) for e in said] == [
+        ("transfer", "galera-2", "unreachable", "galera-1"),
+        ("transfer", "galera-2", "Joiner", "galera-1"),
+    ]
