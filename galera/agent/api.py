@@ -36,6 +36,11 @@ RESTORE_HEADERS = {"position": POSITION_HEADER, "backup": BACKUP_HEADER, "check"
 _ERROR_STATUS = {InvalidInput: 400, AccessDenied: 401, UnsafeOperation: 409}
 
 
+def _status_of(error: GaleraError) -> int:
+    """The HTTP status a refusal or failure is answered with."""
+    return next((c for t, c in _ERROR_STATUS.items() if isinstance(error, t)), 500)
+
+
 def _writes(agent: Agent) -> dict[str, Any]:
     return {
         f"/{API_VERSION}/recover": agent.recover,
@@ -144,7 +149,7 @@ def make_handler(
             try:
                 code, body = func(*args)
             except GaleraError as e:
-                code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
+                code = _status_of(e)
                 body = {"error": str(e)}
             except Exception as e:  # never a connection dropped without an answer
                 log.exception("request failed")
@@ -162,7 +167,7 @@ def make_handler(
                 self.end_headers()
 
             def refuse(e: GaleraError) -> None:
-                code = next((c for t, c in _ERROR_STATUS.items() if isinstance(e, t)), 500)
+                code = _status_of(e)
                 self._send(code, {"error": str(e)})
 
             self.close_connection = True

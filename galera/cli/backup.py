@@ -71,7 +71,6 @@ def backup(
     if ctx.invoked_subcommand is not None:
         return
     from galera.controller import backup as backups
-    from galera.errors import InvalidInput
 
     if (target is None) == (series is None):
         raise InvalidInput("backup needs one of --to DIR or --into DIR (or: backup verify DIR)")

@@ -33,7 +33,7 @@ from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.platforms.base import Emit, Platform
 
-MANIFEST = "galeractl-backup.json"
+MANIFEST = backup.MANIFEST
 MBSTREAM = "/usr/bin/mbstream"
 MARIABACKUP = "/usr/bin/mariabackup"
 MARIADBD = "/usr/sbin/mariadbd"

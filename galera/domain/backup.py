@@ -9,7 +9,8 @@ from galera.domain.snapshot import Snapshot
 # What a restore does not copy from a backup: its manifest, and Galera's own state (the
 # restore writes grastate.dat at the backup's position; a cache or a view of another
 # cluster's means nothing here).
-NOT_RESTORED = ("galeractl-backup.json", "galera.cache", "gvwstate.dat", "grastate.dat")
+MANIFEST = "galeractl-backup.json"  # a backup directory's manifest, written last
+NOT_RESTORED = (MANIFEST, "galera.cache", "gvwstate.dat", "grastate.dat")
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,20 @@ from tests.unit.builders import agent_data
 SECRET_LINE = "UPDATE accounts SET balance = 0 WHERE owner = 'marker-7f3a'"
 
 
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[tuple[int, Path, Supervisor]]:
-    server = {
+def local_server(tmp_path: Path) -> dict[str, object]:
+    """An agent's ``server`` section whose files are all under ``tmp_path``."""
+    return {
         **agent_data()["server"],
         "datadir": str(tmp_path / "data"),
         "log_error": str(tmp_path / "mariadbd.err"),
         "socket": str(tmp_path / "mysqld.sock"),
         "pid_file": str(tmp_path / "mysqld.pid"),
     }
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[tuple[int, Path, Supervisor]]:
+    server = local_server(tmp_path)
     (tmp_path / "token").write_text("first-token\n")
     (tmp_path / "mariadbd.err").write_text(f"2026-12-02 [Note] WSREP: conflict: {SECRET_LINE}\n")
     config = parse(

@@ -18,7 +18,7 @@ from galera.agent_client import AgentClient
 from galera.config.agent import parse
 from galera.controller.restore import _tar_chunks
 from galera.errors import AccessDenied, InvalidInput, UnsafeOperation
-from tests.cli.test_agent_hardening import exchange
+from tests.cli.test_agent_hardening import exchange, local_server
 from tests.unit.builders import agent_data
 
 POSITION = "6c2b4d3e-0000-11ef-8000-000000000001:1234"
@@ -26,13 +26,7 @@ POSITION = "6c2b4d3e-0000-11ef-8000-000000000001:1234"
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[tuple[str, Supervisor]]:
-    server = {
-        **agent_data()["server"],
-        "datadir": str(tmp_path / "data"),
-        "log_error": str(tmp_path / "mariadbd.err"),
-        "socket": str(tmp_path / "mysqld.sock"),
-        "pid_file": str(tmp_path / "mysqld.pid"),
-    }
+    server = local_server(tmp_path)
     (tmp_path / "token").write_text("agent-token\n")
     (tmp_path / "backup-token").write_text("backup-only\n")
     data = agent_data(
