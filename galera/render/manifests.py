@@ -218,7 +218,9 @@ def cluster_selector(v: dict[str, Any]) -> dict[str, str]:
 def agent_config(v: dict[str, Any], group: Group) -> dict[str, Any]:
     """The node agent's configuration for the members of ``group`` (docs/agent.md)."""
     provider_options = {str(k): str(val) for k, val in v["mariadb"]["providerOptions"].items()}
-    if group.segment:
+    # Across sites every member names its segment, 0 included: that also keeps Galera's
+    # WAN membership timers instead of the one-site ones (galera.domain.options.LAN_TIMERS).
+    if any(g.segment for g in groups(v)):
         provider_options["gmcast.segment"] = str(group.segment)
     tls_on = v["tls"]["enabled"]
     address = member_address("${POD_NAME}", peers_service(v), "${POD_NAMESPACE}")

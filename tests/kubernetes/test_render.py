@@ -285,8 +285,19 @@ def test_groups_give_each_site_its_segment_weight_and_zone() -> None:
         for cm in of_kind(objs, "ConfigMap")
     }
     assert agents["orders-a-agent"]["server"]["weight"] == 2
-    assert "gmcast.segment" not in agents["orders-a-agent"]["server"]["provider_options"]
+    # Across sites every member names its segment (0 too): it keeps Galera's WAN timers.
+    assert agents["orders-a-agent"]["server"]["provider_options"]["gmcast.segment"] == "0"
     assert agents["orders-b-agent"]["server"]["provider_options"]["gmcast.segment"] == "1"
+
+
+def test_groups_in_one_site_name_no_segment() -> None:
+    """Zones of one site are one segment: nothing is named, the one-site timers apply."""
+    values = {"groups": [{"name": "a", "replicas": 2}, {"name": "b", "replicas": 1}]}
+    objs = manifests.objects(values, "one-site")
+    for cm in of_kind(objs, "ConfigMap"):
+        if "agent.yaml" in cm["data"]:
+            options = yaml.safe_load(cm["data"]["agent.yaml"])["server"]["provider_options"]
+            assert "gmcast.segment" not in options
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,41 @@ def test_provider_options_merge_into_galeractls_and_keep_the_weight() -> None:
     assert "max_connections" in text
 
 
+def provider_line(config: MemberConfig) -> dict[str, str]:
+    text = render_member_config(config)
+    (line,) = [x for x in text.splitlines() if x.startswith("wsrep_provider_options")]
+    return options.parse_provider(line.partition("=")[2].strip().strip('"'))
+
+
+def test_members_in_one_site_get_the_one_site_membership_timers() -> None:
+    rendered = provider_line(member())
+    assert rendered["evs.keepalive_period"] == "PT0.1S"
+    assert rendered["evs.join_retrans_period"] == "PT0.2S"
+
+
+def test_a_person_s_timers_win_over_the_one_site_ones() -> None:
+    rendered = provider_line(
+        member(
+            provider_options={"evs.keepalive_period": "PT1S"},
+            extra={"wsrep_provider_options": "evs.join_retrans_period=PT0.5S"},
+        )
+    )
+    assert rendered["evs.keepalive_period"] == "PT1S"
+    assert rendered["evs.join_retrans_period"] == "PT0.5S"
+
+
+@pytest.mark.parametrize("segment", ["0", "2"])
+def test_a_member_naming_its_segment_keeps_galera_s_wan_timers(segment: str) -> None:
+    for config in (
+        member(provider_options={"gmcast.segment": segment}),
+        member(extra={"wsrep_provider_options": f"gmcast.segment={segment}"}),
+    ):
+        rendered = provider_line(config)
+        assert rendered["gmcast.segment"] == segment
+        assert "evs.keepalive_period" not in rendered
+        assert "evs.join_retrans_period" not in rendered
+
+
 def test_every_member_config_takes_the_guard() -> None:
     """The agent's configuration and its option overrides (/v1/config) are MemberConfigs."""
     with pytest.raises(InvalidInput, match=r"^extra\.wsrep_notify_cmd: not allowed"):
