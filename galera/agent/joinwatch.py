@@ -82,6 +82,8 @@ class JoinWatch:
         if self.synced or self.restart_required:
             return
         identity = self._stat()
+        if self._identity is None and identity is not None and self.path.is_absolute():
+            self._identity = identity  # a log this run created: all of it is new (from 0)
         if (
             identity is None
             or self._identity is None

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from galera.agent.datadir import RESTORE_MARKER, DataDir, sync_directory
 from galera.domain import grastate
+from galera.domain.grastate import JOIN_UNFINISHED, SAVED_VIEW
 from galera.domain.position import Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 
@@ -42,7 +43,8 @@ STAMP = "galeractl-restored.json"
 LEFT_BY_A_JOIN = (
     "grastate.dat",
     "galera.cache",
-    "gvwstate.dat",
+    SAVED_VIEW,
+    JOIN_UNFINISHED,
     "wsrep_sst.pid",
     "sst_in_progress",
     ".sst",

@@ -84,6 +84,7 @@ class Supervisor:
         self._join: JoinWatch | None = None
         self._restart_asked: float | None = None  # when a Galera-requested restart began
         self._donors: tuple[str, ...] = ()  # preferred state-transfer donors of joins
+        self._unheld = False  # a join runs that has not reached Synced (its marker is set)
         self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
         self.heartbeat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
@@ -339,6 +340,17 @@ class Supervisor:
                 "a stop came while the position was recovered: not started",
                 member=self.config.name,
             )
+        if self.data.forget_unheld_view():
+            log.warning(
+                "the last join never reached Synced: removed the Primary view it saved "
+                "(gvwstate.dat), from which pc.recovery would form a Primary component at "
+                "a position this member never held the state of"
+            )
+        if mode == "join":
+            self.data.join_begins()
+        else:
+            self.data.join_ended()
+        self._unheld = mode == "join"
         # Where a joiner starts from (unknown after an interrupted state transfer).
         started_from = (
             self._current_position() if mode == "join" and not self.data.sst_interrupted else None
@@ -443,6 +455,9 @@ class Supervisor:
             with self._lock:
                 if self._join is not None:
                     self._join.scan()  # latch what the log shows while it is fresh
+                    if self._unheld and self._join.synced:
+                        self.data.join_ended()
+                        self._unheld = False
                     self._restart_if_asked()
                 self._apply_policy()
 

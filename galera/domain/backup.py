@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from galera.domain.grastate import JOIN_UNFINISHED, SAVED_VIEW
 from galera.domain.snapshot import Snapshot
 
 # What a restore does not copy from a backup: its manifest, and Galera's own state (the
 # restore writes grastate.dat at the backup's position; a cache or a view of another
 # cluster's means nothing here).
 MANIFEST = "galeractl-backup.json"  # a backup directory's manifest, written last
-NOT_RESTORED = (MANIFEST, "galera.cache", "gvwstate.dat", "grastate.dat")
+NOT_RESTORED = (MANIFEST, "galera.cache", SAVED_VIEW, JOIN_UNFINISHED, "grastate.dat")
 
 
 @dataclass(frozen=True)

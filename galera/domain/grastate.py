@@ -9,6 +9,14 @@ from galera.errors import InvalidInput
 
 _KNOWN_KEYS = ("version", "uuid", "seqno", "safe_to_bootstrap")
 
+# Galera's saved Primary view, from which ``pc.recovery`` re-forms a Primary component when
+# every member it names is back.
+SAVED_VIEW = "gvwstate.dat"
+# Written beside it by the agent when mariadbd starts to join, removed once the member is
+# Synced: while it is there, the member never held the state of the component whose view
+# it may have saved (see galera.agent.datadir.DataDir.forget_unheld_view).
+JOIN_UNFINISHED = "galeractl-join-unfinished"
+
 
 class CorruptGrastate(InvalidInput):
     """``grastate.dat`` could not be parsed; the message names the file and the line."""

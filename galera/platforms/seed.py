@@ -85,7 +85,7 @@ def seed(sb: Sandbox) -> None:
         raise OperationFailed(
             f"seed left an unexpected grastate ({seeded.position})", member=first.name
         )
-    skip = shutil.ignore_patterns("galera.cache", "gvwstate.dat", "*.pid", "*.sock")
+    skip = shutil.ignore_patterns(*NOT_RESTORED, "*.pid", "*.sock")
     for m in sb.data_members[1:]:
         shutil.copytree(first.datadir, m.datadir, ignore=skip, dirs_exist_ok=True)
         copy = grastate.Grastate(seeded.version, seeded.uuid, seeded.seqno, False)

@@ -241,6 +241,11 @@ def _up(tmp_root: Path, *args: str) -> Iterator[SandboxHandle]:
         if (root / "sandbox.json").exists():
             galeractl("sandbox", "down", "--dir", str(root), timeout=300)
         _kill_leftovers(root)
+        # $GALERACTL_TEST_KEEP names a directory the sandbox is moved to (logs, data) for a
+        # post-mortem instead of being removed.
+        keep = os.environ.get("GALERACTL_TEST_KEEP")
+        if keep and root.exists():
+            shutil.move(str(root), str(Path(keep) / tmp_root.name))
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -14,7 +14,10 @@ import time
 
 import pytest
 
+from galera import poll, sql
+from galera.config.endpoints import of_member
 from galera.controller import waiting
+from galera.domain.grastate import JOIN_UNFINISHED
 from galera.domain.position import Position
 from galera.platforms.sandbox import Sandbox
 from tests.helpers import ROOT, Result, events, galeractl, kill_after, of, one_line_error
@@ -424,3 +427,62 @@ def _scrape_or_empty(url: str) -> Samples:
         return scrape(url)
     except OSError:  # not serving yet
         return {}
+
+
+def test_a_joiner_left_alone_in_a_primary_view_never_forms_a_primary_of_its_own(
+    sandbox_recovery: SandboxHandle,
+) -> None:
+    """A joiner is a member of the Primary component before it holds the component's state.
+    Here its donors are busy (desynced) until both leave cleanly: Galera leaves the joiner
+    alone in a Primary view and saves it (gvwstate.dat), though nobody there holds the
+    state. The bootstrap that follows stops it and starts it again to join; pc.recovery must
+    not make it a Primary component of its own at its old position, beside the bootstrapped
+    one (Galera then aborts the newer one, "conflicting prims: older overrides", and its
+    transactions are lost: seen when a full outage outran the controller's rejoin)."""
+    sandbox, root = sandbox_recovery.sandbox, str(sandbox_recovery.root)
+    spec = sandbox_recovery.spec
+    joiner = sandbox_recovery.root / "members" / "galera-2"
+    with sandbox_recovery.writer() as writer:
+        writer.wait_for_acks(50)
+        assert galeractl("sandbox", "kill", "galera-2", "--signal", "TERM", "--dir", root).code == 0
+        writer.wait_for_acks(len(writer.stats.acked) + 100)  # galera-2 is behind: a join asks
+        for name in ("galera-0", "galera-1"):
+            sql.execute(
+                of_member(spec, spec.member(name)),
+                spec.admin_credentials(),
+                ["SET GLOBAL wsrep_desync = ON"],  # no longer a donor anyone may pick
+                member=name,
+            )
+        logged = (joiner / "mariadbd.err").stat().st_size
+        sandbox.client("galera-2").start("join")
+        poll.until(
+            lambda: (
+                b"Requesting state transfer failed"
+                in (joiner / "mariadbd.err").read_bytes()[logged:]
+                or None
+            ),
+            timeout=60,
+            interval=0.2,
+            what="galera-2 asking for a state transfer in vain",
+        )
+        for name in ("galera-0", "galera-1"):
+            stopped = galeractl("sandbox", "kill", name, "--signal", "TERM", "--dir", root)
+            assert stopped.code == 0, stopped.stderr
+    view = joiner / "data" / "gvwstate.dat"
+
+    def alone() -> bool | None:
+        text = view.read_text() if view.exists() else ""
+        return text.count("member:") == 1 or None
+
+    poll.until(alone, timeout=60, interval=0.2, what="galera-2 alone in a saved Primary view")
+    result = bootstrap(sandbox_recovery, "--yes")
+    assert result.code == 0, result.stderr + result.stdout
+    evts = events(result)
+    assert of(evts, "plan")[0]["member"] in ("galera-0", "galera-1")
+    assert of(evts, "summary")[0]["verdict"] == "healthy"
+    for name in ("galera-0", "galera-1", "galera-2"):
+        log = (sandbox_recovery.root / "members" / name / "mariadbd.err").read_text()
+        assert "conflicting prims" not in log, f"{name} saw two Primary components"
+    check = sandbox_recovery.check(writer.stats.acked)
+    assert check.ok, check.message
+    assert not (joiner / "data" / JOIN_UNFINISHED).exists()  # its join reached Synced
