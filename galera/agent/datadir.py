@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from galera.domain import grastate
-from galera.domain.grastate import JOIN_UNFINISHED, SAVED_VIEW, Grastate
+from galera.domain.grastate import Grastate
 from galera.domain.position import ZERO_UUID, Position
 from galera.errors import GaleraError, InvalidInput, OperationFailed, UnsafeOperation
 from galera.proc import alive
@@ -191,40 +191,6 @@ class DataDir:
         self.write_grastate(grastate.Grastate("2.1", position.uuid, position.seqno, False))
         (self.datadir / "sst_in_progress").unlink(missing_ok=True)
         self.clean_stale_sst()
-
-    # -- the saved Primary view (pc.recovery) -------------------------------------------
-
-    def forget_unheld_view(self) -> bool:
-        """Before any start: when the last join never reached Synced, remove the Primary
-        view it may have saved (``gvwstate.dat``); whether there was one.
-
-        A joiner is a member of the Primary component before it holds the component's
-        state. When its donor leaves cleanly, Galera leaves it alone in a Primary view and
-        saves that view, though quorum says non-Primary: nobody there has the state. Started
-        again, ``pc.recovery`` restores the view, finds every member it names (itself) and
-        forms a Primary component at the joiner's old position, beside the real one; Galera
-        then aborts the other side ("conflicting prims: older overrides") and its newer
-        transactions are lost (seen: a rejoin outrun by a full outage, then a bootstrap).
-        Without the view, the member joins whatever Primary component runs; if none does,
-        a bootstrap of the most advanced member forms one."""
-        if not (self.datadir / JOIN_UNFINISHED).exists():
-            return False
-        view = self.datadir / SAVED_VIEW
-        saved = view.exists()
-        view.unlink(missing_ok=True)
-        return saved
-
-    def join_begins(self) -> None:
-        """A join-mode start: until :meth:`join_ended`, no view this member saves is one it
-        held the state of."""
-        marker = self.datadir / JOIN_UNFINISHED
-        if self.datadir.is_dir() and not marker.exists():
-            marker.write_text("a join that has not reached Synced; see galeractl's agent\n")
-            sync_directory(self.datadir)
-
-    def join_ended(self) -> None:
-        """The member is Synced (or forms the cluster itself): its saved views are its own."""
-        (self.datadir / JOIN_UNFINISHED).unlink(missing_ok=True)
 
     @property
     def sst_interrupted(self) -> bool:

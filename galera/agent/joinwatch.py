@@ -19,7 +19,13 @@ supervisor reads it on every turn of its loop, so what it saw is latched early.
 The same log says when a state transfer failed part-way ("Receiving IST failed, node
 restart required"): Galera then leaves the server running, disconnected, for good. The
 supervisor restarts it, as a DBA would; the next join asks for a transfer from what it
-applied. The watch stops reading once the member is Synced.
+applied.
+
+Once the member is Synced the watch follows one thing more, for as long as the server runs:
+whether the member holds the state of the component it is in (:attr:`JoinWatch.holds_state`:
+Synced, until it needs a state transfer again after a partition), which decides whether a
+Primary view it saves may be re-formed by ``pc.recovery`` (see
+:meth:`galera.agent.datadir.DataDir.forget_unheld_view`).
 """
 
 from __future__ import annotations
@@ -43,19 +49,24 @@ _WAITING = re.compile(
 # someone restarts it ("Receiving IST failed, node restart required: ...").
 _RESTART = re.compile(rb"WSREP: .*node restart required")
 _SYNCED = re.compile(rb"WSREP: Shifting [A-Z/]+ -> SYNCED")
+# Synced (group 1), or needing a state transfer again (a merge after a partition).
+_HOLDS = re.compile(rb"WSREP: (?:Shifting [A-Z/]+ -> (SYNCED)|State transfer required)")
 _CHUNK = 1 << 20  # read at most this much of the log at a time: bounded memory
 
 
 class JoinWatch:
     """Follows one join-mode start of mariadbd. Not thread-safe: callers hold a lock."""
 
-    def __init__(self, log_path: Path, position: Position | None) -> None:
+    def __init__(
+        self, log_path: Path, position: Position | None, holds_state: bool = False
+    ) -> None:
         self.path = log_path
         self.position = position
         self.received = False
         self.waiting = False
         self.restart_required = False
-        self.synced = False  # the join is over: nothing more to follow
+        self.synced = False  # the join is over: only holds_state is followed from then on
+        self.holds_state = holds_state  # Synced (or formed the cluster), not joining again
         self._identity = self._stat()
         self._offset = self._identity[2] if self._identity else 0
         self._tail = b""
@@ -79,7 +90,7 @@ class JoinWatch:
 
     def scan(self) -> None:
         """Read what the log gained since the last look (cheap when nothing did)."""
-        if self.synced or self.restart_required:
+        if self.restart_required:
             return
         identity = self._stat()
         if self._identity is None and identity is not None and self.path.is_absolute():
@@ -106,8 +117,11 @@ class JoinWatch:
                 return
             self._offset += len(chunk)
             text = self._tail + chunk
-            self.received = self.received or _RECEIVING.search(text) is not None
-            self.waiting = self.waiting or _WAITING.search(text) is not None
-            self.restart_required = self.restart_required or bool(_RESTART.search(text))
-            self.synced = self.synced or bool(_SYNCED.search(text))
+            if not self.synced:
+                self.received = self.received or _RECEIVING.search(text) is not None
+                self.waiting = self.waiting or _WAITING.search(text) is not None
+                self.restart_required = self.restart_required or bool(_RESTART.search(text))
+                self.synced = bool(_SYNCED.search(text))
+            for found in _HOLDS.finditer(text):  # the last one says
+                self.holds_state = found.group(1) is not None
             self._tail = text[-200:]  # a line split between two reads is still found

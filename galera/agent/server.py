@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from galera import sql
-from galera.agent import starts
+from galera.agent import mariadbd, starts
 from galera.agent.backup import Backups
 from galera.agent.datadir import RESTORE_MARKER, own_paths
 from galera.agent.lease import LEASE_FILE, Leases
@@ -115,7 +115,7 @@ class Agent:
         wsrep, error = self.wsrep()
         process = self.supervisor.state()
         if authorized:  # read outside the supervisor's lock
-            process["error_log_tail"] = self.supervisor.error_log_tail()
+            process["error_log_tail"] = mariadbd.error_log_tail(self.config)
             process["overrides"] = self.supervisor.data.overrides()
         return 200, {
             "api": API_VERSION,

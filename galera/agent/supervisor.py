@@ -25,6 +25,7 @@ from galera import proc
 from galera.agent import mariadbd, starts
 from galera.agent.datadir import DataDir
 from galera.agent.joinwatch import JoinWatch
+from galera.agent.savedview import SavedView
 from galera.config.agent import RUN_MODES, AgentConfig
 from galera.domain import options
 from galera.domain.position import Position
@@ -84,8 +85,8 @@ class Supervisor:
         self._join: JoinWatch | None = None
         self._restart_asked: float | None = None  # when a Galera-requested restart began
         self._donors: tuple[str, ...] = ()  # preferred state-transfer donors of joins
-        self._unheld = False  # a join runs that has not reached Synced (its marker is set)
         self.data = DataDir(Path(config.server.datadir), config.rundir, config.name)
+        self._view = SavedView(self.data.datadir)
         self.heartbeat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
 
@@ -311,15 +312,9 @@ class Supervisor:
     def draining(self) -> bool:
         return time.monotonic() < self._drained_until
 
-    def error_log_tail(self, lines: int = 5) -> list[str]:
-        return mariadbd.error_log_tail(self.config, lines)
-
     def _check_grastate(self) -> None:
-        """Refuse to start on a corrupt ``grastate.dat``.
-
-        Galera would discard it and ask for a full state transfer, wiping this member's data
-        and the evidence of its position; a person must look first.
-        """
+        """Refuse to start on a corrupt ``grastate.dat``: Galera would discard it and ask for
+        a full SST, wiping the data and the evidence of its position; a person must look."""
         self.data.grastate()
 
     def _spawn(self, mode: str, arguments: list[str] | None = None) -> None:
@@ -340,22 +335,13 @@ class Supervisor:
                 "a stop came while the position was recovered: not started",
                 member=self.config.name,
             )
-        if self.data.forget_unheld_view():
-            log.warning(
-                "the last join never reached Synced: removed the Primary view it saved "
-                "(gvwstate.dat), from which pc.recovery would form a Primary component at "
-                "a position this member never held the state of"
-            )
-        if mode == "join":
-            self.data.join_begins()
-        else:
-            self.data.join_ended()
-        self._unheld = mode == "join"
+        self._view.before_start(joining=mode == "join")
         # Where a joiner starts from (unknown after an interrupted state transfer).
         started_from = (
             self._current_position() if mode == "join" and not self.data.sst_interrupted else None
         )
-        watch = JoinWatch(Path(self.config.server.log_error), started_from)  # before it logs
+        log_error = Path(self.config.server.log_error)
+        watch = JoinWatch(log_error, started_from, not self._view.unheld)  # before it logs
         out = open(self.config.rundir / "mariadbd.out", "ab")  # noqa: SIM115
         try:
             self._child = subprocess.Popen(
@@ -440,6 +426,9 @@ class Supervisor:
         markers mariadbd and the SST script left (grastate.dat zeroed, ``sst_in_progress``):
         put them back, so the member reports its real position instead of an interrupted
         transfer, and the next join can be an IST."""
+        if self._join is not None:
+            self._join.scan()  # its last lines (Synced just before a stop) still count
+            self._view.follow(self._join)
         join, self._join = self._join, None
         position = join.untouched_at() if join is not None else None
         if position is None:
@@ -455,9 +444,7 @@ class Supervisor:
             with self._lock:
                 if self._join is not None:
                     self._join.scan()  # latch what the log shows while it is fresh
-                    if self._unheld and self._join.synced:
-                        self.data.join_ended()
-                        self._unheld = False
+                    self._view.follow(self._join)
                     self._restart_if_asked()
                 self._apply_policy()
 

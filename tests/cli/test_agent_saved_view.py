@@ -25,16 +25,17 @@ from galera.config.agent import parse
 from galera.domain.grastate import JOIN_UNFINISHED, SAVED_VIEW
 from tests.unit.builders import agent_data
 
+# What it found is recorded last: once "seen" says so, the run saved its view and logged.
 STAND_IN = """#!/bin/sh
 dir={dir}
 saved=fresh; [ -e "$dir/data/gvwstate.dat" ] && saved=restored
-echo $saved >> "$dir/seen"
 if [ -e "$dir/synced" ]; then
   echo "[Note] WSREP: Shifting JOINED -> SYNCED (TO: 7)" >> "$dir/err"
 else
   echo "[Note] WSREP: Requesting state transfer failed: Not in primary component." >> "$dir/err"
 fi
 echo "my_uuid: saved by this run" > "$dir/data/gvwstate.dat"
+echo $saved >> "$dir/seen"
 exec sleep 600
 """
 
@@ -105,6 +106,40 @@ def test_a_view_saved_once_synced_is_kept_for_pc_recovery(tmp_path: Path) -> Non
         assert found(tmp_path) == ["restored"]
     finally:
         sup.shutdown()
+
+
+def test_a_stop_right_after_synced_clears_the_mark(tmp_path: Path) -> None:
+    """No turn of the policy loop between Synced and the stop: the exit still reads the
+    log's last lines."""
+    (tmp_path / "synced").touch()
+    sup = supervisor(tmp_path)  # its loop is not running
+    run_once(sup, tmp_path)
+    assert not (tmp_path / "data" / JOIN_UNFINISHED).exists()
+    run_once(sup, tmp_path)
+    assert found(tmp_path) == ["restored"]
+
+
+def test_an_interrupted_state_transfer_counts_as_an_unfinished_join(tmp_path: Path) -> None:
+    """A full transfer empties the data directory, the mark with it, but leaves its own
+    marker (sst_in_progress) until it completes."""
+    sup = supervisor(tmp_path)
+    (tmp_path / "data" / SAVED_VIEW).write_text("my_uuid: saved by a joiner\n")
+    (tmp_path / "data" / "sst_in_progress").touch()
+    run_once(sup, tmp_path)
+    assert found(tmp_path) == ["fresh"]
+
+
+def test_a_start_that_forms_the_cluster_clears_the_mark(tmp_path: Path) -> None:
+    sup = supervisor(tmp_path)
+    run_once(sup, tmp_path)  # a join that never reached Synced
+    assert (tmp_path / "data" / JOIN_UNFINISHED).exists()
+    (tmp_path / "data" / "mysql").mkdir()  # system tables: nothing to install
+    (tmp_path / "seen").unlink()
+    sup._want_running = True  # what a bootstrap start sets and runs once its checks passed
+    sup._spawn("new-cluster", [])
+    assert found(tmp_path)
+    sup.stop(timeout=5)
+    assert not (tmp_path / "data" / JOIN_UNFINISHED).exists()
 
 
 def test_the_mark_outlives_the_agent(tmp_path: Path) -> None:

@@ -441,7 +441,15 @@ def test_a_joiner_left_alone_in_a_primary_view_never_forms_a_primary_of_its_own(
     transactions are lost: seen when a full outage outran the controller's rejoin)."""
     sandbox, root = sandbox_recovery.sandbox, str(sandbox_recovery.root)
     spec = sandbox_recovery.spec
-    joiner = sandbox_recovery.root / "members" / "galera-2"
+    members = sandbox_recovery.root / "members"
+    joiner = members / "galera-2"
+    names = ("galera-0", "galera-1", "galera-2")
+    logs = {
+        n: (members / n / "mariadbd.err", (members / n / "mariadbd.err").stat().st_size)
+        for n in names
+    }
+    agent_log = joiner / "agent.log"
+    agent_said = agent_log.stat().st_size
     with sandbox_recovery.writer() as writer:
         writer.wait_for_acks(50)
         assert galeractl("sandbox", "kill", "galera-2", "--signal", "TERM", "--dir", root).code == 0
@@ -480,9 +488,13 @@ def test_a_joiner_left_alone_in_a_primary_view_never_forms_a_primary_of_its_own(
     evts = events(result)
     assert of(evts, "plan")[0]["member"] in ("galera-0", "galera-1")
     assert of(evts, "summary")[0]["verdict"] == "healthy"
-    for name in ("galera-0", "galera-1", "galera-2"):
-        log = (sandbox_recovery.root / "members" / name / "mariadbd.err").read_text()
-        assert "conflicting prims" not in log, f"{name} saw two Primary components"
+    for name, (log, offset) in logs.items():
+        with open(log, "rb") as f:
+            f.seek(offset)
+            assert b"conflicting prims" not in f.read(), f"{name} saw two Primary components"
     check = sandbox_recovery.check(writer.stats.acked)
     assert check.ok, check.message
+    with open(agent_log, "rb") as f:
+        f.seek(agent_said)
+        assert b"removed the Primary view it saved" in f.read()  # the path taken
     assert not (joiner / "data" / JOIN_UNFINISHED).exists()  # its join reached Synced

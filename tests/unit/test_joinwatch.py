@@ -142,3 +142,45 @@ def test_the_watch_stops_reading_once_synced(tmp_path: Path) -> None:
     append(log, IST_FAILED)  # never happens after a join ends; the watch no longer looks
     watch.scan()
     assert not watch.restart_required
+
+
+SYNCED = "2026-12-02  0:01:09 0 [Note] WSREP: Shifting JOINED -> SYNCED (TO: 30)\n"
+TRANSFER_AGAIN = (
+    "2026-12-02  0:05:00 2 [Note] WSREP: State transfer required: \n"
+    "\tGroup state: 8d4a1b5e-1111-11f1-8000-000000000000:80\n"
+)
+
+
+def test_a_log_this_run_created_is_read_from_its_start(tmp_path: Path) -> None:
+    """No log before the start: nothing proves the join untouched (it counts as touched),
+    but the Synced line the new log holds is seen."""
+    log = tmp_path / "mariadbd.err"
+    watch = JoinWatch(log, START)
+    log.write_text(WAITING + SYNCED)
+    watch.scan()
+    assert watch.received and watch.untouched_at() is None
+    assert watch.synced and watch.holds_state
+
+
+def test_holding_the_state_is_followed_after_synced(tmp_path: Path) -> None:
+    """Synced, then a merge after a partition that needs a transfer, then Synced again."""
+    watch, log = watch_after(tmp_path)
+    assert not watch.holds_state
+    with open(log, "a") as f:
+        f.write(SYNCED)
+    watch.scan()
+    assert watch.holds_state
+    with open(log, "a") as f:
+        f.write(TRANSFER_AGAIN)
+    watch.scan()
+    assert not watch.holds_state
+    with open(log, "a") as f:
+        f.write(SYNCED)
+    watch.scan()
+    assert watch.holds_state
+
+
+def test_a_start_that_forms_the_cluster_holds_its_state_from_the_start(tmp_path: Path) -> None:
+    log = tmp_path / "mariadbd.err"
+    log.write_text(BEFORE)
+    assert JoinWatch(log, None, holds_state=True).holds_state
