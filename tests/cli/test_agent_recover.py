@@ -24,12 +24,13 @@ esac
 """
 
 
-def supervisor(tmp_path: Path) -> Supervisor:
+def supervisor(tmp_path: Path, stand_in: str = STAND_IN, restart: str = "always") -> Supervisor:
+    """An agent's supervisor whose mariadbd is the script ``stand_in``, in ``tmp_path``."""
     script = tmp_path / "mariadbd"
-    script.write_text(STAND_IN)
+    script.write_text(stand_in)
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     (tmp_path / "token").write_text("t\n")
-    (tmp_path / "data").mkdir()
+    (tmp_path / "data").mkdir(exist_ok=True)
     server = {
         **agent_data()["server"],
         "datadir": str(tmp_path / "data"),
@@ -37,7 +38,7 @@ def supervisor(tmp_path: Path) -> Supervisor:
         "socket": str(tmp_path / "sock"),
         "pid_file": str(tmp_path / "pid"),
     }
-    data = agent_data(listen="127.0.0.1:1", start="none", restart="always", server=server)
+    data = agent_data(listen="127.0.0.1:1", start="none", restart=restart, server=server)
     data["mariadbd"] = str(script)
     return Supervisor(parse(data, tmp_path / "a.yaml"))
 

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import time
 from pathlib import Path
 
 from galera.agent.supervisor import Supervisor
-from galera.config.agent import parse
 from galera.domain.grastate import JOIN_UNFINISHED, SAVED_VIEW
-from tests.unit.builders import agent_data
+from tests.cli.test_agent_recover import supervisor as stand_in_supervisor
 
 # What it found is recorded last: once "seen" says so, the run saved its view and logged.
 STAND_IN = """#!/bin/sh
@@ -41,21 +39,7 @@ exec sleep 600
 
 
 def supervisor(tmp_path: Path) -> Supervisor:
-    script = tmp_path / "mariadbd"
-    script.write_text(STAND_IN.format(dir=tmp_path))
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    (tmp_path / "token").write_text("t\n")
-    (tmp_path / "data").mkdir(exist_ok=True)
-    server = {
-        **agent_data()["server"],
-        "datadir": str(tmp_path / "data"),
-        "log_error": str(tmp_path / "err"),
-        "socket": str(tmp_path / "sock"),
-        "pid_file": str(tmp_path / "pid"),
-    }
-    data = agent_data(listen="127.0.0.1:1", start="none", restart="never", server=server)
-    data["mariadbd"] = str(script)
-    return Supervisor(parse(data, tmp_path / "a.yaml"))
+    return stand_in_supervisor(tmp_path, STAND_IN.format(dir=tmp_path), restart="never")
 
 
 def found(tmp_path: Path) -> list[str]:
