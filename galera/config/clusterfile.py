@@ -78,6 +78,9 @@ class ClusterSpec:
     sandbox: dict[str, Any] = field(default_factory=dict)
     # Where clients reach the writer and the readers through a proxy ({writer, reader}).
     proxy: dict[str, str] = field(default_factory=dict)
+    # HAProxy runtime API sockets (``stats socket ... level admin``) that galeractl tells at
+    # once where writes go, instead of waiting for their health checks to notice.
+    proxy_admin: tuple[Path, ...] = ()
     # Set when the members were discovered rather than read from a file (Kubernetes): the
     # credentials, the admin account (if any) and agent token read from the cluster's Secret.
     secret_credentials: Credentials | None = field(default=None, repr=False)
@@ -143,6 +146,12 @@ def _relative(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
+def _sockets(path: Path, value: str | list[str] | None) -> tuple[Path, ...]:
+    """``proxy.admin``: one socket path or a list of them (a proxy per host)."""
+    values = [value] if isinstance(value, str) else value or []
+    return tuple(_relative(path.parent, v) for v in values)
+
+
 def _stripped(value: str | None) -> str | None:
     return value.strip() if value is not None else None
 
@@ -206,7 +215,8 @@ def parse(text: str, path: Path) -> ClusterSpec:
         connect_timeout=float(timeouts.get("connect", 2.0)),
         read_timeout=float(timeouts.get("read", 5.0)),
         sandbox=data.get("sandbox") or {},
-        proxy={k: str(v) for k, v in (data.get("proxy") or {}).items()},
+        proxy={k: str(v) for k, v in (data.get("proxy") or {}).items() if k != "admin"},
+        proxy_admin=_sockets(path, (data.get("proxy") or {}).get("admin")),
         admin=_account(path, data, "admin_credentials"),
         tls_ca=_relative(path.parent, tls_section["ca"]) if "ca" in tls_section else None,
         tls_off=tls_section.get("enabled") is False,

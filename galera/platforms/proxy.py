@@ -5,7 +5,8 @@ answers ``/health/writer`` (the designated writer, Synced), the reader's balance
 members answering ``/health/reader``. Checks run every 300 ms against the agents (over
 HTTPS, verified against the cluster's CA, where the agents serve TLS); a server marked down
 has its sessions shut, so that clients of a writer that stopped being one reconnect to the
-new writer at once instead of writing to the old one.
+new writer at once instead of writing to the old one. galeractl also tells it at once
+through its runtime API (:mod:`galera.platforms.haproxy_admin`) when it moves the writer.
 """
 
 from __future__ import annotations
@@ -17,13 +18,23 @@ HAPROXY = "/usr/sbin/haproxy"
 CHECK = "inter 300ms fastinter 200ms downinter 500ms fall 2 rise 1"
 
 
+ADMIN_SOCKET = "admin.sock"  # the runtime API, beside haproxy.cfg (haproxy_admin.py)
+
+
 def config(
-    members: list[Any], writer_port: int, reader_port: int, ca: Path | None, bind: str
+    members: list[Any],
+    writer_port: int,
+    reader_port: int,
+    ca: Path | None,
+    bind: str,
+    admin: Path | None = None,
 ) -> str:
-    """The HAProxy configuration for ``members`` (sandbox member plans)."""
+    """The HAProxy configuration for ``members`` (sandbox member plans); ``admin``: where
+    its runtime API listens (only its owner may connect)."""
     lines = [
         "global",
         "  maxconn 2000",
+        *([f"  stats socket unix@{admin} mode 600 level admin"] if admin else []),
         "defaults",
         "  mode tcp",
         "  timeout connect 2s",

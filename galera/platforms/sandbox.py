@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from galera import tls
+from galera import poll, tls
 from galera.agent_client import AgentClient
 from galera.config import certdir, clusterfile, token
 from galera.domain.position import Position
@@ -333,13 +333,25 @@ class Sandbox:
         home.mkdir(exist_ok=True)
         ca = self.tls_dir / certdir.CA if self.state.get("tls") else None
         text = proxy.config(
-            self.data_members, ports["writer_port"], ports["reader_port"], ca, "127.0.0.1"
+            self.data_members,
+            ports["writer_port"],
+            ports["reader_port"],
+            ca,
+            "127.0.0.1",
+            Path(proxy.ADMIN_SOCKET),  # HAProxy runs in home: a path too long for a socket
         )
         (home / "haproxy.cfg").write_text(text)
         cmd = [HAPROXY, "-db", "-f", str(home / "haproxy.cfg")]
         pid = processes.spawn_detached(cmd, home / "haproxy.log", cwd=home)
         self.state["proxy_pid"] = pid
         self.save()
+
+        def listening() -> bool | None:
+            if not processes.alive(pid):
+                raise OperationFailed(f"HAProxy exited; see {home / 'haproxy.log'}")
+            return True if (home / proxy.ADMIN_SOCKET).exists() else None
+
+        poll.until(listening, timeout=30, interval=0.05, what="HAProxy's runtime API")
         return pid
 
     def agent_alive(self, name: str) -> bool:

@@ -12,6 +12,7 @@ import yaml
 
 from galera.config import certdir, clusterfile
 from galera.platforms.netns import Network
+from galera.platforms.proxy import ADMIN_SOCKET
 from galera.render import MemberConfig
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ def _proxy(sb: Sandbox) -> dict[str, Any]:
         "proxy": {
             "writer": f"127.0.0.1:{ports['writer_port']}",
             "reader": f"127.0.0.1:{ports['reader_port']}",
+            "admin": str(sb.root / "proxy" / ADMIN_SOCKET),
         }
     }
 

@@ -8,6 +8,7 @@ granted by a majority of the members' agents (:mod:`galera.platforms.agent_lease
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -17,10 +18,13 @@ from galera.config import clusterfile, endpoints
 from galera.config.clusterfile import ClusterSpec
 from galera.domain import events
 from galera.domain.events import Kind
-from galera.errors import GaleraError, InvalidInput
+from galera.errors import GaleraError, InvalidInput, LeaseLost
+from galera.platforms import haproxy_admin
 from galera.platforms.agent_lease import AgentLease
 from galera.platforms.base import Emit
 from galera.platforms.records import FileStore
+
+log = logging.getLogger("galera.platforms")
 
 
 class Static:
@@ -89,7 +93,26 @@ class Static:
         return None  # configuration lives on each host; rollouts are a person's decision
 
     def route_writer(self, member: str | None) -> None:
-        return None  # a proxy follows the agents' /health/writer
+        """Proxies follow the agents' ``/health/writer``; those whose runtime API the
+        cluster file names (``proxy.admin``) are told at once (:mod:`haproxy_admin`)."""
+        spec = self.spec()
+        if not spec.proxy_admin:
+            return
+
+        def healthy(name: str) -> bool:
+            client = endpoints.agent(spec, spec.member(name), spec.agent_token())
+            return client.health("writer")[0]
+
+        for path in spec.proxy_admin:
+            try:
+                sent = haproxy_admin.route(path, member, healthy)
+            except LeaseLost:
+                raise
+            except GaleraError as e:
+                log.warning("%s (its health checks will get there)", e)
+                continue
+            if sent:
+                log.info("told the proxy at %s: %s", path, "; ".join(sent))
 
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:
         raise InvalidInput("--apply needs --kube: it applies Kubernetes objects")

@@ -12,6 +12,7 @@ import pytest
 
 from galera import sql
 from galera.config import endpoints
+from galera.platforms import haproxy_admin
 from galera.testing import workload
 from tests.helpers import events, galeractl, of, one_line_error
 from tests.integration.conftest import SandboxHandle, _up
@@ -71,6 +72,10 @@ def test_the_proxy_sends_writes_to_the_writer_only_and_a_switchover_moves_them(
         assert event["previous"] == "galera-0" and event["member"] == "galera-2"
         # It waited for galera-0's client transactions to end (the account has PROCESS).
         assert event["waited_for"] == "transactions" and event["left"] == 0, event
+        # The proxy was told through its runtime API: its pool changed before the command
+        # ended, not after its health checks (two failed ones take 0.5 s) noticed.
+        (admin,) = handle.spec.proxy_admin
+        assert haproxy_admin.pool(admin) == {n: n == "galera-2" for n in NAMES}
         writer.wait_for_acks(len(writer.stats.acked) + 100)
         assert served_by(handle) == handle.spec.member("galera-2").port
         moved_back = galeractl("switchover", "-c", cluster, "-o", "json")  # the best one

@@ -287,3 +287,31 @@ def test_an_admin_account_serves_only_what_changes_server_state(
     path.write_text(base + "admin_credentials: {user: admin, password_env: NOPE_PW}\n")
     with pytest.raises(InvalidInput, match=r"admin_credentials\.password_env: environment"):
         load(path).admin_credentials()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("hap.sock", (PATH.parent / "hap.sock",)),
+        (
+            ["/run/haproxy/admin.sock", "b.sock"],
+            (Path("/run/haproxy/admin.sock"), PATH.parent / "b.sock"),
+        ),
+    ],
+    ids=["one-relative-to-the-cluster-file", "a-list"],
+)
+def test_proxy_admin_names_runtime_api_sockets_beside_the_endpoints(
+    value: str | list[str], expected: tuple[Path, ...]
+) -> None:
+    spec = parse(cluster_yaml(proxy={"writer": "10.0.0.5:3306", "admin": value}), PATH)
+    assert spec.proxy_admin == expected
+    assert spec.proxy == {"writer": "10.0.0.5:3306"}  # what status and list show
+    assert parse(cluster_yaml(), PATH).proxy_admin == ()
+
+
+@pytest.mark.parametrize(
+    "value", [[], 5, "", [""]], ids=["empty-list", "number", "empty", "empty-item"]
+)
+def test_a_bad_proxy_admin_is_named(value: object) -> None:
+    with pytest.raises(InvalidInput, match=r"proxy\.admin: must be a socket path or a non-empty"):
+        parse(cluster_yaml(proxy={"admin": value}), PATH)
