@@ -33,6 +33,8 @@ from galera.controller import (
 from galera.controller.progress import Progress
 from galera.domain import autopilot, events, quorum
 from galera.domain.events import Kind
+from galera.domain.snapshot import Snapshot
+from galera.domain.status import LocalState
 from galera.errors import GaleraError, InvalidInput
 from galera.platforms.base import Platform
 from galera.render import manifests
@@ -47,6 +49,7 @@ class Clock:
 
     no_primary_since: float | None = None
     down_since: dict[str, float] | None = None
+    writer_unready_since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ def observe_cycle(
     down = [o.name for o in snapshot.data_members if o.name not in in_component]
     previous = clock.down_since or {}
     clock.down_since = {name: previous.get(name, now) for name in down}
+    unready = writer_unready(snapshot, writer, primary)
+    clock.writer_unready_since = None if unready is None else clock.writer_unready_since or now
     return autopilot.Observed(
         members=tuple(o.name for o in snapshot.data_members),
         primary_members=primary,
@@ -119,7 +124,22 @@ def observe_cycle(
         rollout_owner=seen.owner,
         writer=writer,
         flagged=tuple(sorted(n for n, seen in found.items() if seen and seen.get("writer"))),
+        writer_unready=unready,
+        writer_unready_for=0.0
+        if clock.writer_unready_since is None
+        else now - clock.writer_unready_since,
     )
+
+
+def writer_unready(snapshot: Snapshot, writer: str | None, primary: tuple[str, ...]) -> str | None:
+    """How the writer is, when it is in the Primary component but neither Synced nor a
+    Donor (it takes no writes: its proxy check fails); None otherwise."""
+    if writer is None or writer not in primary:
+        return None
+    status = snapshot.get(writer).status
+    if status is None or status.local_state in (LocalState.SYNCED, LocalState.DONOR):
+        return None
+    return f"is {status.local_state_comment or status.local_state.label}"
 
 
 def _last_stop(

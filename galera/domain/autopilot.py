@@ -39,14 +39,19 @@ class Observed:
     rollout_owner: str | None = None  # another live galeractl carrying the rollout out
     writer: str | None = None  # the designated writer (galeractl switchover), if any
     flagged: tuple[str, ...] = ()  # members whose agents answer as the writer
+    # The writer in the Primary component but neither Synced nor a Donor (Joined, catching
+    # up): its state, and how long it has been so; its proxy check fails meanwhile.
+    writer_unready: str | None = None
+    writer_unready_for: float = 0.0
 
 
 @dataclass(frozen=True)
 class Grace:
     no_primary: float = 30.0
     member_down: float = 20.0
-    # The writer out of the Primary component this long: its writes move to another member
-    # (the proxy has had no writer since; a brief stall resolves itself before this).
+    # The writer out of the Primary component, or in it but not Synced, this long: its
+    # writes move to another member (the proxy has had no writer since; a brief stall
+    # resolves itself before this).
     writer_down: float = 5.0
 
 
@@ -141,6 +146,8 @@ def due_in(observed: Observed, grace: Grace) -> float | None:
         left += [grace.member_down - since for since in observed.down_for.values()]
         if observed.writer is not None and observed.writer in observed.down_for:
             left.append(grace.writer_down - observed.down_for[observed.writer])
+        if observed.writer_unready is not None:
+            left.append(grace.writer_down - observed.writer_unready_for)
     else:
         left.append(grace.no_primary - observed.no_primary_for)
     ahead = [s for s in left if s > 0]
@@ -148,12 +155,22 @@ def due_in(observed: Observed, grace: Grace) -> float | None:
 
 
 def _writer_failover(observed: Observed, grace: Grace) -> Decision | None:
-    """The designated writer left the Primary component while it runs: no member takes
+    """The designated writer left the Primary component while it runs, or stays in it
+    neither Synced nor a Donor (Joined: catching up after it fell behind): no member takes
     writes through the proxy until they move. Moved after ``writer_down`` seconds, before
     the writer itself is rejoined (that takes longer, and may not succeed)."""
     name = observed.writer
-    if name is None or name in observed.primary_members or name not in observed.members:
+    if name is None or name not in observed.members:
         return None
+    if name in observed.primary_members:
+        if observed.writer_unready is None or observed.writer_unready_for < grace.writer_down:
+            return None
+        return Decision(
+            Kind.SWITCHOVER,
+            f"{name}, the writer, {observed.writer_unready} (neither Synced nor a Donor) for "
+            f"{observed.writer_unready_for:.0f}s: moving the writes to the best Synced member",
+            (name,),
+        )
     down = observed.down_for.get(name, 0.0)
     if down < grace.writer_down:
         return None

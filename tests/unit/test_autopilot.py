@@ -259,6 +259,24 @@ def test_the_writes_are_not_moved_when_the_writer_is_not_the_one_out(cycle: Obse
     assert decide(cycle, GRACE).kind is not Kind.SWITCHOVER
 
 
+def joined_writer(unready_for: float, **changes: Any) -> Observed:
+    """galera-0, the writer, in the Primary component but Joined for ``unready_for`` s."""
+    return observed(
+        writer="galera-0", writer_unready="is Joined", writer_unready_for=unready_for, **changes
+    )
+
+
+def test_a_writer_in_the_component_but_not_synced_past_its_grace_has_its_writes_moved() -> None:
+    assert decide(joined_writer(6.0), GRACE) == Decision(
+        Kind.SWITCHOVER,
+        "galera-0, the writer, is Joined (neither Synced nor a Donor) for 6s: moving the "
+        "writes to the best Synced member",
+        ("galera-0",),
+    )
+    assert decide(joined_writer(4.0), GRACE) == Decision(Kind.WAIT, "healthy")
+    assert decide(joined_writer(60.0, split_brain=True), GRACE).kind is Kind.ALERT
+
+
 # --- when the next cycle is due -----------------------------------------------------------
 
 
@@ -270,8 +288,9 @@ def test_the_writes_are_not_moved_when_the_writer_is_not_the_one_out(cycle: Obse
         (no_primary(no_primary_for=31.0), None),  # over: acted on now, not waited for
         (observed(primary_members=NAMES[:2], down_for={"galera-2": 15.0}), 5.0),
         (without_writer(3.5), 1.5),  # the writer's grace ends before its rejoin grace
+        (joined_writer(2.0), 3.0),
     ],
-    ids=["healthy", "no-primary", "no-primary-over", "member-down", "writer-down"],
+    ids=["healthy", "no-primary", "no-primary-over", "member-down", "writer-down", "joined"],
 )
 def test_the_next_cycle_is_due_when_the_first_running_grace_ends(
     cycle: Observed, due: float | None
@@ -279,3 +298,33 @@ def test_the_next_cycle_is_due_when_the_first_running_grace_ends(
     from galera.domain.autopilot import due_in
 
     assert due_in(cycle, Grace(no_primary=30.0, member_down=20.0, writer_down=5.0)) == due
+
+
+@pytest.mark.parametrize(
+    ("state", "comment", "expected"),
+    [
+        ("3", "Joined", "is Joined"),
+        ("1", "Joining", "is Joining"),
+        ("2", "Donor/Desynced", None),  # a Donor still takes writes (the agent's check too)
+        ("4", "Synced", None),
+    ],
+)
+def test_the_controller_sees_a_writer_that_is_neither_synced_nor_a_donor(
+    state: str, comment: str, expected: str | None
+) -> None:
+    from galera.controller.loop import writer_unready
+    from tests.unit.builders import primary, seen, snapshot
+
+    component = NAMES[:3]
+    taken = snapshot(
+        seen(
+            primary(
+                "galera-0", component, wsrep_local_state=state, wsrep_local_state_comment=comment
+            )
+        ),
+        *(seen(primary(n, component)) for n in component[1:]),
+    )
+    assert writer_unready(taken, "galera-0", component) == expected
+    assert writer_unready(taken, "galera-1", component) is None
+    assert writer_unready(taken, "galera-0", component[1:]) is None  # out: failover as before
+    assert writer_unready(taken, None, component) is None
