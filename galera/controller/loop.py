@@ -35,7 +35,7 @@ from galera.domain import autopilot, events, quorum
 from galera.domain.events import Kind
 from galera.domain.snapshot import Snapshot
 from galera.domain.status import LocalState
-from galera.errors import GaleraError, InvalidInput
+from galera.errors import GaleraError, InvalidInput, LeaseLost
 from galera.platforms.base import Platform
 from galera.render import manifests
 
@@ -218,23 +218,29 @@ class Watch:
             return True
         if pause is not None and decision.kind in ACTIONS:
             decision = _paused(decision, pause)
-        elif pause is None:
-            self._route_writer(observed)
+        elif pause is None and not self._route_writer(observed):
+            return True
         self._announce(decision)
         return self._act(decision)
 
-    def _route_writer(self, observed: autopilot.Observed) -> None:
-        """Keep the platform's writer route on the recorded writer (a replaced pod comes
-        back without the label the writer Service selects), and clear the writer flag of
-        any other member (a writer whose agent could not be reached when its writes were
-        moved away comes back flagged)."""
+    def _route_writer(self, observed: autopilot.Observed) -> bool:
+        """Clear the writer flag of any member but the recorded writer (a writer whose
+        agent could not be reached when its writes were moved away comes back flagged),
+        then keep the platform's writer route on the recorded writer (a replaced pod comes
+        back without the label the writer Service selects; a proxy that still has another
+        member in its writer pool takes it out). False when the lease was lost: the cycle
+        ends there."""
         try:
-            self.platform.route_writer(observed.writer)
             stray = [n for n in observed.flagged if n != observed.writer]
             if stray:
                 writer.clear_flags(self.platform, stray, self.emit)
+            self.platform.route_writer(observed.writer)
+        except LeaseLost as e:
+            log.warning("stopping this cycle: %s", e)
+            return False
         except GaleraError as e:
             log.warning("could not route writes to the recorded writer: %s", e)
+        return True
 
     def _apply(self, values_file: Path) -> None:
         try:
@@ -321,8 +327,8 @@ def run(watch: Watch, interval: float, cycles: int | None = None) -> None:
     """Watch forever (or ``cycles`` times). Every decision is logged and emitted.
 
     Each cycle first takes or renews the platform's Lease: a controller that does not hold
-    it stands by and changes nothing (the static platform's is always held: one controller
-    per cluster file). Members are rediscovered every cycle (a replaced pod has a new
+    it stands by and changes nothing (on VMs and in the sandbox a majority of the members'
+    agents grant it). Members are rediscovered every cycle (a replaced pod has a new
     address) and every decision is also recorded by the platform (Kubernetes Events).
     With ``values_file`` the cluster's objects are rendered from it and applied whenever it
     changes; members whose pods run an older template are then rolled, one at a time, when

@@ -71,7 +71,7 @@ def switchover(
         lambda _old: {"member": target, "since": round(time.time(), 3), "by": platform.identity},
     )
     clients[target].set_role(True)
-    platform.route_writer(target)
+    platform.route_writer(target, moved=True)
     gap = round(time.monotonic() - started, 2)
     records.append(platform, "switchover", previous=old, to=target, reason=reason, gap=gap)
     event = events.of(

@@ -105,10 +105,12 @@ class Platform(Protocol):
         rolled); None where the platform stores none (the controller never rolls there)."""
         ...
 
-    def route_writer(self, member: str | None) -> None:
+    def route_writer(self, member: str | None, moved: bool = False) -> None:
         """Point the platform's own routing of writes at ``member`` (None: at nobody): on
         Kubernetes the label the ``<name>-writer`` Service selects, kept on exactly one
-        pod. Nothing where a proxy follows the agents' ``/health/writer`` alone."""
+        pod; on VMs and in the sandbox, the proxies whose runtime API the cluster file
+        names (``moved``: the writes were just moved to ``member``, which passed its gate:
+        a proxy may take it in at once rather than after its checks)."""
         ...
 
     def apply(self, objects: list[dict[str, Any]], emit: Emit) -> list[str]:

@@ -333,7 +333,7 @@ class Kubernetes(Api):
                     stale.append(name)
         return stale
 
-    def route_writer(self, member: str | None) -> None:
+    def route_writer(self, member: str | None, moved: bool = False) -> None:
         """The writer label (which the ``<name>-writer`` Service selects) on exactly
         ``member``'s pod (see :func:`kube_records.route_writer`)."""
         kube_records.route_writer(self, self.pods(), member)

@@ -26,7 +26,7 @@ from galera.agent_client import AgentClient
 from galera.config import certdir, clusterfile, token
 from galera.domain.position import Position
 from galera.errors import InvalidInput, OperationFailed, UnsafeOperation
-from galera.platforms import processes, proxy, sandbox_files, seed
+from galera.platforms import haproxy_admin, processes, proxy, sandbox_files, seed
 from galera.platforms.local import STATE_FILE
 from galera.platforms.netns import Network
 from galera.platforms.proxy import HAPROXY
@@ -341,6 +341,7 @@ class Sandbox:
             Path(proxy.ADMIN_SOCKET),  # HAProxy runs in home: a path too long for a socket
         )
         (home / "haproxy.cfg").write_text(text)
+        (home / proxy.ADMIN_SOCKET).unlink(missing_ok=True)  # left by an earlier run
         cmd = [HAPROXY, "-db", "-f", str(home / "haproxy.cfg")]
         pid = processes.spawn_detached(cmd, home / "haproxy.log", cwd=home)
         self.state["proxy_pid"] = pid
@@ -349,7 +350,11 @@ class Sandbox:
         def listening() -> bool | None:
             if not processes.alive(pid):
                 raise OperationFailed(f"HAProxy exited; see {home / 'haproxy.log'}")
-            return True if (home / proxy.ADMIN_SOCKET).exists() else None
+            try:
+                haproxy_admin.ask(home / proxy.ADMIN_SOCKET, ["show info"])
+            except OperationFailed:
+                return None
+            return True
 
         poll.until(listening, timeout=30, interval=0.05, what="HAProxy's runtime API")
         return pid

@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,28 @@ from galera.platforms.base import Emit
 from galera.platforms.records import FileStore
 
 log = logging.getLogger("galera.platforms")
+
+
+def _writer_check(spec: ClusterSpec) -> Callable[[str], bool]:
+    """Whether a member's agent answers ``/health/writer`` with 200, asked once however
+    many proxies want to know; an agent that does not answer within 2 s says no."""
+    lock = threading.Lock()
+    answers: dict[str, bool] = {}
+
+    def healthy(name: str) -> bool:
+        with lock:
+            if name not in answers:
+                try:
+                    client = endpoints.agent(
+                        spec, spec.member(name), spec.agent_token(), timeout=2.0
+                    )
+                    answers[name] = client.health("writer")[0]
+                except GaleraError as e:
+                    log.debug("%s's writer check: %s", name, e)
+                    answers[name] = False
+            return answers[name]
+
+    return healthy
 
 
 class Static:
@@ -92,20 +117,27 @@ class Static:
     def outdated(self) -> list[str] | None:
         return None  # configuration lives on each host; rollouts are a person's decision
 
-    def route_writer(self, member: str | None) -> None:
+    def route_writer(self, member: str | None, moved: bool = False) -> None:
         """Proxies follow the agents' ``/health/writer``; those whose runtime API the
-        cluster file names (``proxy.admin``) are told at once (:mod:`haproxy_admin`)."""
-        spec = self.spec()
+        cluster file names (``proxy.admin``) are told at once, side by side, each within a
+        second (:mod:`haproxy_admin`). One that cannot be told is logged and left to its
+        checks; a lost lease stops here."""
+        try:
+            spec = self.spec()
+        except GaleraError as e:
+            log.warning("the proxies were not told: %s", e)
+            return
         if not spec.proxy_admin:
             return
-
-        def healthy(name: str) -> bool:
-            client = endpoints.agent(spec, spec.member(name), spec.agent_token())
-            return client.health("writer")[0]
-
-        for path in spec.proxy_admin:
+        healthy = _writer_check(spec) if moved else None
+        with ThreadPoolExecutor(max_workers=len(spec.proxy_admin)) as pool:
+            told = [
+                pool.submit(haproxy_admin.route, path, member, spec.names, healthy)
+                for path in spec.proxy_admin
+            ]
+        for path, future in zip(spec.proxy_admin, told, strict=True):
             try:
-                sent = haproxy_admin.route(path, member, healthy)
+                sent = future.result()
             except LeaseLost:
                 raise
             except GaleraError as e:
