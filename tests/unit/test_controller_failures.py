@@ -7,7 +7,7 @@ from typing import Any
 
 from galera.controller.loop import Watch
 from galera.domain import autopilot, events
-from galera.errors import UnsafeOperation
+from galera.errors import LeaseLost, UnsafeOperation
 
 
 class Refusing:
@@ -51,3 +51,47 @@ def test_the_no_primary_grace_counts_from_when_the_last_member_stopped() -> None
     assert _last_stop(spec, down, now=100.0) == 92.5
     assert _last_stop(spec, {**down, "db-1": {"stopped_for": None}}, now=100.0) is None
     assert _last_stop(spec, {**down, "db-1": None}, now=100.0) is None
+
+
+class Routing:
+    """A platform that records how the controller routes writes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.lost = False
+
+    def route_writer(self, member: str | None, moved: bool = False) -> None:
+        self.calls.append(("route", member, moved))
+        if self.lost:
+            raise LeaseLost("the lease was lost: stopping before changing the cluster")
+
+
+def test_stray_writer_flags_are_cleared_before_the_route_and_a_lost_lease_ends_the_cycle(
+    monkeypatch: Any,
+) -> None:
+    """A stray flag cleared first: a proxy whose check passed once on the stray member
+    would otherwise take it back in (``rise 1``) after the route took it out. Each cycle
+    only keeps the route (``moved`` is for a switchover)."""
+    from galera.controller import loop
+
+    platform = Routing()
+    monkeypatch.setattr(
+        loop.writer,
+        "clear_flags",
+        lambda _platform, names, _emit: platform.calls.append(("clear", tuple(names))),
+    )
+    watch = Watch(platform, autopilot.Grace(), lambda _e: None)  # type: ignore[arg-type]
+    observed = autopilot.Observed(
+        members=("galera-0", "galera-1"),
+        primary_members=("galera-0", "galera-1"),
+        split_brain=False,
+        unreachable_agents=(),
+        no_primary_for=0.0,
+        down_for={},
+        writer="galera-0",
+        flagged=("galera-0", "galera-1"),
+    )
+    assert watch._route_writer(observed) is True
+    assert platform.calls == [("clear", ("galera-1",)), ("route", "galera-0", False)]
+    platform.lost = True
+    assert watch._route_writer(observed) is False
