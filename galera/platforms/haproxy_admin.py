@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from galera import fence
+from galera import fence, poll
 from galera.errors import InvalidInput, OperationFailed
 
 BACKEND = "writers"  # the writer pool of galeractl's HAProxy configuration (proxy.py)
@@ -53,6 +53,22 @@ def ask(path: Path, commands: list[str], timeout: float = 1.0) -> str:
             f"HAProxy runtime API {path}: {e.strerror or e}", operation="tell the proxy"
         ) from None
     return b"".join(chunks).decode(errors="replace")
+
+
+def wait_until_listening(path: Path, alive: Callable[[], bool], log: Path) -> None:
+    """Return once the runtime API at ``path`` answers; a clear error when HAProxy exited
+    first (its ``log`` says why)."""
+
+    def listening() -> bool | None:
+        if not alive():
+            raise OperationFailed(f"HAProxy exited; see {log}")
+        try:
+            ask(path, ["show info"])
+        except OperationFailed:
+            return None
+        return True
+
+    poll.until(listening, timeout=30, interval=0.05, what="HAProxy's runtime API")
 
 
 def _connect(s: socket.socket, path: Path) -> None:
@@ -97,10 +113,16 @@ def plan(
                 f"set server {backend}/{name} health down",
                 f"shutdown sessions server {backend}/{name}",
             ]
-    state = servers.get(member) if member is not None else None
-    if admit and state is not None and not state.running and not state.maintenance:
+    if admit and _may_enter(servers, member):
         commands.append(f"set server {backend}/{member} health up")
     return commands
+
+
+def _may_enter(servers: dict[str, Server], member: str | None) -> bool:
+    """Whether ``member`` is a server of the pool, out of it, and not disabled by a person
+    (only then is its agent worth asking)."""
+    state = servers.get(member) if member is not None else None
+    return state is not None and not state.running and not state.maintenance
 
 
 def route(
@@ -122,9 +144,13 @@ def route(
             f"{', '.join(strangers)}, not named after the cluster's members: not told",
             hint="name each server of the writer pool after its member",
         )
-    state = servers.get(member) if member is not None else None
-    wanted = state is not None and not state.running and not state.maintenance
-    commands = plan(servers, member, wanted and healthy is not None and healthy(member or ""))
+    admit = (
+        member is not None
+        and healthy is not None
+        and _may_enter(servers, member)
+        and healthy(member)
+    )
+    commands = plan(servers, member, admit)
     if commands:
         fence.before_change()
         answer = ask(path, commands)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from galera import poll, tls
+from galera import tls
 from galera.agent_client import AgentClient
 from galera.config import certdir, clusterfile, token
 from galera.domain.position import Position
@@ -347,16 +347,9 @@ class Sandbox:
         self.state["proxy_pid"] = pid
         self.save()
 
-        def listening() -> bool | None:
-            if not processes.alive(pid):
-                raise OperationFailed(f"HAProxy exited; see {home / 'haproxy.log'}")
-            try:
-                haproxy_admin.ask(home / proxy.ADMIN_SOCKET, ["show info"])
-            except OperationFailed:
-                return None
-            return True
-
-        poll.until(listening, timeout=30, interval=0.05, what="HAProxy's runtime API")
+        haproxy_admin.wait_until_listening(
+            home / proxy.ADMIN_SOCKET, lambda: processes.alive(pid), home / "haproxy.log"
+        )
         return pid
 
     def agent_alive(self, name: str) -> bool:

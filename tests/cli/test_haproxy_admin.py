@@ -118,9 +118,16 @@ class Proxy:
     def log(self) -> str:
         return (self.home / "haproxy.log").read_text(errors="replace")
 
-    def through_writer_frontend(self) -> socket.socket:
+    def session_to(self, name: str) -> socket.socket:
+        """A client connected through the writer frontend, once ``name`` accepted it."""
         conn = socket.create_connection(("127.0.0.1", self.writer_port), timeout=5)
         conn.settimeout(5)
+        poll.until(
+            lambda: True if self.members[name].accepted else None,
+            timeout=5,
+            interval=0.05,
+            what=f"a session through the proxy to {name}",
+        )
         return conn
 
 
@@ -145,16 +152,10 @@ def haproxy(tmp_path: Path) -> Iterator[Proxy]:
     )
     handle = Proxy(home, members, process, writer_port)
 
-    def listening() -> bool | None:
-        assert process.poll() is None, handle.log()
-        try:
-            haproxy_admin.ask(handle.socket, ["show info"])
-        except OperationFailed:
-            return None
-        return True
-
     try:
-        poll.until(listening, timeout=10, interval=0.05, what="HAProxy's runtime API")
+        haproxy_admin.wait_until_listening(
+            handle.socket, lambda: process.poll() is None, home / "haproxy.log"
+        )
         assert len(os.fsencode(handle.socket)) > 108
         members["galera-0"].writer.set()
         handle.settled({**ALL_OUT, "galera-0": True})
@@ -213,13 +214,7 @@ def test_the_commands_planned_for_a_pool(
 def test_the_old_writer_leaves_the_pool_at_once_and_its_sessions_are_shut(
     haproxy: Proxy,
 ) -> None:
-    client = haproxy.through_writer_frontend()
-    poll.until(
-        lambda: True if haproxy.members["galera-0"].accepted else None,
-        timeout=5,
-        interval=0.05,
-        what="the session through the proxy",
-    )
+    client = haproxy.session_to("galera-0")
     _flag(haproxy, None)  # the old writer's flag cleared, as a switchover does first
     sent = haproxy_admin.route(haproxy.socket, None, NAMES)
     assert sent == [
@@ -253,14 +248,7 @@ def test_the_new_writer_enters_the_pool_once_its_agent_answers_the_writer_check(
         "set server writers/galera-2 health up"
     ]
     assert haproxy.pool() == _flag(haproxy, "galera-2")
-    client = haproxy.through_writer_frontend()
-    poll.until(
-        lambda: True if haproxy.members["galera-2"].accepted else None,
-        timeout=5,
-        interval=0.05,
-        what="a session to the new writer",
-    )
-    client.close()
+    haproxy.session_to("galera-2").close()
     # Already so: nothing is sent, and the agent is not asked again.
     assert haproxy_admin.route(haproxy.socket, "galera-2", NAMES, not_yet) == []
     assert asked == ["galera-2"]
